@@ -1,0 +1,87 @@
+/**
+ * `createApp(deps)`: every route and the one error handler. Never listens; `main.ts`
+ * serves it and tests call `app.request`.
+ *
+ * The single `onError` writes RFC 6749 §5.2 JSON with `no-store` for every failure:
+ * typed OAuth errors as they are (a 401 from Basic auth with `WWW-Authenticate`), bearer
+ * errors per RFC 6750, an oversized body as 413, and anything unexpected as a bare
+ * `server_error` with no stack trace.
+ * @module
+ */
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import type { BrokerDeps } from './deps.js';
+import { mountAudit } from './endpoints/audit.js';
+import { mountDiscovery } from './endpoints/discovery.js';
+import { mountIntrospect } from './endpoints/introspect.js';
+import { mountRevoke } from './endpoints/revoke.js';
+import { mountToken } from './endpoints/token.js';
+import { NO_STORE, PATHS } from './endpoints/urls.js';
+import { BearerError, OAuthError } from './oauth/errors.js';
+
+export const MAX_BODY_BYTES = 64 * 1024;
+
+function errorBody(code: string, description: string) {
+  return { error: code, error_description: description };
+}
+
+/** Extra routes a later module (the MCP endpoint) mounts on the same app. */
+export type Mount = (app: Hono, deps: BrokerDeps) => void;
+
+export function createApp(deps: BrokerDeps, extraMounts: Mount[] = []): Hono {
+  const app = new Hono();
+
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => c.json(errorBody('invalid_request', 'the request body is larger than 64 KB'), 413, NO_STORE),
+    }),
+  );
+
+  app.get('/', (c) =>
+    c.json({
+      name: 'Baton',
+      description: 'Delegation broker for AI agents (OAuth 2.0 Token Exchange, RFC 8693)',
+      issuer: deps.issuer,
+      metadata: `${deps.issuer}${PATHS.metadata}`,
+    }),
+  );
+  mountDiscovery(app, deps);
+  mountToken(app, deps);
+  mountIntrospect(app, deps);
+  mountRevoke(app, deps);
+  mountAudit(app, deps);
+  for (const mount of extraMounts) mount(app, deps);
+
+  // POST-only endpoints answer other methods with 405, not "not found".
+  for (const path of [PATHS.token, PATHS.introspection, PATHS.revocation]) {
+    app.all(path, (c) => c.json(errorBody('invalid_request', 'use POST'), 405, { ...NO_STORE, Allow: 'POST' }));
+  }
+
+  app.notFound((c) => c.json(errorBody('invalid_request', 'no such endpoint'), 404, NO_STORE));
+
+  app.onError((error, c) => {
+    if (error instanceof OAuthError) {
+      const headers: Record<string, string> = { ...NO_STORE };
+      if (error.status === 401 && error.basicChallenge) headers['WWW-Authenticate'] = 'Basic realm="baton", charset="UTF-8"';
+      return c.json(errorBody(error.code, error.description), error.status as 400, headers);
+    }
+    if (error instanceof BearerError) {
+      const params = { ...error.challengeParams, error: error.code, error_description: error.description };
+      const challenge = Object.entries(params)
+        .map(([k, v]) => `${k}="${v.replace(/["\\]/g, '')}"`)
+        .join(', ');
+      return c.json(errorBody(error.code, error.description), error.status, { ...NO_STORE, 'WWW-Authenticate': `Bearer ${challenge}` });
+    }
+    if (error instanceof HTTPException && error.status < 500) {
+      return c.json(errorBody('invalid_request', error.message || 'bad request'), error.status, NO_STORE);
+    }
+    // Unexpected: log the kind and message (never the request, which may hold tokens).
+    console.error(`[baton] server_error on ${c.req.method} ${c.req.path}: ${error.name}: ${error.message}`);
+    return c.json(errorBody('server_error', 'the server could not complete the request'), 500, NO_STORE);
+  });
+
+  return app;
+}

@@ -1,0 +1,71 @@
+/**
+ * Renders an audit report (the audit API's JSON) as an indented tree a person can
+ * read: who acts for whom, scope, audience, when, revoked or not, with refusals listed
+ * under the token they were refused against. Pure: the same report prints the same.
+ * @module
+ */
+import type { auditReport } from './endpoints/audit.js';
+import { actorsOf } from './policy/nest-act.js';
+import type { ActClaim } from './tokens/claims.js';
+
+type Report = NonNullable<Awaited<ReturnType<typeof auditReport>>>;
+type Entry = Report['chain'][number];
+type Node = Report['descendants'];
+type RefusalEntry = Report['refusals'][number];
+
+const time = (s: number) => new Date(s * 1000).toISOString().replace('.000Z', 'Z');
+
+function who(e: { sub: string; act: unknown }): string {
+  const actors = actorsOf((e.act ?? undefined) as ActClaim | undefined);
+  if (actors.length === 0) return `${e.sub} (acting for itself)`;
+  const via = actors.length > 1 ? `, via ${actors.slice(1).join(' ← ')}` : '';
+  return `${actors[0]} acting for ${e.sub}${via}`;
+}
+
+function lines(e: Entry, now: number, marker: string): string[] {
+  const status = e.revoked ? `REVOKED ${time(e.revoked_at!)}` : e.exp <= now ? 'expired' : 'active';
+  const grant = e.grant_type.replace('urn:ietf:params:oauth:grant-type:', '');
+  return [
+    `${who(e)}  [${grant}]  ${status}${marker}`,
+    `  jti ${e.jti}  client ${e.client_id}`,
+    `  scope: ${e.scope || '(none)'}   audience: ${e.aud.join(' ')}`,
+    `  issued ${time(e.iat)}, expires ${time(e.exp)}`,
+  ];
+}
+
+function refusalLines(r: RefusalEntry): string[] {
+  const asked = Object.entries(r.requested)
+    .filter(([, v]) => v !== false)
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`)
+    .join(' ');
+  return [`  ✗ refused ${time(r.at)} to ${r.client_id}: ${r.error} (${r.error_description})${asked ? `  asked: ${asked}` : ''}`];
+}
+
+export function renderAuditTree(report: Report, now: number): string {
+  const refusalsBy = new Map<string, RefusalEntry[]>();
+  for (const r of report.refusals) {
+    if (r.subject_jti === null) continue;
+    refusalsBy.set(r.subject_jti, [...(refusalsBy.get(r.subject_jti) ?? []), r]);
+  }
+  const out: string[] = [];
+  const emit = (e: Entry, depth: number, marker = '') => {
+    const pad = depth === 0 ? '' : `${'   '.repeat(depth - 1)}└─ `;
+    const cont = '   '.repeat(depth);
+    const [first, ...rest] = [...lines(e, now, marker), ...(refusalsBy.get(e.jti) ?? []).flatMap(refusalLines)];
+    out.push(pad + first, ...rest.map((l) => cont + l));
+  };
+  const ancestors = report.chain.slice(0, -1);
+  ancestors.forEach((e, i) => emit(e, i));
+  const walk = (n: Node, depth: number, marker = '') => {
+    emit(n, depth, marker);
+    n.children.forEach((child) => walk(child, depth + 1));
+  };
+  walk(report.descendants, ancestors.length, '   ◀ this token');
+  const total = report.refusals.length;
+  out.push('', `${report.chain.length} token(s) up to the root, ${countNodes(report.descendants) - 1} derived from this one, ${total} refusal(s).`);
+  return out.join('\n');
+}
+
+function countNodes(n: Node): number {
+  return 1 + n.children.reduce((sum, c) => sum + countNodes(c), 0);
+}

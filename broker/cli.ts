@@ -1,0 +1,142 @@
+/**
+ * `npx baton <command>`: the operator's tools.
+ *   start                     run the broker (same as npm start)
+ *   new-client <id> [...]     a fresh secret and the policy entry holding its hash
+ *   hash-password             a scrypt hash for a user's password (read from stdin)
+ *   audit <jti> [--json]      the delegation tree around a token, from the ledger
+ *   demo-token <username>     a person's token from the demo identity provider
+ * @module
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { renderAuditTree } from './audit-tree.js';
+import { mintDemoUserToken } from './config/demo-policy.js';
+import { parseEnv } from './config/env.js';
+import { ConfigError } from './config/format-issues.js';
+import { hashPassword } from './config/password.js';
+import { auditReport } from './endpoints/audit.js';
+import { openSqliteStore } from './store/sqlite-store.js';
+import { GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE } from './tokens/claims.js';
+
+const USAGE = `Usage: baton <command>
+  start                                  run the broker (same as npm start)
+  new-client <client_id> [--method client_secret_basic|client_secret_post]
+             [--scope S]... [--audience A]... [--grant G]...
+                                         print a fresh secret and the policy entry with its hash
+  hash-password                          read a password from stdin, print its scrypt hash
+  audit <jti> [--json]                   print the delegation tree around a token (reads BATON_DB)
+  demo-token <username> [--scope "a b"]  a person's token from the demo identity provider
+Environment: BATON_DB, BATON_ISSUER, PORT, HOST as for the broker.`;
+
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) {
+    process.stderr.write('Password (input is not hidden; pipe it in to keep it off screen): ');
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) {
+    chunks.push(chunk as Buffer);
+    if (process.stdin.isTTY && chunk.includes(10)) break;
+  }
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+async function newClient(args: string[]): Promise<void> {
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      method: { type: 'string', default: 'client_secret_basic' },
+      scope: { type: 'string', multiple: true, default: [] },
+      audience: { type: 'string', multiple: true, default: [] },
+      grant: { type: 'string', multiple: true, default: [GRANT_TOKEN_EXCHANGE, GRANT_CLIENT_CREDENTIALS] },
+    },
+  });
+  const clientId = positionals[0];
+  if (clientId === undefined || !/^[A-Za-z0-9._~-]{1,128}$/.test(clientId)) {
+    throw new ConfigError('new-client needs a client_id of 1-128 characters A-Z a-z 0-9 . _ ~ -');
+  }
+  if (values.method !== 'client_secret_basic' && values.method !== 'client_secret_post') {
+    throw new ConfigError('--method must be client_secret_basic or client_secret_post (private_key_jwt clients have jwks, not secrets)');
+  }
+  const secret = randomBytes(32).toString('base64url');
+  const entry = {
+    client_id: clientId,
+    client_secret_sha256: createHash('sha256').update(secret).digest('hex'),
+    token_endpoint_auth_method: values.method,
+    grant_types: values.grant,
+    scopes: values.scope,
+    audiences: values.audience,
+  };
+  process.stdout.write(
+    `client_id:     ${clientId}\nclient secret: ${secret}\n` +
+      `(shown once: give it to the agent; the policy keeps only its SHA-256)\n\n` +
+      `Policy entry for "clients":\n${JSON.stringify(entry, null, 2)}\n`,
+  );
+}
+
+async function audit(args: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
+  const jti = positionals[0];
+  if (jti === undefined) throw new ConfigError('audit needs a jti: npx baton audit <jti>');
+  const env = parseEnv();
+  const store = openSqliteStore(env.dbFile, { synchronous: env.synchronous });
+  try {
+    const report = await auditReport({ store }, jti);
+    if (report === undefined) {
+      process.stderr.write(`No token ${jti} in the ledger at ${env.dbFile}\n`);
+      return 1;
+    }
+    process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderAuditTree(report, Math.floor(Date.now() / 1000))}\n`);
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+async function demoToken(args: string[]): Promise<void> {
+  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { scope: { type: 'string' } } });
+  const username = positionals[0];
+  if (username === undefined) throw new ConfigError('demo-token needs a username: npx baton demo-token alice');
+  const env = parseEnv();
+  process.stdout.write(`${await mintDemoUserToken(env.dbFile, env.issuer, username, values.scope)}\n`);
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'start':
+      await import('./main.js').then((m) => m.runMain());
+      return -1;
+    case 'new-client':
+      await newClient(rest);
+      return 0;
+    case 'hash-password': {
+      const password = await readStdin();
+      if (password.length < 8) throw new ConfigError('the password must be at least 8 characters');
+      process.stdout.write(`${await hashPassword(password)}\n`);
+      return 0;
+    }
+    case 'audit':
+      return audit(rest);
+    case 'demo-token':
+      await demoToken(rest);
+      return 0;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${USAGE}\n`);
+      return command === undefined ? 1 : 0;
+    default:
+      process.stderr.write(`Unknown command "${command}".\n${USAGE}\n`);
+      return 1;
+  }
+}
+
+try {
+  const code = await runCli(process.argv.slice(2));
+  if (code >= 0) process.exitCode = code;
+} catch (error) {
+  process.stderr.write(`baton: ${error instanceof ConfigError || error instanceof TypeError ? error.message : String((error as Error).message)}\n`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,61 @@
+/**
+ * The environment (SPEC §1), parsed once at start into a readonly config. Every
+ * variable is optional; a bad value stops start-up with `NAME: what is wrong`.
+ * @module
+ */
+import { z } from 'zod';
+import { ConfigError, formatIssues } from './format-issues.js';
+
+const EnvSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8787),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  BATON_ISSUER: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+    .refine((u) => !u.includes('#') && !u.includes('?'), 'must not have a query or fragment')
+    .optional(),
+  BATON_DB: z.string().min(1).default('./data/baton.db'),
+  BATON_POLICY: z.string().min(1).optional(),
+  BATON_ADMIN_TOKEN: z
+    .string()
+    .min(32, 'must be at least 32 characters (use: openssl rand -hex 32)')
+    .optional(),
+  BATON_SYNC: z.enum(['FULL', 'NORMAL']).default('FULL'),
+});
+
+export interface BrokerEnv {
+  readonly port: number;
+  readonly host: string;
+  /** The public URL, without a trailing slash. */
+  readonly issuer: string;
+  readonly dbFile: string;
+  readonly policyFile: string | undefined;
+  readonly adminToken: string | undefined;
+  readonly synchronous: 'FULL' | 'NORMAL';
+}
+
+/** Empty strings count as unset, as a shell's `VAR=` means "no value". */
+function definedOnly(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== '')) as Record<
+    string,
+    string
+  >;
+}
+
+export function parseEnv(env: NodeJS.ProcessEnv = process.env): BrokerEnv {
+  const parsed = EnvSchema.safeParse(definedOnly(env));
+  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error));
+  const e = parsed.data;
+  const issuer = (e.BATON_ISSUER ?? `http://${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.PORT}`).replace(
+    /\/+$/,
+    '',
+  );
+  return Object.freeze({
+    port: e.PORT,
+    host: e.HOST,
+    issuer,
+    dbFile: e.BATON_DB,
+    policyFile: e.BATON_POLICY,
+    adminToken: e.BATON_ADMIN_TOKEN,
+    synchronous: e.BATON_SYNC,
+  });
+}

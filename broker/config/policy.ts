@@ -1,0 +1,267 @@
+/**
+ * The policy file (SPEC §2), validated with zod once at start. Objects are strict so a
+ * typo'd key is refused; cross-field rules (auth method vs. credentials, duplicate ids,
+ * `agent:` audiences that name no client) run in `superRefine`, so every mistake is
+ * reported at start-up, never at the first request.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import {
+  GRANT_CIBA,
+  GRANT_CLIENT_CREDENTIALS,
+  GRANT_TOKEN_EXCHANGE,
+} from '../tokens/claims.js';
+import { ConfigError, formatIssues } from './format-issues.js';
+import { isPasswordHash } from './password.js';
+
+export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
+export type AuthMethod = (typeof AUTH_METHODS)[number];
+export const GRANT_TYPES = [GRANT_TOKEN_EXCHANGE, GRANT_CIBA, GRANT_CLIENT_CREDENTIALS] as const;
+export type GrantType = (typeof GRANT_TYPES)[number];
+
+/** RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`. */
+const ScopeToken = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'is not a valid scope token');
+
+const Jwk = z
+  .looseObject({ kty: z.string() })
+  .refine((k) => !('d' in k), 'holds private key material ("d"); publish only public keys');
+const Jwks = z.strictObject({ keys: z.array(Jwk) });
+const HttpsUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+
+const Ttls = z
+  .strictObject({
+    default_ttl_seconds: z.number().int().min(1).max(86_400).default(300),
+    max_ttl_seconds: z.number().int().min(1).max(86_400).default(3600),
+  })
+  .refine((t) => t.default_ttl_seconds <= t.max_ttl_seconds, {
+    message: 'default_ttl_seconds must not exceed max_ttl_seconds',
+    path: ['default_ttl_seconds'],
+  });
+
+const TrustedIssuer = z
+  .strictObject({
+    issuer: z.string().min(1),
+    jwks: Jwks.optional(),
+    jwks_uri: HttpsUrl.optional(),
+    audience: z.string().min(1),
+  })
+  .superRefine((t, ctx) => {
+    if ((t.jwks === undefined) === (t.jwks_uri === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'needs exactly one of jwks or jwks_uri', path: ['jwks'] });
+    }
+  });
+
+const User = z.strictObject({
+  username: z.string().min(1).max(200),
+  password_hash: z.string().refine(isPasswordHash, 'is not a hash from `npx baton hash-password`'),
+});
+
+const Client = z.strictObject({
+  client_id: z
+    .string()
+    .regex(/^[A-Za-z0-9._~-]{1,128}$/, 'must be 1-128 characters of A-Z a-z 0-9 . _ ~ -'),
+  client_secret_sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, 'must be the 64 lowercase hex characters of a SHA-256 (npx baton new-client)')
+    .optional(),
+  token_endpoint_auth_method: z.enum(AUTH_METHODS).default('client_secret_basic'),
+  jwks: Jwks.optional(),
+  jwks_uri: HttpsUrl.optional(),
+  grant_types: z.array(z.enum(GRANT_TYPES)).min(1),
+  scopes: z.array(ScopeToken).default([]),
+  audiences: z.array(z.string().min(1)).default([]),
+  max_ttl_seconds: z.number().int().min(1).max(86_400).optional(),
+});
+
+const PolicySchema = z
+  .strictObject({
+    tokens: Ttls.default({ default_ttl_seconds: 300, max_ttl_seconds: 3600 }),
+    max_delegation_depth: z.number().int().min(1).max(32).default(4),
+    trusted_issuers: z.array(TrustedIssuer).default([]),
+    users: z.array(User).default([]),
+    clients: z.array(Client).min(1, 'at least one client is needed'),
+  })
+  .superRefine((p, ctx) => {
+    const ids = new Set<string>();
+    p.clients.forEach((c, i) => {
+      if (ids.has(c.client_id)) {
+        ctx.addIssue({ code: 'custom', message: `duplicate client_id "${c.client_id}"`, path: ['clients', i, 'client_id'] });
+      }
+      ids.add(c.client_id);
+      const usesSecret = c.token_endpoint_auth_method !== 'private_key_jwt';
+      if (usesSecret && c.client_secret_sha256 === undefined) {
+        ctx.addIssue({ code: 'custom', message: `required for ${c.token_endpoint_auth_method}`, path: ['clients', i, 'client_secret_sha256'] });
+      }
+      if (usesSecret && (c.jwks !== undefined || c.jwks_uri !== undefined)) {
+        ctx.addIssue({ code: 'custom', message: 'jwks/jwks_uri only go with private_key_jwt', path: ['clients', i, 'token_endpoint_auth_method'] });
+      }
+      if (!usesSecret) {
+        if (c.client_secret_sha256 !== undefined) {
+          ctx.addIssue({ code: 'custom', message: 'a private_key_jwt client has no secret', path: ['clients', i, 'client_secret_sha256'] });
+        }
+        if ((c.jwks === undefined) === (c.jwks_uri === undefined)) {
+          ctx.addIssue({ code: 'custom', message: 'private_key_jwt needs exactly one of jwks or jwks_uri', path: ['clients', i, 'jwks'] });
+        }
+      }
+      if (max(c.max_ttl_seconds) > p.tokens.max_ttl_seconds) {
+        ctx.addIssue({ code: 'custom', message: `exceeds tokens.max_ttl_seconds (${p.tokens.max_ttl_seconds})`, path: ['clients', i, 'max_ttl_seconds'] });
+      }
+    });
+    // Audiences are checked once every client id is known, so agent:<id> can be resolved.
+    p.clients.forEach((c, i) => {
+      c.audiences.forEach((aud, j) => {
+        const problem = audienceProblem(aud, ids);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem, path: ['clients', i, 'audiences', j] });
+      });
+    });
+    const issuers = new Set<string>();
+    p.trusted_issuers.forEach((t, i) => {
+      if (issuers.has(t.issuer)) {
+        ctx.addIssue({ code: 'custom', message: `duplicate issuer "${t.issuer}"`, path: ['trusted_issuers', i, 'issuer'] });
+      }
+      issuers.add(t.issuer);
+    });
+    const users = new Set<string>();
+    p.users.forEach((u, i) => {
+      if (users.has(u.username)) {
+        ctx.addIssue({ code: 'custom', message: `duplicate username "${u.username}"`, path: ['users', i, 'username'] });
+      }
+      users.add(u.username);
+    });
+  });
+
+function max(n: number | undefined): number {
+  return n ?? 0;
+}
+
+/**
+ * An audience is an http(s) URL (an API) or `agent:<client_id>` (a hand-off to a client
+ * in this file). Anything else is almost always a typo (`htps://`, `agnet:`), so it is
+ * refused at start.
+ */
+function audienceProblem(aud: string, clientIds: Set<string>): string | undefined {
+  if (aud.startsWith('agent:')) {
+    const id = aud.slice('agent:'.length);
+    return clientIds.has(id) ? undefined : `"${aud}" names no client in this file`;
+  }
+  if (!URL.canParse(aud)) return `"${aud}" is neither an http(s) URL nor agent:<client_id>`;
+  const url = new URL(aud);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    return `"${aud}" is neither an http(s) URL nor agent:<client_id>`;
+  }
+  if (url.hash) return `"${aud}" must not have a fragment`;
+  return undefined;
+}
+
+export type PolicyFile = z.input<typeof PolicySchema>;
+type ParsedPolicy = z.output<typeof PolicySchema>;
+type ParsedClient = ParsedPolicy['clients'][number];
+
+/** A registered client, camelCased for use inside the broker. */
+export interface ClientPolicy {
+  readonly clientId: string;
+  readonly secretSha256: Buffer | undefined;
+  readonly authMethod: AuthMethod;
+  readonly jwks: { keys: Array<Record<string, unknown>> } | undefined;
+  readonly jwksUri: string | undefined;
+  readonly grantTypes: ReadonlySet<string>;
+  readonly scopes: readonly string[];
+  readonly audiences: ReadonlySet<string>;
+  readonly maxTtlSeconds: number;
+}
+
+export interface TrustedIssuerPolicy {
+  readonly issuer: string;
+  readonly jwks: { keys: Array<Record<string, unknown>> } | undefined;
+  readonly jwksUri: string | undefined;
+  readonly audience: string;
+}
+
+export interface Policy {
+  readonly defaultTtlSeconds: number;
+  readonly maxTtlSeconds: number;
+  readonly maxDelegationDepth: number;
+  readonly trustedIssuers: ReadonlyMap<string, TrustedIssuerPolicy>;
+  readonly users: ReadonlyMap<string, string>;
+  readonly clients: ReadonlyMap<string, ClientPolicy>;
+  /** Every scope any client may hold, for `scopes_supported`. */
+  readonly scopesSupported: readonly string[];
+}
+
+function toClient(c: ParsedClient, policyMax: number): ClientPolicy {
+  return Object.freeze({
+    clientId: c.client_id,
+    secretSha256: c.client_secret_sha256 === undefined ? undefined : Buffer.from(c.client_secret_sha256, 'hex'),
+    authMethod: c.token_endpoint_auth_method,
+    jwks: c.jwks,
+    jwksUri: c.jwks_uri,
+    grantTypes: new Set(c.grant_types),
+    scopes: [...new Set(c.scopes)],
+    audiences: new Set(c.audiences),
+    maxTtlSeconds: Math.min(c.max_ttl_seconds ?? policyMax, policyMax),
+  });
+}
+
+/**
+ * Validates a parsed JSON value as a policy. Throws `ConfigError` listing every
+ * problem as `path.to.field: what is wrong`.
+ */
+export function parsePolicy(input: unknown, issuer: string): Policy {
+  const secretInClear = findClearSecret(input);
+  if (secretInClear) throw new ConfigError(secretInClear);
+  const parsed = PolicySchema.safeParse(input);
+  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error));
+  const p = parsed.data;
+  const own = p.trusted_issuers.findIndex((t) => t.issuer === issuer);
+  if (own >= 0) {
+    throw new ConfigError(`trusted_issuers.${own}.issuer: is Baton's own issuer (${issuer}); list other issuers only`);
+  }
+  return Object.freeze({
+    defaultTtlSeconds: p.tokens.default_ttl_seconds,
+    maxTtlSeconds: p.tokens.max_ttl_seconds,
+    maxDelegationDepth: p.max_delegation_depth,
+    trustedIssuers: new Map(
+      p.trusted_issuers.map((t) => [t.issuer, Object.freeze({ issuer: t.issuer, jwks: t.jwks, jwksUri: t.jwks_uri, audience: t.audience })]),
+    ),
+    users: new Map(p.users.map((u) => [u.username, u.password_hash])),
+    clients: new Map(p.clients.map((c) => [c.client_id, toClient(c, p.tokens.max_ttl_seconds)])),
+    scopesSupported: [...new Set(p.clients.flatMap((c) => c.scopes))].sort(),
+  });
+}
+
+/** A clear-text secret gets a message that says what to do, not just "unknown key". */
+function findClearSecret(input: unknown): string | undefined {
+  if (typeof input !== 'object' || input === null) return undefined;
+  const clients = (input as { clients?: unknown }).clients;
+  if (!Array.isArray(clients)) return undefined;
+  for (const [i, c] of clients.entries()) {
+    if (typeof c !== 'object' || c === null || !('client_secret' in c)) continue;
+    const secret = (c as { client_secret: unknown }).client_secret;
+    const short = typeof secret === 'string' && secret.length < 32 ? ' (and it is shorter than 32 characters)' : '';
+    return `clients.${i}.client_secret: secrets are never stored in clear${short}; put its SHA-256 in client_secret_sha256 (npx baton new-client makes both)`;
+  }
+  return undefined;
+}
+
+/** Reads and validates the policy file; the error names the file and each bad field. */
+export function loadPolicyFile(file: string, issuer: string): Policy {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`BATON_POLICY: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`${file}: not valid JSON: ${(error as Error).message}`);
+  }
+  try {
+    return parsePolicy(json, issuer);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ConfigError(`${file} is not a valid policy:\n${error.message}`);
+    throw error;
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * Everything the HTTP layer needs, built once at start (`buildDeps`) so no request pays
+ * for parsing policy, importing keys or preparing statements.
+ * @module
+ */
+import type { Policy } from './config/policy.js';
+import type { ClientAuthenticator } from './oauth/client-auth.js';
+import type { Store } from './store/store.js';
+import type { TokenIssuer } from './tokens/issue.js';
+import type { KeyRing } from './tokens/signing-keys.js';
+import type { TokenVerifier } from './tokens/verify.js';
+
+export interface BrokerDeps {
+  readonly issuer: string;
+  readonly policy: Policy;
+  readonly store: Store;
+  readonly keyRing: KeyRing;
+  readonly verifier: TokenVerifier;
+  readonly clients: ClientAuthenticator;
+  readonly tokens: TokenIssuer;
+  /** Bearer for the audit API; the API answers 401 to everyone when unset. */
+  readonly adminToken: string | undefined;
+  /** Unix seconds. Injected so tests can move time. */
+  readonly now: () => number;
+}

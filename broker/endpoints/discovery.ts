@@ -1,0 +1,47 @@
+/**
+ * Discovery: RFC 8414 authorization server metadata and the RFC 7517 JWKS. A client
+ * that reads only the metadata document can use every endpoint Baton has.
+ * @module
+ */
+import type { Hono } from 'hono';
+import { AUTH_METHODS } from '../config/policy.js';
+import type { BrokerDeps } from '../deps.js';
+import { grants } from '../grants/index.js';
+import { TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_JWT } from '../tokens/claims.js';
+import { endpointUrl, PATHS } from './urls.js';
+
+const ASSERTION_ALGS = ['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA'];
+
+export function metadataDocument(deps: BrokerDeps): Record<string, unknown> {
+  const at = (path: string) => endpointUrl(deps.issuer, path);
+  return {
+    issuer: deps.issuer,
+    token_endpoint: at(PATHS.token),
+    jwks_uri: at(PATHS.jwks),
+    introspection_endpoint: at(PATHS.introspection),
+    revocation_endpoint: at(PATHS.revocation),
+    grant_types_supported: [...grants.keys()],
+    response_types_supported: [],
+    token_endpoint_auth_methods_supported: [...AUTH_METHODS],
+    token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
+    introspection_endpoint_auth_methods_supported: [...AUTH_METHODS],
+    introspection_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
+    revocation_endpoint_auth_methods_supported: [...AUTH_METHODS],
+    revocation_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
+    scopes_supported: deps.policy.scopesSupported,
+    // RFC 8693 token types Baton accepts and issues.
+    token_types_supported: [TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_JWT],
+    baton_audit_endpoint: at(PATHS.audit),
+  };
+}
+
+export function mountDiscovery(app: Hono, deps: BrokerDeps): void {
+  const metadata = JSON.stringify(metadataDocument(deps));
+  const jwks = JSON.stringify(deps.keyRing.jwks);
+  const json = { 'Content-Type': 'application/json', 'Cache-Control': 'public, max-age=300' };
+  app.get(PATHS.metadata, (c) => c.body(metadata, 200, json));
+  // RFC 8414 §3.1: with a path in the issuer, the well-known suffix comes first.
+  const issuerPath = new URL(deps.issuer).pathname.replace(/\/$/, '');
+  if (issuerPath !== '') app.get(`${PATHS.metadata}${issuerPath}`, (c) => c.body(metadata, 200, json));
+  app.get(PATHS.jwks, (c) => c.body(jwks, 200, { ...json, 'Content-Type': 'application/jwk-set+json' }));
+}

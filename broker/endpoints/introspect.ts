@@ -1,0 +1,56 @@
+/**
+ * Token introspection (RFC 7662). The caller authenticates as a client. An unknown,
+ * expired or revoked token, or one Baton did not issue, is `{"active": false}` and
+ * nothing more; an active one shows its claims, `act` included.
+ * @module
+ */
+import type { Hono } from 'hono';
+import type { BrokerDeps } from '../deps.js';
+import { InvalidRequest } from '../oauth/errors.js';
+import { readForm, single } from '../oauth/form.js';
+import type { VerifiedToken } from '../tokens/verify.js';
+import { endpointUrl, NO_STORE, PATHS } from './urls.js';
+
+/** Verifies one of Baton's own tokens and checks the ledger; undefined when not active. */
+export async function activeToken(deps: BrokerDeps, token: string, now: number): Promise<VerifiedToken | undefined> {
+  let verified: VerifiedToken;
+  try {
+    verified = await deps.verifier.verifyOwn(token, now);
+  } catch {
+    return undefined;
+  }
+  const row = await deps.store.getToken(verified.jti!);
+  if (row === undefined || row.revokedAt !== null) return undefined;
+  return verified;
+}
+
+export function mountIntrospect(app: Hono, deps: BrokerDeps): void {
+  const url = endpointUrl(deps.issuer, PATHS.introspection);
+  app.post(PATHS.introspection, async (c) => {
+    const now = deps.now();
+    const form = await readForm(c);
+    await deps.clients.authenticate(c.req.header('authorization'), form, now, url);
+    const token = single(form, 'token');
+    if (token === undefined) throw new InvalidRequest('token is required');
+    const active = await activeToken(deps, token, now);
+    if (active === undefined) return c.json({ active: false }, 200, NO_STORE);
+    const p = active.payload;
+    return c.json(
+      {
+        active: true,
+        iss: p.iss,
+        sub: p.sub,
+        aud: p.aud,
+        exp: p.exp,
+        iat: p.iat,
+        jti: p.jti,
+        client_id: p.client_id,
+        scope: p.scope,
+        token_type: 'Bearer',
+        ...(p.act === undefined ? {} : { act: p.act }),
+      },
+      200,
+      NO_STORE,
+    );
+  });
+}

@@ -1,0 +1,35 @@
+/**
+ * Token revocation (RFC 7009) with a cascade (SPEC §5): the token and everything
+ * exchanged from it. Only the token's client or one of its actors may revoke it; for any
+ * other token, as for an unknown or invalid one, the answer is the same 200 and nothing
+ * is revoked, so no client can probe for tokens.
+ * @module
+ */
+import type { Hono } from 'hono';
+import type { BrokerDeps } from '../deps.js';
+import { InvalidRequest } from '../oauth/errors.js';
+import { readForm, single } from '../oauth/form.js';
+import { actorsOf } from '../policy/nest-act.js';
+import { endpointUrl, NO_STORE, PATHS } from './urls.js';
+
+export function mountRevoke(app: Hono, deps: BrokerDeps): void {
+  const url = endpointUrl(deps.issuer, PATHS.revocation);
+  app.post(PATHS.revocation, async (c) => {
+    const now = deps.now();
+    const form = await readForm(c);
+    const client = await deps.clients.authenticate(c.req.header('authorization'), form, now, url);
+    const token = single(form, 'token');
+    if (token === undefined) throw new InvalidRequest('token is required');
+    let target;
+    try {
+      target = await deps.verifier.verifyOwn(token, now);
+    } catch {
+      target = undefined;
+    }
+    if (target !== undefined) {
+      const involved = target.clientId === client.clientId || actorsOf(target.act).includes(client.clientId);
+      if (involved) await deps.store.revokeCascade(target.jti!, now);
+    }
+    return c.body(null, 200, NO_STORE);
+  });
+}

@@ -1,0 +1,20 @@
+/**
+ * Where each endpoint lives, relative to the issuer (RFC 8414 §3). One table, so the
+ * routes and the metadata document can never disagree.
+ * @module
+ */
+export const PATHS = {
+  metadata: '/.well-known/oauth-authorization-server',
+  jwks: '/jwks',
+  token: '/token',
+  introspection: '/introspect',
+  revocation: '/revoke',
+  audit: '/audit/tokens',
+} as const;
+
+export function endpointUrl(issuer: string, path: string): string {
+  return `${issuer}${path}`;
+}
+
+/** Headers on every token, introspection and error response (RFC 6749 §5.1). */
+export const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' } as const;

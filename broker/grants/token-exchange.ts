@@ -1,0 +1,151 @@
+/**
+ * RFC 8693 token exchange, by the rules of SPEC §4. This module only loads the inputs
+ * (verifies tokens, reads the ledger) and runs the pure rules from `policy/` in order;
+ * each rule decides one thing and returns a typed refusal when it says no.
+ * @module
+ */
+import { z } from 'zod';
+import type { BrokerDeps } from '../deps.js';
+import { parseParams, repeated, seconds, text } from '../oauth/params.js';
+import { clampLifetime } from '../policy/clamp-lifetime.js';
+import { mayExchange } from '../policy/may-exchange.js';
+import { narrowAudience } from '../policy/narrow-audience.js';
+import { narrowScope } from '../policy/narrow-scope.js';
+import { nestAct } from '../policy/nest-act.js';
+import { must, refuse, refusalToError, type Refusal } from '../policy/refusal.js';
+import { checkTokenTypes } from '../policy/token-types.js';
+import { GRANT_TOKEN_EXCHANGE, TOKEN_TYPE_ACCESS_TOKEN } from '../tokens/claims.js';
+import { TokenRejected, type VerifiedToken } from '../tokens/verify.js';
+import type { Grant, GrantContext, TokenResponse } from './grant.js';
+
+const Params = z.object({
+  subject_token: text(),
+  subject_token_type: text().optional(),
+  actor_token: text().optional(),
+  actor_token_type: text().optional(),
+  requested_token_type: text().optional(),
+  scope: text().optional(),
+  audience: repeated(),
+  resource: repeated(),
+  /** Baton extension: ask for a shorter lifetime than the default (seconds). */
+  expires_in: seconds().optional(),
+});
+
+
+function refused(reason: Refusal): never {
+  throw refusalToError(reason);
+}
+
+/** Verifies a Baton or trusted token, and for Baton's own checks the ledger: known and not revoked. */
+async function loadToken(
+  deps: BrokerDeps,
+  token: string,
+  now: number,
+  what: 'the subject token' | 'the actor token',
+  ownOnly: boolean,
+  onVerified: (t: VerifiedToken) => void = () => {},
+): Promise<VerifiedToken> {
+  const reason = what === 'the subject token' ? 'subject_token_invalid' : 'actor_token_invalid';
+  let verified: VerifiedToken;
+  try {
+    verified = ownOnly ? await deps.verifier.verifyOwn(token, now, what) : await deps.verifier.verifySubject(token, now, what);
+  } catch (error) {
+    if (error instanceof TokenRejected) refused(refuse(reason, error.message));
+    throw error;
+  }
+  onVerified(verified);
+  if (verified.source === 'baton') {
+    const row = await deps.store.getToken(verified.jti!);
+    if (row === undefined) refused(refuse(reason, `${what} is not in Baton's ledger`));
+    if (row.revokedAt !== null) {
+      refused(refuse(what === 'the subject token' ? 'subject_token_revoked' : reason, `${what} has been revoked`));
+    }
+  }
+  return verified;
+}
+
+async function handle(ctx: GrantContext, deps: BrokerDeps): Promise<TokenResponse> {
+  const { client, now } = ctx;
+  const params = parseParams(Params, ctx.form);
+  must(
+    checkTokenTypes({
+      subjectTokenType: params.subject_token_type,
+      actorToken: params.actor_token,
+      actorTokenType: params.actor_token_type,
+      requestedTokenType: params.requested_token_type,
+    }),
+  );
+
+  const subject = await loadToken(deps, params.subject_token, now, 'the subject token', false, (t) => {
+    if (t.source === 'baton') ctx.subjectJti = t.jti;
+  });
+
+  // Rule 1: an actor token is one of Baton's own, unrevoked, about this very client.
+  let actorTokenExp: number | undefined;
+  if (params.actor_token !== undefined) {
+    const actorToken = await loadToken(deps, params.actor_token, now, 'the actor token', true);
+    if (actorToken.sub !== client.clientId) {
+      refused(refuse('actor_token_invalid', `the actor token's subject is not ${client.clientId}`));
+    }
+    actorTokenExp = actorToken.exp;
+  }
+
+  // Rule 2: who may exchange this subject token.
+  const currentActor = subject.act?.sub ?? (subject.source === 'baton' ? subject.clientId : undefined);
+  must(
+    mayExchange({
+      actor: client.clientId,
+      source: subject.source,
+      aud: subject.aud,
+      currentActor,
+      mayAct: subject.mayAct,
+      batonIssuer: deps.issuer,
+    }),
+  );
+
+  // Rules 3 and 7: nest act, bounded and loop-free.
+  const act = must(
+    nestAct({
+      subjectAct: subject.act,
+      currentActor,
+      actor: client.clientId,
+      maxDepth: deps.policy.maxDelegationDepth,
+    }),
+  );
+  // Rule 4: scopes only narrow.
+  const scope = must(narrowScope({ requested: params.scope, subjectScopes: subject.scopes, actorScopes: client.scopes }));
+  // Rule 5: audience only narrows to the actor's allow-list.
+  const aud = must(narrowAudience({ audience: params.audience, resource: params.resource, allowed: client.audiences }));
+  // Rule 6: lifetime never grows.
+  const exp = must(
+    clampLifetime({
+      now,
+      defaultTtl: deps.policy.defaultTtlSeconds,
+      maxTtl: client.maxTtlSeconds,
+      requestedTtl: params.expires_in,
+      subjectExp: subject.exp,
+      actorTokenExp,
+    }),
+  );
+
+  const issued = await deps.tokens.issue({
+    sub: subject.sub,
+    act,
+    clientId: client.clientId,
+    scope,
+    aud,
+    iat: now,
+    exp,
+    grantType: GRANT_TOKEN_EXCHANGE,
+    parentJti: subject.source === 'baton' ? subject.jti! : null,
+  });
+  return {
+    access_token: issued.accessToken,
+    issued_token_type: TOKEN_TYPE_ACCESS_TOKEN,
+    token_type: 'Bearer',
+    expires_in: issued.expiresIn,
+    scope: issued.scope,
+  };
+}
+
+export const tokenExchangeGrant: Grant = { grantType: GRANT_TOKEN_EXCHANGE, handle };

@@ -1,0 +1,114 @@
+/**
+ * `npm start`: env → policy → database (migrations) → keys → serve. The only module
+ * with start-up side effects. A configuration problem prints `field: what is wrong`
+ * and exits 1, never a bare stack trace.
+ * @module
+ */
+import { pathToFileURL } from 'node:url';
+import { serve, type ServerType } from '@hono/node-server';
+import { createApp } from './app.js';
+import { buildDeps } from './build.js';
+import { DEMO_CLIENTS, DEMO_USERS, demoPolicy } from './config/demo-policy.js';
+import { parseEnv, type BrokerEnv } from './config/env.js';
+import { ConfigError } from './config/format-issues.js';
+import { loadPolicyFile, parsePolicy, type Policy } from './config/policy.js';
+import type { BrokerDeps } from './deps.js';
+import { openSqliteStore } from './store/sqlite-store.js';
+
+export interface RunningBroker {
+  deps: BrokerDeps;
+  server: ServerType;
+  url: string;
+  close(): Promise<void>;
+}
+
+async function loadPolicy(env: BrokerEnv): Promise<{ policy: Policy; demo: boolean }> {
+  if (env.policyFile !== undefined) return { policy: loadPolicyFile(env.policyFile, env.issuer), demo: false };
+  return { policy: parsePolicy(await demoPolicy(env.issuer, env.dbFile), env.issuer), demo: true };
+}
+
+function banner(env: BrokerEnv, policy: Policy, demo: boolean, url: string): string {
+  const lines = [
+    `Baton delegation broker listening on ${url}`,
+    `  issuer   ${env.issuer}`,
+    `  metadata ${env.issuer}/.well-known/oauth-authorization-server`,
+    `  ledger   ${env.dbFile}`,
+    `  policy   ${env.policyFile ?? 'built-in demo policy (public secrets: for trying Baton, never for deployment)'}`,
+    `  audit    ${env.adminToken ? `${env.issuer}/audit/tokens (Bearer BATON_ADMIN_TOKEN)` : 'API off: set BATON_ADMIN_TOKEN; `npx baton audit <jti>` reads the ledger directly'}`,
+  ];
+  if (demo) {
+    lines.push('', 'Demo clients (client_id / client secret):');
+    for (const [id, credential] of Object.entries(DEMO_CLIENTS)) {
+      const c = policy.clients.get(id)!;
+      lines.push(`  ${id.padEnd(14)} ${credential}   scopes: ${c.scopes.join(' ') || '-'}   audiences: ${[...c.audiences].join(' ') || '-'}`);
+    }
+    lines.push(`Demo users: ${Object.keys(DEMO_USERS).join(', ')} (console sign-in comes with approvals)`);
+    lines.push(
+      '',
+      'A first token, and a hand-off:',
+      `  ALICE=$(npx baton demo-token alice)     # alice's token from the demo identity provider`,
+      `  curl -s -u trip-planner:${DEMO_CLIENTS['trip-planner']} ${env.issuer}/token \\`,
+      `    -d grant_type=urn:ietf:params:oauth:grant-type:token-exchange \\`,
+      `    -d subject_token_type=urn:ietf:params:oauth:token-type:access_token -d subject_token=$ALICE \\`,
+      `    -d audience=agent:flight-booker -d scope=flights:book`,
+      '  (the README walks the whole chain)',
+    );
+  }
+  return lines.join('\n');
+}
+
+/** Starts a broker from the environment; resolves once it listens. */
+export async function startBroker(processEnv: NodeJS.ProcessEnv = process.env): Promise<RunningBroker> {
+  const env = parseEnv(processEnv);
+  const { policy, demo } = await loadPolicy(env);
+  const store = openSqliteStore(env.dbFile, { synchronous: env.synchronous });
+  const deps = await buildDeps({ issuer: env.issuer, policy, store, adminToken: env.adminToken });
+  const app = createApp(deps);
+  const { server, port } = await new Promise<{ server: ServerType; port: number }>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: env.port, hostname: env.host }, (info) => resolve({ server: s, port: info.port }));
+    s.once('error', reject);
+  });
+  const url = `http://${env.host.includes(':') ? `[${env.host}]` : env.host}:${port}`;
+  console.log(banner(env, policy, demo, url));
+  return {
+    deps,
+    server,
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => {
+          void store.close().then(resolve);
+        });
+        (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+      }),
+  };
+}
+
+/** Runs the broker until SIGINT/SIGTERM; a bad configuration exits 1 with its message. */
+export async function runMain(): Promise<void> {
+  try {
+    const broker = await startBroker();
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      console.log(`\n${signal}: finishing in-flight requests, closing the ledger`);
+      void broker.close().then(() => process.exit(0));
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`Baton cannot start: bad configuration\n${error.message}`);
+    } else if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      console.error('Baton cannot start: the port is already in use (set PORT to another one)');
+    } else {
+      console.error(`Baton cannot start: ${(error as Error).message}`);
+    }
+    process.exit(1);
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await runMain();
+}

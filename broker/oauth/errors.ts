@@ -1,0 +1,108 @@
+/**
+ * Typed OAuth errors (RFC 6749 §5.2, RFC 8693 §2.2.2, RFC 8707, RFC 7009, CIBA).
+ * A throw site passes a log-only `detail`; the wire gets the `code` and a
+ * `description` that is safe to show. `app.onError` is the one place that turns them
+ * into responses.
+ * @module
+ */
+
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  | 'invalid_target'
+  | 'unsupported_token_type'
+  | 'access_denied'
+  | 'server_error'
+  | 'temporarily_unavailable'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'request_too_large'
+  | 'unsupported_media_type';
+
+export class OAuthError extends Error {
+  /** Whether the client used HTTP Basic, so a 401 carries `WWW-Authenticate: Basic`. */
+  basicChallenge = false;
+
+  constructor(
+    readonly code: OAuthErrorCode,
+    readonly status: number,
+    /** Sent to the client: says what was wrong without leaking internals. */
+    readonly description: string,
+  ) {
+    super(description);
+    this.name = 'OAuthError';
+  }
+}
+
+export class InvalidRequest extends OAuthError {
+  constructor(description: string) {
+    super('invalid_request', 400, description);
+  }
+}
+
+/**
+ * Every client authentication failure reads the same on the wire, so a caller cannot
+ * tell an unknown client from a wrong secret. `detail` is for the server log only.
+ */
+export class InvalidClient extends OAuthError {
+  constructor(
+    readonly detail: string,
+    basic = false,
+  ) {
+    super('invalid_client', 401, 'client authentication failed');
+    this.basicChallenge = basic;
+  }
+}
+
+export class InvalidGrant extends OAuthError {
+  constructor(description: string) {
+    super('invalid_grant', 400, description);
+  }
+}
+
+export class UnauthorizedClient extends OAuthError {
+  constructor(description: string) {
+    super('unauthorized_client', 400, description);
+  }
+}
+
+export class UnsupportedGrantType extends OAuthError {
+  constructor(description: string) {
+    super('unsupported_grant_type', 400, description);
+  }
+}
+
+export class InvalidScope extends OAuthError {
+  constructor(description: string) {
+    super('invalid_scope', 400, description);
+  }
+}
+
+export class InvalidTarget extends OAuthError {
+  constructor(description: string) {
+    super('invalid_target', 400, description);
+  }
+}
+
+export class NotFound extends OAuthError {
+  constructor(description = 'no such endpoint') {
+    super('not_found', 404, description);
+  }
+}
+
+/** RFC 6750 §3.1 errors for bearer-protected endpoints (audit API, /mcp). */
+export class BearerError extends Error {
+  constructor(
+    readonly code: 'invalid_request' | 'invalid_token' | 'insufficient_scope',
+    readonly status: 400 | 401 | 403,
+    readonly description: string,
+    readonly challengeParams: Record<string, string> = {},
+  ) {
+    super(description);
+    this.name = 'BearerError';
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * The one storage schema (SPEC §5). drizzle-kit turns it into the SQL migrations in
+ * `migrations/`; `migrate()` applies them at start.
+ *
+ * - `tokens`: the ledger of every token Baton issued, with its parent link, so a
+ *   revocation can walk the descendants through `tokens_parent_jti` (no scan).
+ * - `refusals`: every refused exchange, with the reason and, when the subject token's
+ *   signature checked out, the jti it was refused against (for the audit tree).
+ * - `signing_keys`: Baton's own keys; a restart reuses them, retired keys stay
+ *   published in the JWKS while tokens they signed can live.
+ * - `client_assertion_jtis`: RFC 7523 §3 — a private_key_jwt assertion's `jti` is
+ *   accepted once; rows are dropped after the assertion expires.
+ * @module
+ */
+import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+
+export const tokens = sqliteTable(
+  'tokens',
+  {
+    jti: text('jti').primaryKey(),
+    parentJti: text('parent_jti'),
+    sub: text('sub').notNull(),
+    /** The full RFC 8693 `act` claim as JSON, or null when nobody acts for `sub`. */
+    act: text('act'),
+    clientId: text('client_id').notNull(),
+    grantType: text('grant_type').notNull(),
+    scope: text('scope').notNull(),
+    /** JSON array of the audience values. */
+    aud: text('aud').notNull(),
+    iat: integer('iat').notNull(),
+    exp: integer('exp').notNull(),
+    /** Unix seconds of the revocation (own or cascaded), null while the token stands. */
+    revokedAt: integer('revoked_at'),
+    /** The jti whose revocation reached this token (itself when revoked directly). */
+    revokedVia: text('revoked_via'),
+  },
+  (t) => [
+    index('tokens_parent_jti').on(t.parentJti),
+    index('tokens_sub_iat').on(t.sub, t.iat),
+    index('tokens_client_iat').on(t.clientId, t.iat),
+    index('tokens_iat').on(t.iat),
+  ],
+);
+
+export const refusals = sqliteTable(
+  'refusals',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    at: integer('at').notNull(),
+    clientId: text('client_id').notNull(),
+    grantType: text('grant_type').notNull(),
+    /** jti of the (signature-checked) subject token, when there was one. */
+    subjectJti: text('subject_jti'),
+    error: text('error').notNull(),
+    errorDescription: text('error_description').notNull(),
+    /** JSON of what was asked: scope, audience, resource, token types. */
+    requested: text('requested').notNull(),
+  },
+  (t) => [index('refusals_subject_jti').on(t.subjectJti), index('refusals_at').on(t.at)],
+);
+
+export const signingKeys = sqliteTable('signing_keys', {
+  kid: text('kid').primaryKey(),
+  alg: text('alg').notNull(),
+  privateJwk: text('private_jwk').notNull(),
+  publicJwk: text('public_jwk').notNull(),
+  createdAt: integer('created_at').notNull(),
+  /** Unix seconds after which this key signs nothing new; null for the active key. */
+  retiredAt: integer('retired_at'),
+});
+
+export const clientAssertionJtis = sqliteTable(
+  'client_assertion_jtis',
+  {
+    clientId: text('client_id').notNull(),
+    jti: text('jti').notNull(),
+    exp: integer('exp').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.clientId, t.jti] }), index('client_assertion_jtis_exp').on(t.exp)],
+);

@@ -1,0 +1,112 @@
+/**
+ * The narrow storage interface the broker talks to. SQLite implements it today
+ * (`sqlite-store.ts`); a PostgreSQL store for several brokers can follow behind the
+ * same methods, which is why everything here returns a Promise even though
+ * better-sqlite3 is synchronous.
+ * @module
+ */
+import type { ActClaim } from '../tokens/claims.js';
+
+/** One issued token, as the ledger keeps it (SPEC §5). */
+export interface TokenRecord {
+  jti: string;
+  parentJti: string | null;
+  sub: string;
+  act: ActClaim | null;
+  clientId: string;
+  grantType: string;
+  scope: string;
+  aud: string[];
+  iat: number;
+  exp: number;
+}
+
+/** A ledger token row plus its revocation state. */
+export interface LedgerToken extends TokenRecord {
+  revokedAt: number | null;
+  revokedVia: string | null;
+}
+
+/** One refused exchange (SPEC §5): who asked, what for, and why it was refused. */
+export interface RefusalRecord {
+  at: number;
+  clientId: string;
+  grantType: string;
+  subjectJti: string | null;
+  error: string;
+  errorDescription: string;
+  requested: Record<string, unknown>;
+}
+
+export interface LedgerRefusal extends RefusalRecord {
+  id: number;
+}
+
+/** A node of the descendants tree of the audit API. */
+export interface TokenTree extends LedgerToken {
+  children: TokenTree[];
+}
+
+export interface StoredSigningKey {
+  kid: string;
+  alg: string;
+  privateJwk: string;
+  publicJwk: string;
+  createdAt: number;
+  retiredAt: number | null;
+}
+
+export interface TokenQuery {
+  sub?: string;
+  clientId?: string;
+  /** Only tokens issued at or after this Unix time. */
+  since?: number;
+  limit: number;
+  /** Opaque cursor from a previous page. */
+  cursor?: { iat: number; jti: string };
+}
+
+/** Thrown by `recordIssued` when the parent was revoked before the row could commit. */
+export class ParentRevokedError extends Error {
+  constructor(readonly parentJti: string) {
+    super(`parent token ${parentJti} was revoked`);
+    this.name = 'ParentRevokedError';
+  }
+}
+
+export interface Store {
+  /**
+   * Records an issued token durably. Resolves once the row has committed; callers
+   * send the token only after that. Rows of one event-loop turn commit together.
+   * Rejects with `ParentRevokedError` when `parentJti` is revoked at commit time, so a
+   * revocation racing an exchange can never leave a live child behind.
+   */
+  recordIssued(token: TokenRecord): Promise<void>;
+  /** Records a refused exchange (same commit path as `recordIssued`). */
+  recordRefusal(refusal: RefusalRecord): Promise<void>;
+  getToken(jti: string): Promise<LedgerToken | undefined>;
+  /**
+   * Revokes the token and every token exchanged from it, however deep, in one
+   * transaction. Returns how many rows were newly revoked.
+   */
+  revokeCascade(jti: string, at: number): Promise<number>;
+  /** The ancestors of a token, root first, the token itself last. */
+  chain(jti: string): Promise<LedgerToken[]>;
+  /** Every token exchanged from `jti`, as a tree (the root node is `jti` itself). */
+  descendants(jti: string): Promise<TokenTree | undefined>;
+  /** Refusals against any of the given jtis, oldest first. */
+  refusalsAgainst(jtis: string[]): Promise<LedgerRefusal[]>;
+  listTokens(query: TokenQuery): Promise<LedgerToken[]>;
+
+  /** Signing keys, newest first. */
+  signingKeys(): Promise<StoredSigningKey[]>;
+  addSigningKey(key: StoredSigningKey): Promise<void>;
+
+  /**
+   * RFC 7523 §3: remembers a client assertion's jti until `exp`. Resolves false when
+   * the same client already used that jti (a replay).
+   */
+  useAssertionJti(clientId: string, jti: string, exp: number, now: number): Promise<boolean>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,72 @@
+/**
+ * Signs a Baton access token (RFC 9068: `typ: at+jwt`, `iss`, `sub`, `aud`, `exp`,
+ * `iat`, `jti`, `client_id`, `scope`, plus RFC 8693 `act`) and records it in the ledger
+ * before handing it back: a caller only ever sends a token that is already durable.
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
+import type { Store } from '../store/store.js';
+import type { ActClaim } from './claims.js';
+import { SIGNING_ALG, type KeyRing } from './signing-keys.js';
+
+export interface IssueRequest {
+  sub: string;
+  act: ActClaim | undefined;
+  clientId: string;
+  scope: string;
+  aud: string[];
+  iat: number;
+  exp: number;
+  grantType: string;
+  /** The jti of the Baton token this one was exchanged from, if any. */
+  parentJti: string | null;
+}
+
+export interface IssuedToken {
+  jti: string;
+  accessToken: string;
+  expiresIn: number;
+  scope: string;
+}
+
+export class TokenIssuer {
+  readonly #header;
+
+  constructor(
+    readonly issuer: string,
+    readonly keyRing: KeyRing,
+    readonly store: Store,
+  ) {
+    this.#header = { alg: SIGNING_ALG, typ: 'at+jwt', kid: keyRing.kid } as const;
+  }
+
+  async issue(req: IssueRequest): Promise<IssuedToken> {
+    const jti = randomUUID();
+    const claims: Record<string, unknown> = {
+      iss: this.issuer,
+      sub: req.sub,
+      aud: req.aud.length === 1 ? req.aud[0] : req.aud,
+      exp: req.exp,
+      iat: req.iat,
+      jti,
+      client_id: req.clientId,
+      scope: req.scope,
+    };
+    if (req.act !== undefined) claims.act = req.act;
+    const accessToken = await new SignJWT(claims).setProtectedHeader(this.#header).sign(this.keyRing.privateKey);
+    await this.store.recordIssued({
+      jti,
+      parentJti: req.parentJti,
+      sub: req.sub,
+      act: req.act ?? null,
+      clientId: req.clientId,
+      grantType: req.grantType,
+      scope: req.scope,
+      aud: req.aud,
+      iat: req.iat,
+      exp: req.exp,
+    });
+    return { jti, accessToken, expiresIn: req.exp - req.iat, scope: req.scope };
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * Verifies the JWTs Baton is handed: its own access tokens and trusted issuers' tokens
+ * (SPEC §4 rule 2). The algorithm always comes from the key: Baton's own tokens verify
+ * only as ES256 under one of its kids; a trusted issuer's key set is used through jose's
+ * JWKS resolvers, which pick a key only when its `kty`/`crv`/`alg` fit the header's
+ * `alg`, and only asymmetric algorithms are allowed at all (so `none` and HS256 signed
+ * with a public key never pass). Header `jku`/`x5u`/`jwk` are never used to find a key.
+ *
+ * Remote key sets (`jwks_uri`) are fetched with a timeout, cached, and refetched at most
+ * once per cooldown.
+ * @module
+ */
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  decodeJwt,
+  errors as joseErrors,
+  jwtVerify,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+} from 'jose';
+import type { TrustedIssuerPolicy } from '../config/policy.js';
+import { readAct, readAud, readScopes } from './act.js';
+import { MAX_TOKEN_LENGTH, type ActClaim } from './claims.js';
+import type { KeyRing } from './signing-keys.js';
+
+const ASYMMETRIC_ALGS = ['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA', 'Ed25519'];
+
+/** A token that did not verify; `message` is safe to send to the client. */
+export class TokenRejected extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TokenRejected';
+  }
+}
+
+/** What Baton needs from a verified token, whoever issued it. */
+export interface VerifiedToken {
+  source: 'baton' | 'trusted';
+  iss: string;
+  sub: string;
+  jti: string | undefined;
+  aud: string[];
+  exp: number | undefined;
+  scopes: string[];
+  act: ActClaim | undefined;
+  clientId: string | undefined;
+  mayAct: { sub?: unknown; iss?: unknown } | undefined;
+  payload: JWTPayload;
+}
+
+function describe(error: unknown, what: string): TokenRejected {
+  if (error instanceof TokenRejected) return error;
+  if (error instanceof joseErrors.JWTExpired) return new TokenRejected(`${what} has expired`);
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    if (error.claim === 'nbf') return new TokenRejected(`${what} is not valid yet`);
+    return new TokenRejected(`${what} has an unacceptable "${error.claim}" claim`);
+  }
+  if (error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid) {
+    return new TokenRejected(`${what} could not be checked: its issuer's keys are unavailable`);
+  }
+  if (error instanceof joseErrors.JWKSNoMatchingKey) return new TokenRejected(`${what} is signed with an unknown key`);
+  if (error instanceof joseErrors.JOSEAlgNotAllowed) return new TokenRejected(`${what} uses an algorithm that is not allowed`);
+  return new TokenRejected(`${what} is not a valid signed JWT`);
+}
+
+export class TokenVerifier {
+  readonly #trusted = new Map<string, { policy: TrustedIssuerPolicy; keys: JWTVerifyGetKey }>();
+  readonly #ownKey: JWTVerifyGetKey;
+
+  constructor(
+    readonly issuer: string,
+    keyRing: KeyRing,
+    trustedIssuers: Iterable<TrustedIssuerPolicy>,
+  ) {
+    this.#ownKey = (header) => {
+      const key = header.kid === undefined ? undefined : keyRing.publicKeys.get(header.kid);
+      if (key === undefined) throw new TokenRejected('the token is signed with an unknown key');
+      return key;
+    };
+    for (const t of trustedIssuers) {
+      const keys =
+        t.jwks !== undefined
+          ? createLocalJWKSet(t.jwks as Parameters<typeof createLocalJWKSet>[0])
+          : createRemoteJWKSet(new URL(t.jwksUri!), {
+              timeoutDuration: 5_000,
+              cooldownDuration: 30_000,
+              cacheMaxAge: 10 * 60_000,
+            });
+      this.#trusted.set(t.issuer, { policy: t, keys });
+    }
+  }
+
+  /** Verifies one of Baton's own access tokens (signature, iss, typ, exp, nbf). */
+  async verifyOwn(token: string, now: number, what = 'the token'): Promise<VerifiedToken> {
+    if (token.length > MAX_TOKEN_LENGTH) throw new TokenRejected(`${what} is too large`);
+    try {
+      const { payload } = await jwtVerify(token, this.#ownKey, {
+        algorithms: ['ES256'],
+        issuer: this.issuer,
+        typ: 'at+jwt',
+        requiredClaims: ['sub', 'exp', 'iat', 'jti', 'client_id'],
+        currentDate: new Date(now * 1000),
+      });
+      return this.#read(payload, 'baton', what);
+    } catch (error) {
+      throw describe(error, what);
+    }
+  }
+
+  /** Verifies a subject token from Baton or from a trusted issuer (SPEC §4 rule 2). */
+  async verifySubject(token: string, now: number, what = 'the subject token'): Promise<VerifiedToken> {
+    if (token.length > MAX_TOKEN_LENGTH) throw new TokenRejected(`${what} is too large`);
+    let iss: unknown;
+    try {
+      iss = decodeJwt(token).iss;
+    } catch {
+      throw new TokenRejected(`${what} is not a valid signed JWT`);
+    }
+    if (iss === this.issuer) return this.verifyOwn(token, now, what);
+    const trusted = typeof iss === 'string' ? this.#trusted.get(iss) : undefined;
+    if (trusted === undefined) throw new TokenRejected(`${what} comes from an issuer Baton does not trust`);
+    try {
+      const { payload } = await jwtVerify(token, trusted.keys, {
+        algorithms: ASYMMETRIC_ALGS,
+        issuer: trusted.policy.issuer,
+        audience: trusted.policy.audience,
+        requiredClaims: ['sub', 'exp'],
+        currentDate: new Date(now * 1000),
+      });
+      return this.#read(payload, 'trusted', what);
+    } catch (error) {
+      throw describe(error, what);
+    }
+  }
+
+  #read(payload: JWTPayload, source: 'baton' | 'trusted', what: string): VerifiedToken {
+    const act = readAct(payload.act);
+    const scopes = readScopes(payload as { scope?: unknown; scp?: unknown });
+    if (act === null) throw new TokenRejected(`${what} has a malformed act claim`);
+    if (scopes === null) throw new TokenRejected(`${what} has a malformed scope claim`);
+    if (typeof payload.sub !== 'string' || payload.sub === '') throw new TokenRejected(`${what} has no subject`);
+    const mayAct = payload.may_act;
+    if (mayAct !== undefined && (typeof mayAct !== 'object' || mayAct === null || Array.isArray(mayAct))) {
+      throw new TokenRejected(`${what} has a malformed may_act claim`);
+    }
+    return {
+      source,
+      iss: payload.iss!,
+      sub: payload.sub,
+      jti: typeof payload.jti === 'string' ? payload.jti : undefined,
+      aud: readAud(payload.aud),
+      exp: payload.exp,
+      scopes,
+      act,
+      clientId: typeof payload.client_id === 'string' ? payload.client_id : undefined,
+      mayAct: mayAct as VerifiedToken['mayAct'],
+      payload,
+    };
+  }
+}
