@@ -134,7 +134,7 @@ export async function makeBroker(options: { policy?: (p: PolicyFile) => PolicyFi
   const store = openSqliteStore(path.join(dir, 'baton.db'));
   const deps = await buildDeps({ issuer: ISSUER, policy: parsePolicy(policyFile, ISSUER), store, adminToken: ADMIN_TOKEN, now });
   const app = createApp(deps);
-  const post: TestBroker['post'] = (p, form, client = null, headers = {}) =>
+  const post: TestBroker['post'] = async (p, form, client = null, headers = {}) =>
     app.request(p, {
       method: 'POST',
       headers: {

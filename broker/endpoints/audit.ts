@@ -3,6 +3,11 @@
  * - `GET /audit/tokens/{jti}`: `chain` (root first, the token last), `descendants` (a
  *   tree with `children`) and `refusals` against the token or any descendant;
  * - `GET /audit/tokens?sub=&client_id=&since=&limit=&cursor=`: newest first, paginated.
+ *
+ * An agent may also read the report of one token it is involved in (its client or one
+ * of its actors, the same test as revocation) with its own client credentials over HTTP
+ * Basic: that is how the MCP `audit_chain` tool shows an agent its own chains without
+ * the admin token.
  * @module
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -10,7 +15,9 @@ import type { Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { BrokerDeps } from '../deps.js';
 import { BearerError, InvalidRequest, NotFound } from '../oauth/errors.js';
+import { actorsOf } from '../policy/nest-act.js';
 import type { LedgerRefusal, LedgerToken, TokenTree } from '../store/store.js';
+import type { ActClaim } from '../tokens/claims.js';
 import { NO_STORE, PATHS } from './urls.js';
 
 /** A ledger token as the audit API and `npx baton audit --json` show it. */
@@ -120,10 +127,22 @@ function encodeCursor(t: LedgerToken): string {
 }
 
 export function mountAudit(app: Hono, deps: BrokerDeps): void {
+  const url = `${deps.issuer}${PATHS.audit}`;
   app.get(`${PATHS.audit}/:jti`, async (c) => {
-    requireAdmin(c, deps.adminToken);
+    const authorization = c.req.header('authorization');
+    let client: string | undefined;
+    if (authorization !== undefined && /^basic /i.test(authorization)) {
+      client = (await deps.clients.authenticate(authorization, {}, deps.now(), url)).clientId;
+    } else {
+      requireAdmin(c, deps.adminToken);
+    }
     const report = await auditReport(deps, c.req.param('jti'));
-    if (report === undefined) throw new NotFound('no token with that jti in the ledger');
+    const involved = (t: { client_id: string; act: unknown }) =>
+      t.client_id === client || actorsOf((t.act ?? undefined) as ActClaim | undefined).includes(client!);
+    // Not involved reads exactly like unknown: no probing for other clients' tokens.
+    if (report === undefined || (client !== undefined && !involved(report.token))) {
+      throw new NotFound('no token with that jti in the ledger');
+    }
     return c.json(report, 200, NO_STORE);
   });
 

@@ -12,6 +12,21 @@ import { readForm, single } from '../oauth/form.js';
 import { actorsOf } from '../policy/nest-act.js';
 import { endpointUrl, NO_STORE, PATHS } from './urls.js';
 
+/**
+ * Revokes `token` and its descendants when `clientId` is its client or one of its
+ * actors; does nothing otherwise (the caller cannot tell which happened).
+ */
+export async function revokeIfInvolved(deps: BrokerDeps, clientId: string, token: string, now: number): Promise<void> {
+  let target;
+  try {
+    target = await deps.verifier.verifyOwn(token, now);
+  } catch {
+    return;
+  }
+  const involved = target.clientId === clientId || actorsOf(target.act).includes(clientId);
+  if (involved) await deps.store.revokeCascade(target.jti!, now);
+}
+
 export function mountRevoke(app: Hono, deps: BrokerDeps): void {
   const url = endpointUrl(deps.issuer, PATHS.revocation);
   app.post(PATHS.revocation, async (c) => {
@@ -20,16 +35,7 @@ export function mountRevoke(app: Hono, deps: BrokerDeps): void {
     const client = await deps.clients.authenticate(c.req.header('authorization'), form, now, url);
     const token = single(form, 'token');
     if (token === undefined) throw new InvalidRequest('token is required');
-    let target;
-    try {
-      target = await deps.verifier.verifyOwn(token, now);
-    } catch {
-      target = undefined;
-    }
-    if (target !== undefined) {
-      const involved = target.clientId === client.clientId || actorsOf(target.act).includes(client.clientId);
-      if (involved) await deps.store.revokeCascade(target.jti!, now);
-    }
+    await revokeIfInvolved(deps, client.clientId, token, now);
     return c.body(null, 200, NO_STORE);
   });
 }

@@ -1,0 +1,56 @@
+/**
+ * Runs one grant for an authenticated client: dispatch through the registry, check the
+ * client may use the grant, and write every refusal to the ledger (SPEC §5) before the
+ * error goes out. The token endpoint and the in-process MCP endpoint both call this, so
+ * an exchange made through MCP obeys and records exactly what one made over HTTP does.
+ * @module
+ */
+import type { ClientPolicy } from '../config/policy.js';
+import type { BrokerDeps } from '../deps.js';
+import { InvalidRequest, OAuthError, UnsupportedGrantType } from '../oauth/errors.js';
+import { many, single, type Form } from '../oauth/form.js';
+import { refuse, refusalToError } from '../policy/refusal.js';
+import type { GrantContext, TokenResponse } from './grant.js';
+import { grants } from './index.js';
+
+/** What a refused request asked for, for the ledger: never a token or a secret. */
+function requested(form: Form): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of ['scope', 'subject_token_type', 'actor_token_type', 'requested_token_type', 'expires_in']) {
+    const v = single(form, key);
+    if (v !== undefined) out[key] = v.slice(0, 512);
+  }
+  for (const key of ['audience', 'resource']) {
+    const v = many(form, key);
+    if (v.length > 0) out[key] = v.slice(0, 16).map((s) => s.slice(0, 512));
+  }
+  out.actor_token = single(form, 'actor_token') !== undefined;
+  return out;
+}
+
+export async function runGrant(deps: BrokerDeps, client: ClientPolicy, form: Form, now: number): Promise<TokenResponse> {
+  const grantType = single(form, 'grant_type');
+  const ctx: GrantContext = { client, form, now };
+  try {
+    if (grantType === undefined) throw new InvalidRequest('grant_type is required');
+    const grant = grants.get(grantType);
+    if (grant === undefined) throw new UnsupportedGrantType(`grant_type ${grantType.slice(0, 100)} is not supported`);
+    if (!client.grantTypes.has(grantType)) {
+      throw refusalToError(refuse('grant_not_allowed', `${client.clientId} may not use ${grantType}`));
+    }
+    return await grant.handle(ctx, deps);
+  } catch (error) {
+    if (error instanceof OAuthError) {
+      await deps.store.recordRefusal({
+        at: now,
+        clientId: client.clientId,
+        grantType: (grantType ?? '').slice(0, 200),
+        subjectJti: ctx.subjectJti ?? null,
+        error: error.code,
+        errorDescription: error.description,
+        requested: requested(form),
+      });
+    }
+    throw error;
+  }
+}
