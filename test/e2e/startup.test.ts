@@ -1,0 +1,76 @@
+/**
+ * Start-up as a user meets it: the demo policy by default, and a bad policy file or
+ * environment value stopping the broker with `field: what is wrong` and exit code 1.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ROOT, startBrokerProcess } from './broker-process.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'baton-start-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+async function runMain(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'broker/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: '0', BATON_DB: path.join(dir, 'baton.db'), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (b: Buffer) => (output += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (output += b.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, output };
+}
+
+describe('start-up', () => {
+  it('runs the demo policy when BATON_POLICY is unset, creating the database and printing the demo clients', async () => {
+    const broker = await startBrokerProcess({ BATON_DB: path.join(dir, 'data', 'baton.db') });
+    try {
+      expect(existsSync(path.join(dir, 'data', 'baton.db'))).toBe(true);
+      expect(broker.output()).toContain('trip-planner');
+      expect(broker.output()).toContain('npx baton demo-token alice');
+      const metadata = (await (await fetch(`${broker.url}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;
+      expect(metadata.issuer).toBe(broker.url);
+    } finally {
+      await broker.stop();
+    }
+  });
+
+  it('refuses a policy file with a clear-text secret, naming the field, with exit code 1', async () => {
+    const file = path.join(dir, 'policy.json');
+    writeFileSync(file, JSON.stringify({ clients: [{ client_id: 'a', client_secret: 'short', grant_types: ['client_credentials'] }] }));
+    const { code, output } = await runMain({ BATON_POLICY: file });
+    expect(code).toBe(1);
+    expect(output).toContain('clients.0.client_secret: secrets are never stored in clear (and it is shorter than 32 characters)');
+    expect(output).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('refuses an unknown key and a typo in an audience prefix at start, not at the first request', async () => {
+    const file = path.join(dir, 'policy.json');
+    const hash = 'a'.repeat(64);
+    writeFileSync(
+      file,
+      JSON.stringify({
+        max_delegation_dept: 3,
+        clients: [{ client_id: 'a', client_secret_sha256: hash, grant_types: ['client_credentials'], audiences: ['htps://api.example'] }],
+      }),
+    );
+    const { code, output } = await runMain({ BATON_POLICY: file });
+    expect(code).toBe(1);
+    expect(output).toContain('max_delegation_dept');
+    expect(output).toContain('clients.0.audiences.0: "htps://api.example" is neither an http(s) URL nor agent:<client_id>');
+  });
+
+  it('refuses a bad environment value, naming the variable', async () => {
+    const { code, output } = await runMain({ PORT: 'eighty' });
+    expect(code).toBe(1);
+    expect(output).toMatch(/PORT: /);
+  });
+});
