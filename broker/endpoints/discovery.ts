@@ -7,10 +7,9 @@ import type { Hono } from 'hono';
 import { AUTH_METHODS } from '../config/policy.js';
 import type { BrokerDeps } from '../deps.js';
 import { grants } from '../grants/index.js';
-import { TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_JWT } from '../tokens/claims.js';
+import { ASYMMETRIC_ALGS, TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_JWT } from '../tokens/claims.js';
 import { endpointUrl, PATHS } from './urls.js';
 
-const ASSERTION_ALGS = ['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA'];
 
 export function metadataDocument(deps: BrokerDeps): Record<string, unknown> {
   const at = (path: string) => endpointUrl(deps.issuer, path);
@@ -23,11 +22,11 @@ export function metadataDocument(deps: BrokerDeps): Record<string, unknown> {
     grant_types_supported: [...grants.keys()],
     response_types_supported: [],
     token_endpoint_auth_methods_supported: [...AUTH_METHODS],
-    token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
+    token_endpoint_auth_signing_alg_values_supported: ASYMMETRIC_ALGS,
     introspection_endpoint_auth_methods_supported: [...AUTH_METHODS],
-    introspection_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
+    introspection_endpoint_auth_signing_alg_values_supported: ASYMMETRIC_ALGS,
     revocation_endpoint_auth_methods_supported: [...AUTH_METHODS],
-    revocation_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
+    revocation_endpoint_auth_signing_alg_values_supported: ASYMMETRIC_ALGS,
     scopes_supported: deps.policy.scopesSupported,
     // RFC 8693 token types Baton accepts and issues.
     token_types_supported: [TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_JWT],

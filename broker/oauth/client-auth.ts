@@ -16,14 +16,13 @@ import {
 } from 'jose';
 import type { ClientPolicy, Policy } from '../config/policy.js';
 import type { Store } from '../store/store.js';
-import { MAX_TOKEN_LENGTH } from '../tokens/claims.js';
+import { ASYMMETRIC_ALGS, MAX_TOKEN_LENGTH } from '../tokens/claims.js';
 import { InvalidClient, InvalidRequest } from './errors.js';
 import { single, type Form } from './form.js';
 
 export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 /** RFC 7523 §3: an assertion's `exp` must be "short"; Baton takes at most five minutes. */
 const MAX_ASSERTION_LIFETIME = 300;
-const ASSERTION_ALGS = ['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA', 'Ed25519'];
 const DUMMY_DIGEST = Buffer.alloc(32);
 
 function sha256(value: string): Buffer {
@@ -129,7 +128,7 @@ export class ClientAuthenticator {
     let payload;
     try {
       ({ payload } = await jwtVerify(assertion, keys, {
-        algorithms: ASSERTION_ALGS,
+        algorithms: ASYMMETRIC_ALGS,
         issuer: client.clientId,
         subject: client.clientId,
         audience: [...new Set([issuer, tokenEndpoint, endpoint])],

@@ -31,3 +31,9 @@ export const GRANT_CLIENT_CREDENTIALS = 'client_credentials';
 export const GRANT_CIBA = 'urn:openid:params:grant-type:ciba';
 /** Baton's tokens are at most this long; anything longer is refused before parsing. */
 export const MAX_TOKEN_LENGTH = 16 * 1024;
+
+/**
+ * The JWS algorithms Baton accepts from others (trusted issuers, client assertions):
+ * asymmetric only, so `none` and an HMAC keyed with a public key can never verify.
+ */
+export const ASYMMETRIC_ALGS = ['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA', 'Ed25519'];

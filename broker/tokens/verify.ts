@@ -21,10 +21,9 @@ import {
 } from 'jose';
 import type { TrustedIssuerPolicy } from '../config/policy.js';
 import { readAct, readAud, readScopes } from './act.js';
-import { MAX_TOKEN_LENGTH, type ActClaim } from './claims.js';
+import { ASYMMETRIC_ALGS, MAX_TOKEN_LENGTH, type ActClaim } from './claims.js';
 import type { KeyRing } from './signing-keys.js';
 
-const ASYMMETRIC_ALGS = ['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA', 'Ed25519'];
 
 /** A token that did not verify; `message` is safe to send to the client. */
 export class TokenRejected extends Error {
