@@ -7,7 +7,12 @@ import { z } from 'zod';
 import { ConfigError, formatIssues } from './format-issues.js';
 
 const EnvSchema = z.object({
-  PORT: z.coerce.number().int().min(0).max(65535).default(8787),
+  PORT: z
+    .string()
+    .regex(/^\d{1,5}$/, 'must be a port number (0-65535; 0 picks a free port)')
+    .transform(Number)
+    .pipe(z.number().max(65535, 'must be a port number (0-65535; 0 picks a free port)'))
+    .default(8787),
   HOST: z.string().min(1).default('127.0.0.1'),
   BATON_ISSUER: z
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })

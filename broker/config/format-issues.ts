@@ -6,11 +6,14 @@
 import type { z } from 'zod';
 
 export function formatIssues(error: z.ZodError, prefix = ''): string {
+  const at = (path: PropertyKey[]) => [prefix, ...path.map(String)].filter(Boolean).join('.') || '(root)';
   return error.issues
-    .map((issue) => {
-      const at = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
-      return `${at || '(root)'}: ${issue.message}`;
-    })
+    .flatMap((issue) =>
+      // A typo'd key is named where it stands: `clients.1.scope: unknown key`.
+      issue.code === 'unrecognized_keys'
+        ? issue.keys.map((key) => `${at([...issue.path, key])}: unknown key`)
+        : [`${at(issue.path)}: ${issue.message}`],
+    )
     .join('\n');
 }
 

@@ -9,10 +9,11 @@ import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:c
 const PATTERN = /^scrypt\$(\d+)\$(\d+)\$(\d+)\$([A-Za-z0-9_-]{16,})\$([A-Za-z0-9_-]{32,})$/;
 const DEFAULT_COST = { N: 1 << 15, r: 8, p: 1 };
 const KEY_LENGTH = 32;
+const MAX_MEMORY = 256 * 1024 * 1024;
 
 function scryptAsync(password: string, salt: Buffer, length: number, options: ScryptOptions): Promise<Buffer> {
   return new Promise((resolve, reject) =>
-    scrypt(password, salt, length, { ...options, maxmem: 256 * 1024 * 1024 }, (err, key) => (err ? reject(err) : resolve(key))),
+    scrypt(password, salt, length, { ...options, maxmem: MAX_MEMORY }, (err, key) => (err ? reject(err) : resolve(key))),
   );
 }
 
@@ -20,7 +21,11 @@ export function isPasswordHash(value: string): boolean {
   const m = PATTERN.exec(value);
   if (!m) return false;
   const N = Number(m[1]);
-  return N >= 1024 && (N & (N - 1)) === 0 && Number(m[2]) >= 1 && Number(m[3]) >= 1;
+  const r = Number(m[2]);
+  const p = Number(m[3]);
+  if (!(N >= 1024 && Number.isInteger(Math.log2(N)) && r >= 1 && p >= 1)) return false;
+  // Only parameters verifyPassword can run: OpenSSL needs 128·r·(N + 2 + p) bytes and N < 2^(16·r).
+  return 128 * r * (N + 2 + p) <= MAX_MEMORY && (16 * r >= 64 || N < 2 ** (16 * r));
 }
 
 export async function hashPassword(password: string): Promise<string> {
@@ -33,7 +38,7 @@ export async function hashPassword(password: string): Promise<string> {
 /** Constant-time check of a password against a stored hash. */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const m = PATTERN.exec(stored);
-  if (!m) return false;
+  if (!m || !isPasswordHash(stored)) return false;
   const expected = Buffer.from(m[5]!, 'base64url');
   const key = await scryptAsync(password, Buffer.from(m[4]!, 'base64url'), expected.length, {
     N: Number(m[1]),
