@@ -69,7 +69,9 @@ export function createApp(deps: BrokerDeps, extraMounts: Mount[] = []): Hono {
       return c.json(errorBody(error.code, error.description), error.status as 400, headers);
     }
     if (error instanceof BearerError) {
-      const params = { ...error.challengeParams, error: error.code, error_description: error.description };
+      const params = error.credentialsMissing
+        ? error.challengeParams
+        : { ...error.challengeParams, error: error.code, error_description: error.description };
       const challenge = Object.entries(params)
         .map(([k, v]) => `${k}="${v.replace(/["\\]/g, '')}"`)
         .join(', ');

@@ -80,7 +80,7 @@ function requireAdmin(c: Context, adminToken: string | undefined): void {
   const header = c.req.header('authorization');
   const challenge = { realm: 'baton-audit' };
   if (header === undefined || !/^bearer /i.test(header)) {
-    throw new BearerError('invalid_request', 401, 'the audit API needs the admin bearer token', challenge);
+    throw new BearerError('invalid_request', 401, 'the audit API needs the admin bearer token', challenge, true);
   }
   const presented = createHash('sha256').update(header.slice(7).trim()).digest();
   const expected = createHash('sha256').update(adminToken ?? '').digest();
@@ -151,16 +151,18 @@ export function mountAudit(app: Hono, deps: BrokerDeps): void {
     const parsed = ListQuery.safeParse(c.req.query());
     if (!parsed.success) throw new InvalidRequest(parsed.error.issues[0]!.message);
     const q = parsed.data;
-    const tokens = await deps.store.listTokens({
+    // One row more than asked says whether another page exists, so the last page has no cursor.
+    const rows = await deps.store.listTokens({
       sub: q.sub,
       clientId: q.client_id,
       since: q.since,
-      limit: q.limit,
+      limit: q.limit + 1,
       cursor: q.cursor,
     });
+    const tokens = rows.slice(0, q.limit);
     const last = tokens.at(-1);
     return c.json(
-      { tokens: tokens.map(tokenEntry), next_cursor: tokens.length === q.limit && last ? encodeCursor(last) : null },
+      { tokens: tokens.map(tokenEntry), next_cursor: rows.length > q.limit && last ? encodeCursor(last) : null },
       200,
       NO_STORE,
     );

@@ -17,11 +17,7 @@ export type OAuthErrorCode =
   | 'unsupported_token_type'
   | 'access_denied'
   | 'server_error'
-  | 'temporarily_unavailable'
-  | 'not_found'
-  | 'method_not_allowed'
-  | 'request_too_large'
-  | 'unsupported_media_type';
+  | 'temporarily_unavailable';
 
 export class OAuthError extends Error {
   /** Whether the client used HTTP Basic, so a 401 carries `WWW-Authenticate: Basic`. */
@@ -88,9 +84,10 @@ export class InvalidTarget extends OAuthError {
   }
 }
 
+/** 404 with the RFC 6749 error shape (`invalid_request`), as for an unknown path. */
 export class NotFound extends OAuthError {
   constructor(description = 'no such endpoint') {
-    super('not_found', 404, description);
+    super('invalid_request', 404, description);
   }
 }
 
@@ -101,6 +98,8 @@ export class BearerError extends Error {
     readonly status: 400 | 401 | 403,
     readonly description: string,
     readonly challengeParams: Record<string, string> = {},
+    /** RFC 6750 §3.1: when no credentials were sent, the challenge carries no error code. */
+    readonly credentialsMissing = false,
   ) {
     super(description);
     this.name = 'BearerError';

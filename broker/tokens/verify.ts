@@ -27,7 +27,11 @@ import type { KeyRing } from './signing-keys.js';
 
 /** A token that did not verify; `message` is safe to send to the client. */
 export class TokenRejected extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** The jti of one of Baton's own tokens whose signature checked out (an expired one, say). */
+    readonly jti?: string,
+  ) {
     super(message);
     this.name = 'TokenRejected';
   }
@@ -103,7 +107,12 @@ export class TokenVerifier {
       });
       return this.#read(payload, 'baton', what);
     } catch (error) {
-      throw describe(error, what);
+      const rejected = describe(error, what);
+      // jose checks claims only after the signature: an expired or not-yet-valid token
+      // of ours is still known to be ours, so refusals can be filed against its jti.
+      const payload = error instanceof joseErrors.JWTClaimValidationFailed ? error.payload : undefined;
+      if (payload?.iss === this.issuer && typeof payload.jti === 'string') throw new TokenRejected(rejected.message, payload.jti);
+      throw rejected;
     }
   }
 
