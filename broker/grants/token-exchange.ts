@@ -14,6 +14,7 @@ import { narrowScope } from '../policy/narrow-scope.js';
 import { nestAct } from '../policy/nest-act.js';
 import { must, refuse, refusalToError, type Refusal } from '../policy/refusal.js';
 import { checkTokenTypes } from '../policy/token-types.js';
+import { ParentRevokedError } from '../store/store.js';
 import { GRANT_TOKEN_EXCHANGE, TOKEN_TYPE_ACCESS_TOKEN } from '../tokens/claims.js';
 import { TokenRejected, type VerifiedToken } from '../tokens/verify.js';
 import type { Grant, GrantContext, TokenResponse } from './grant.js';
@@ -34,6 +35,16 @@ const Params = z.object({
 
 function refused(reason: Refusal): never {
   throw refusalToError(reason);
+}
+
+/**
+ * The subject was revoked after it was checked but before the child committed, so the
+ * ledger refused the child (`ParentRevokedError`): that is a revoked subject token
+ * (rule 9, `invalid_request`), not a server error.
+ */
+function revokedMeanwhile(error: unknown): never {
+  if (error instanceof ParentRevokedError) refused(refuse('subject_token_revoked', 'the subject token has been revoked'));
+  throw error;
 }
 
 /** Verifies a Baton or trusted token, and for Baton's own checks the ledger: known and not revoked. */
@@ -138,7 +149,7 @@ async function handle(ctx: GrantContext, deps: BrokerDeps): Promise<TokenRespons
     exp,
     grantType: GRANT_TOKEN_EXCHANGE,
     parentJti: subject.source === 'baton' ? subject.jti! : null,
-  });
+  }).catch(revokedMeanwhile);
   return {
     access_token: issued.accessToken,
     issued_token_type: TOKEN_TYPE_ACCESS_TOKEN,

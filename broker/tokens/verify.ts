@@ -78,7 +78,7 @@ export class TokenVerifier {
   ) {
     this.#ownKey = (header) => {
       const key = header.kid === undefined ? undefined : keyRing.publicKeys.get(header.kid);
-      if (key === undefined) throw new TokenRejected('the token is signed with an unknown key');
+      if (key === undefined) throw new joseErrors.JWKSNoMatchingKey();
       return key;
     };
     for (const t of trustedIssuers) {
