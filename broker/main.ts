@@ -6,6 +6,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { serve, type ServerType } from '@hono/node-server';
+import { mountMcp } from '../mcp-server/http.js';
 import { createApp } from './app.js';
 import { buildDeps } from './build.js';
 import { DEMO_CLIENTS, DEMO_USERS, demoPolicy } from './config/demo-policy.js';
@@ -63,7 +64,7 @@ export async function startBroker(processEnv: NodeJS.ProcessEnv = process.env): 
   const { policy, demo } = await loadPolicy(env);
   const store = openSqliteStore(env.dbFile, { synchronous: env.synchronous });
   const deps = await buildDeps({ issuer: env.issuer, policy, store, adminToken: env.adminToken });
-  const app = createApp(deps);
+  const app = createApp(deps, [mountMcp]);
   const { server, port } = await new Promise<{ server: ServerType; port: number }>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: env.port, hostname: env.host }, (info) => resolve({ server: s, port: info.port }));
     s.once('error', reject);

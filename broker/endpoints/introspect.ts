@@ -24,6 +24,26 @@ export async function activeToken(deps: BrokerDeps, token: string, now: number):
   return verified;
 }
 
+/** The RFC 7662 answer for a token: its claims when active, `{ active: false }` otherwise. */
+export async function introspection(deps: BrokerDeps, token: string, now: number): Promise<Record<string, unknown>> {
+  const active = await activeToken(deps, token, now);
+  if (active === undefined) return { active: false };
+  const p = active.payload;
+  return {
+    active: true,
+    iss: p.iss,
+    sub: p.sub,
+    aud: p.aud,
+    exp: p.exp,
+    iat: p.iat,
+    jti: p.jti,
+    client_id: p.client_id,
+    scope: p.scope,
+    token_type: 'Bearer',
+    ...(p.act === undefined ? {} : { act: p.act }),
+  };
+}
+
 export function mountIntrospect(app: Hono, deps: BrokerDeps): void {
   const url = endpointUrl(deps.issuer, PATHS.introspection);
   app.post(PATHS.introspection, async (c) => {
@@ -32,25 +52,6 @@ export function mountIntrospect(app: Hono, deps: BrokerDeps): void {
     await deps.clients.authenticate(c.req.header('authorization'), form, now, url);
     const token = single(form, 'token');
     if (token === undefined) throw new InvalidRequest('token is required');
-    const active = await activeToken(deps, token, now);
-    if (active === undefined) return c.json({ active: false }, 200, NO_STORE);
-    const p = active.payload;
-    return c.json(
-      {
-        active: true,
-        iss: p.iss,
-        sub: p.sub,
-        aud: p.aud,
-        exp: p.exp,
-        iat: p.iat,
-        jti: p.jti,
-        client_id: p.client_id,
-        scope: p.scope,
-        token_type: 'Bearer',
-        ...(p.act === undefined ? {} : { act: p.act }),
-      },
-      200,
-      NO_STORE,
-    );
+    return c.json(await introspection(deps, token, now), 200, NO_STORE);
   });
 }

@@ -1,0 +1,41 @@
+/**
+ * `npx baton-mcp`: Baton's MCP server over stdio for a desktop agent. The agent's
+ * identity comes from its environment (see `stdio-env.ts`). stdout carries nothing but
+ * the MCP protocol; every log line goes to stderr, and never a token or a secret.
+ * @module
+ */
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { HttpBrokerClient } from './http-broker-client.js';
+import { buildServer } from './server.js';
+import { EnvError, parseStdioEnv } from './stdio-env.js';
+import { clientCredentialsAgentToken, fixedAgentToken } from './tool-deps.js';
+
+const log = (line: string) => process.stderr.write(`[baton-mcp] ${line}\n`);
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = parseStdioEnv(process.env);
+  } catch (error) {
+    if (!(error instanceof EnvError)) throw error;
+    log(`cannot start: bad environment\n${error.message}`);
+    process.exit(1);
+  }
+  const broker = new HttpBrokerClient({ url: config.url, credentials: config.credentials });
+  const agentToken = config.subjectToken !== undefined ? fixedAgentToken(config.subjectToken) : clientCredentialsAgentToken(broker);
+  const server = buildServer({ broker, agentToken });
+  await server.connect(new StdioServerTransport());
+  log(
+    `serving over stdio as client ${config.credentials.clientId} (${config.credentials.method}) against ${broker.brokerUrl}; ` +
+      `own token: ${config.subjectToken !== undefined ? 'BATON_SUBJECT_TOKEN' : 'client_credentials'}`,
+  );
+  const stop = () => void server.close().finally(() => process.exit(0));
+  process.stdin.once('end', stop);
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+await main().catch((error: unknown) => {
+  log(`stopped: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

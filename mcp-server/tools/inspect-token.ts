@@ -1,0 +1,68 @@
+/**
+ * `inspect_token` (SPEC §7): RFC 7662 introspection of a token, with its act chain shown
+ * current actor first. Anything not active (unknown, expired, revoked, not Baton's)
+ * reads the same, as introspection answers it.
+ * @module
+ */
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { z } from 'zod';
+import { actorsOfClaim, describeChain, isoTime } from '../chain.js';
+import { guard, ok } from '../results.js';
+import type { ToolDeps } from '../tool-deps.js';
+import { Token } from './fields.js';
+
+const OutputShape = {
+  active: z.boolean().describe('Whether Baton would accept the token now.'),
+  sub: z.string().optional().describe('The person (or client) it acts for.'),
+  actors: z.array(z.string()).optional().describe('The act chain, current actor first.'),
+  act: z.looseObject({ sub: z.string() }).optional().describe('The raw RFC 8693 act claim.'),
+  scope: z.string().optional(),
+  audience: z.array(z.string()).optional(),
+  client_id: z.string().optional().describe('The client it was issued to.'),
+  jti: z.string().optional(),
+  issued_at: z.string().optional().describe('ISO 8601, UTC.'),
+  expires_at: z.string().optional().describe('ISO 8601, UTC.'),
+};
+
+export function registerInspectTokenTool(server: McpServer, deps: ToolDeps): void {
+  server.registerTool(
+    'inspect_token',
+    {
+      title: 'Inspect a token',
+      description:
+        'Ask Baton whether a token is active and what it allows: who it acts for, the chain of agents acting (current first), scope, audience and expiry.',
+      inputSchema: { token: Token.describe('The token to inspect (a JWT from Baton).') },
+      outputSchema: OutputShape,
+    },
+    (args) =>
+      guard('inspect the token', deps.broker, async () => {
+        const info = await deps.broker.introspect(args.token);
+        if (!info.active) {
+          return ok('Not active: Baton does not accept this token (unknown, expired, revoked, or not issued by Baton).', { active: false });
+        }
+        const actors = actorsOfClaim(info.act);
+        const audience = typeof info.aud === 'string' ? [info.aud] : info.aud;
+        const out = {
+          active: true,
+          sub: info.sub,
+          actors,
+          ...(info.act === undefined ? {} : { act: info.act }),
+          scope: info.scope,
+          audience,
+          client_id: info.client_id,
+          jti: info.jti,
+          issued_at: isoTime(info.iat),
+          expires_at: isoTime(info.exp),
+        };
+        const text = [
+          `Active: ${describeChain(info.sub, actors)}.`,
+          actors.length > 0 ? `chain (current actor first): ${actors.join(' ← ')} ← ${info.sub}` : undefined,
+          `scope: ${info.scope || '(none)'}; audience: ${audience.join(' ')}; client: ${info.client_id}`,
+          `issued ${out.issued_at}, expires ${out.expires_at}; jti ${info.jti}`,
+        ]
+          .filter((l) => l !== undefined)
+          .join('\n');
+        return ok(text, out);
+      }),
+  );
+}

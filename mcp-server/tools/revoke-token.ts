@@ -1,0 +1,45 @@
+/**
+ * `revoke_token` (SPEC §7): RFC 7009 revocation, which Baton cascades to every token
+ * exchanged from this one (SPEC §5). RFC 7009 answers the same whether or not anything
+ * was revoked, so the tool introspects afterwards to tell the agent what happened.
+ * @module
+ */
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { z } from 'zod';
+import { actorsOfClaim } from '../chain.js';
+import { guard, ok, toolError } from '../results.js';
+import type { ToolDeps } from '../tool-deps.js';
+import { Token } from './fields.js';
+
+export function registerRevokeTokenTool(server: McpServer, deps: ToolDeps): void {
+  server.registerTool(
+    'revoke_token',
+    {
+      title: 'Revoke a token',
+      description:
+        'Revoke a token and every token exchanged from it, however deep (e.g. when a task is done or a hand-off must stop). ' +
+        'You may revoke tokens you were issued or act in.',
+      inputSchema: { token: Token.describe('The token to revoke (a JWT from Baton).') },
+      outputSchema: {
+        revoked: z.boolean().describe('True when this call revoked it; false when it was not active already.'),
+        jti: z.string().optional().describe('The revoked token\'s ledger id.'),
+      },
+    },
+    (args) =>
+      guard('revoke the token', deps.broker, async () => {
+        const before = await deps.broker.introspect(args.token);
+        if (!before.active) {
+          return ok('Nothing to revoke: the token is not active (unknown, expired, or already revoked).', { revoked: false });
+        }
+        await deps.broker.revoke(args.token);
+        const after = await deps.broker.introspect(args.token);
+        if (after.active) {
+          const involved = [before.client_id, ...actorsOfClaim(before.act)];
+          return toolError(
+            `Baton did not revoke this token: only its client or one of its actors (${[...new Set(involved)].join(', ')}) may, and you are "${deps.broker.clientId}".`,
+          );
+        }
+        return ok(`Revoked token ${before.jti} (for ${before.sub}) and every token exchanged from it.`, { revoked: true, jti: before.jti });
+      }),
+  );
+}

@@ -1,0 +1,75 @@
+/**
+ * The CIBA wait loop `request_approval` will use once the broker has approvals (SPEC §6):
+ * poll at the broker's interval, back off on slow_down, report progress, give up at the
+ * timeout. The broker side does not exist yet, so the poll answers are scripted here and
+ * time is a counter advanced by the injected sleep: no real waiting.
+ */
+import { describe, expect, it } from 'vitest';
+import { waitForApproval, type WaitOptions } from '../../mcp-server/approvals.js';
+import { BrokerRefused, type ApprovalClient, type ApprovalPoll, type TokenResponse } from '../../mcp-server/broker-client.js';
+
+const TOKEN: TokenResponse = { access_token: 'issued', token_type: 'Bearer', expires_in: 300, scope: 'trips:read' };
+
+function scripted(answers: Array<ApprovalPoll | Error>) {
+  const polled: string[] = [];
+  const client: ApprovalClient = {
+    start: () => Promise.reject(new TypeError('not used')),
+    poll: async (id) => {
+      polled.push(id);
+      const next = answers.shift();
+      if (next === undefined) return { status: 'pending' };
+      if (next instanceof Error) throw next;
+      return next;
+    },
+  };
+  return { client, polled };
+}
+
+function options(timeoutSeconds: number) {
+  let ms = 0;
+  const slept: number[] = [];
+  const progress: string[] = [];
+  const opts: WaitOptions = {
+    timeoutSeconds,
+    user: 'alice',
+    signal: new AbortController().signal,
+    clock: () => ms,
+    sleep: async (wait) => {
+      slept.push(wait / 1000);
+      ms += wait;
+    },
+    progress: async (elapsed, total, message) => {
+      progress.push(`${elapsed}/${total} ${message}`);
+    },
+  };
+  return { opts, slept, progress };
+}
+
+describe('waitForApproval', () => {
+  it('polls at the interval, slows down when told, and returns the approved token', async () => {
+    const { client, polled } = scripted([{ status: 'pending' }, { status: 'slow_down' }, { status: 'approved', token: TOKEN }]);
+    const { opts, slept, progress } = options(120);
+    const outcome = await waitForApproval(client, { auth_req_id: 'req-1', expires_in: 600, interval: 2 }, opts);
+    expect(outcome).toEqual({ status: 'approved', token: TOKEN });
+    expect(polled).toEqual(['req-1', 'req-1', 'req-1']);
+    expect(slept).toEqual([2, 2, 7]);
+    expect(progress).toEqual([
+      '0/120 waiting for alice to approve (0 s of 120 s)',
+      '2/120 waiting for alice to approve (2 s of 120 s)',
+      '4/120 waiting for alice to approve (4 s of 120 s)',
+    ]);
+  });
+
+  it('gives up at the shorter of the timeout and the request expiry', async () => {
+    const { client } = scripted([]);
+    const { opts, slept } = options(600);
+    expect(await waitForApproval(client, { auth_req_id: 'req-2', expires_in: 12 }, opts)).toEqual({ status: 'timed_out', waitedSeconds: 10 });
+    expect(slept).toEqual([5, 5]);
+  });
+
+  it('lets a denial through as BrokerRefused access_denied', async () => {
+    const { client } = scripted([new BrokerRefused('access_denied', 'alice denied the request', 400)]);
+    const { opts } = options(60);
+    await expect(waitForApproval(client, { auth_req_id: 'req-3', expires_in: 60 }, opts)).rejects.toMatchObject({ error: 'access_denied' });
+  });
+});
