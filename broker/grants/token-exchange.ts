@@ -54,18 +54,20 @@ async function loadToken(
   now: number,
   what: 'the subject token' | 'the actor token',
   ownOnly: boolean,
-  onVerified: (t: VerifiedToken) => void = () => {},
+  /** Told the jti of any token Baton signed, even an expired one, for the refusal ledger. */
+  onOwnJti: (jti: string) => void = () => {},
 ): Promise<VerifiedToken> {
   const reason = what === 'the subject token' ? 'subject_token_invalid' : 'actor_token_invalid';
   let verified: VerifiedToken;
   try {
     verified = ownOnly ? await deps.verifier.verifyOwn(token, now, what) : await deps.verifier.verifySubject(token, now, what);
   } catch (error) {
-    if (error instanceof TokenRejected) refused(refuse(reason, error.message));
-    throw error;
+    if (!(error instanceof TokenRejected)) throw error;
+    if (error.jti !== undefined) onOwnJti(error.jti);
+    refused(refuse(reason, error.message));
   }
-  onVerified(verified);
   if (verified.source === 'baton') {
+    onOwnJti(verified.jti!);
     const row = await deps.store.getToken(verified.jti!);
     if (row === undefined) refused(refuse(reason, `${what} is not in Baton's ledger`));
     if (row.revokedAt !== null) {
@@ -87,8 +89,8 @@ async function handle(ctx: GrantContext, deps: BrokerDeps): Promise<TokenRespons
     }),
   );
 
-  const subject = await loadToken(deps, params.subject_token, now, 'the subject token', false, (t) => {
-    if (t.source === 'baton') ctx.subjectJti = t.jti;
+  const subject = await loadToken(deps, params.subject_token, now, 'the subject token', false, (jti) => {
+    ctx.subjectJti = jti;
   });
 
   // Rule 1: an actor token is one of Baton's own, unrevoked, about this very client.

@@ -73,4 +73,14 @@ describe('token exchange over HTTP', () => {
     const again = await b.exchange('booker', { subject_token: handoff, audience: API });
     expect(again).toEqual({ status: 400, body: { error: 'invalid_request', error_description: 'the subject token has been revoked' } });
   });
+
+  it('files a refusal against an expired Baton token, so the audit tree shows it', async () => {
+    const handoff = await handOff();
+    const jti = claimsOf(handoff).jti!;
+    b.clock.now += 3600;
+    const res = await b.exchange('booker', { subject_token: handoff, audience: API });
+    expect(res).toEqual({ status: 400, body: { error: 'invalid_request', error_description: 'the subject token has expired' } });
+    const refusals = await b.store.refusalsAgainst([jti]);
+    expect(refusals.map((r) => [r.subjectJti, r.clientId, r.error])).toEqual([[jti, 'booker', 'invalid_request']]);
+  });
 });
