@@ -110,7 +110,8 @@ export class TokenVerifier {
       const rejected = describe(error, what);
       // jose checks claims only after the signature: an expired or not-yet-valid token
       // of ours is still known to be ours, so refusals can be filed against its jti.
-      const payload = error instanceof joseErrors.JWTClaimValidationFailed ? error.payload : undefined;
+      const payload =
+        error instanceof joseErrors.JWTClaimValidationFailed || error instanceof joseErrors.JWTExpired ? error.payload : undefined;
       if (payload?.iss === this.issuer && typeof payload.jti === 'string') throw new TokenRejected(rejected.message, payload.jti);
       throw rejected;
     }
