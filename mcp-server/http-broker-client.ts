@@ -7,6 +7,7 @@
  * @module
  */
 import { z } from 'zod';
+import { GRANT_TOKEN_EXCHANGE, GRANT_CIBA, TOKEN_TYPE_ACCESS_TOKEN as ACCESS_TOKEN_TYPE } from '../broker/tokens/claims.js';
 import {
   BrokerRefused,
   BrokerUnreachable,
@@ -22,9 +23,6 @@ import {
 } from './broker-client.js';
 import { clientAuth, type ClientCredentials } from './client-credentials.js';
 
-const GRANT_TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
-const GRANT_CIBA = 'urn:openid:params:grant-type:ciba';
-const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 const METADATA_PATH = '/.well-known/oauth-authorization-server';
 
 const Metadata = z.looseObject({

@@ -17,6 +17,7 @@ import { OAuthError } from '../broker/oauth/errors.js';
 import type { Form } from '../broker/oauth/form.js';
 import { actorsOf } from '../broker/policy/nest-act.js';
 import type { ActClaim } from '../broker/tokens/claims.js';
+import { GRANT_TOKEN_EXCHANGE, TOKEN_TYPE_ACCESS_TOKEN as ACCESS_TOKEN_TYPE } from '../broker/tokens/claims.js';
 import {
   BrokerRefused,
   type Allowances,
@@ -29,8 +30,6 @@ import {
   type TokenResponse,
 } from './broker-client.js';
 
-const GRANT_TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
-const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 
 function form(values: Record<string, string | readonly string[] | undefined>): Form {
   const out: Form = Object.create(null);
