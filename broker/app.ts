@@ -9,7 +9,6 @@
  * @module
  */
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { BrokerDeps } from './deps.js';
 import { mountAudit } from './endpoints/audit.js';
@@ -18,6 +17,7 @@ import { mountIntrospect } from './endpoints/introspect.js';
 import { mountRevoke } from './endpoints/revoke.js';
 import { mountToken } from './endpoints/token.js';
 import { NO_STORE, PATHS } from './endpoints/urls.js';
+import { limitBody } from './oauth/body-limit.js';
 import { BearerError, OAuthError } from './oauth/errors.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -34,10 +34,7 @@ export function createApp(deps: BrokerDeps, extraMounts: Mount[] = []): Hono {
 
   app.use(
     '*',
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) => c.json(errorBody('invalid_request', 'the request body is larger than 64 KB'), 413, NO_STORE),
-    }),
+    limitBody(MAX_BODY_BYTES, (c) => c.json(errorBody('invalid_request', 'the request body is larger than 64 KB'), 413, NO_STORE)),
   );
 
   app.get('/', (c) =>

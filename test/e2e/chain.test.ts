@@ -5,6 +5,7 @@
  * middle hop cascades; a restart on the same database keeps keys, tokens and revocations.
  */
 import { createHash } from 'node:crypto';
+import http from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -145,5 +146,30 @@ describe('a three-hop chain against a real broker process', () => {
     // The live token can still be exchanged, hop after hop, after the restart.
     const next = await exchange('booker', { subject_token: live.access_token, audience: API });
     expect(decodeJwt(next.access_token)).toMatchObject({ sub: 'bob', act: { sub: 'booker', act: { sub: 'planner' } } });
+  });
+
+  it('refuses bodies over 64 KB with 413 over real HTTP, with a length or chunked', async () => {
+    const big = `grant_type=client_credentials&pad=${'x'.repeat(70 * 1024)}`;
+    const withLength = await fetch(`${broker.url}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: big,
+    });
+    expect(withLength.status).toBe(413);
+    expect(withLength.headers.get('cache-control')).toBe('no-store');
+    expect(await withLength.json()).toEqual({ error: 'invalid_request', error_description: 'the request body is larger than 64 KB' });
+
+    const chunked = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request(`${broker.url}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, (res) => {
+        let body = '';
+        res.on('data', (b: Buffer) => (body += b.toString()));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      });
+      req.on('error', reject);
+      for (let i = 0; i < 70; i++) req.write('x'.repeat(1024)); // no Content-Length: chunked
+      req.end();
+    });
+    expect(chunked.status).toBe(413);
+    expect(JSON.parse(chunked.body)).toEqual({ error: 'invalid_request', error_description: 'the request body is larger than 64 KB' });
   });
 });
