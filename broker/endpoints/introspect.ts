@@ -19,8 +19,8 @@ export async function activeToken(deps: BrokerDeps, token: string, now: number):
   } catch {
     return undefined;
   }
-  const row = await deps.store.getToken(verified.jti!);
-  if (row === undefined || row.revokedAt !== null) return undefined;
+  // Known to the ledger and not revoked: `null`, not `undefined` (unknown) or a time.
+  if ((await deps.store.revokedAt(verified.jti!)) !== null) return undefined;
   return verified;
 }
 

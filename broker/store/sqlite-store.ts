@@ -79,7 +79,7 @@ export class SqliteStore implements Store {
   #lastAssertionSweep = 0;
   readonly #insertToken;
   readonly #insertRefusal;
-  readonly #parentRevoked;
+  readonly #revokedAt;
   readonly #getToken;
   readonly #commitBatch: (batch: Pending[]) => Array<unknown | undefined>;
 
@@ -116,7 +116,7 @@ export class SqliteStore implements Store {
         requested: sql.placeholder('requested'),
       })
       .prepare();
-    this.#parentRevoked = db
+    this.#revokedAt = db
       .select({ revokedAt: tokens.revokedAt })
       .from(tokens)
       .where(eq(tokens.jti, sql.placeholder('jti')))
@@ -139,7 +139,7 @@ export class SqliteStore implements Store {
           }
           const t = item.row;
           if (t.parentJti !== null) {
-            const parent = this.#parentRevoked.get({ jti: t.parentJti });
+            const parent = this.#revokedAt.get({ jti: t.parentJti });
             if (parent?.revokedAt != null) return new ParentRevokedError(t.parentJti);
           }
           this.#insertToken.run({
@@ -194,6 +194,10 @@ export class SqliteStore implements Store {
   async getToken(jti: string): Promise<LedgerToken | undefined> {
     const row = this.#getToken.get({ jti });
     return row === undefined ? undefined : toLedgerToken(row);
+  }
+
+  async revokedAt(jti: string): Promise<number | null | undefined> {
+    return this.#revokedAt.get({ jti })?.revokedAt;
   }
 
   async revokeCascade(jti: string, at: number): Promise<number> {

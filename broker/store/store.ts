@@ -86,6 +86,11 @@ export interface Store {
   recordRefusal(refusal: RefusalRecord): Promise<void>;
   getToken(jti: string): Promise<LedgerToken | undefined>;
   /**
+   * The one fact the hot path needs about a token: `undefined` when the ledger has no
+   * such jti, `null` while it stands, else when it was revoked (Unix seconds).
+   */
+  revokedAt(jti: string): Promise<number | null | undefined>;
+  /**
    * Revokes the token and every token exchanged from it, however deep, in one
    * transaction. Returns how many rows were newly revoked.
    */
