@@ -11,6 +11,8 @@ import { ASYMMETRIC_ALGS, TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_JWT } from '../tok
 import { endpointUrl, PATHS } from './urls.js';
 
 
+const OPENID_CONFIGURATION = '/.well-known/openid-configuration';
+
 export function metadataDocument(deps: BrokerDeps): Record<string, unknown> {
   const at = (path: string) => endpointUrl(deps.issuer, path);
   return {
@@ -39,6 +41,9 @@ export function mountDiscovery(app: Hono, deps: BrokerDeps): void {
   const jwks = JSON.stringify(deps.keyRing.jwks);
   const json = { 'Content-Type': 'application/json', 'Cache-Control': 'public, max-age=300' };
   app.get(PATHS.metadata, (c) => c.body(metadata, 200, json));
+  // The same document for clients that only know OpenID discovery (openid-client's
+  // default): Baton issues no ID tokens, but every endpoint a client needs is listed.
+  app.get(OPENID_CONFIGURATION, (c) => c.body(metadata, 200, json));
   // RFC 8414 §3.1: with a path in the issuer, the well-known suffix comes first.
   const issuerPath = new URL(deps.issuer).pathname.replace(/\/$/, '');
   if (issuerPath !== '') app.get(`${PATHS.metadata}${issuerPath}`, (c) => c.body(metadata, 200, json));

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import * as oauth from 'oauth4webapi';
+import * as openid from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API, AT, makeIdp, SECRETS, TE, type TestIdp } from '../helpers.js';
 import { freePort, startBrokerProcess, type BrokerProcess } from './broker-process.js';
@@ -171,5 +172,30 @@ describe('a three-hop chain against a real broker process', () => {
     });
     expect(chunked.status).toBe(413);
     expect(JSON.parse(chunked.body)).toEqual({ error: 'invalid_request', error_description: 'the request body is larger than 64 KB' });
+  });
+
+  it('works with openid-client from its default discovery on: exchange, introspection, revocation', async () => {
+    const options = { execute: [openid.allowInsecureRequests] };
+    // The clients are registered for client_secret_basic (openid-client defaults to post).
+    const planner = await openid.discovery(new URL(broker.url), 'planner', undefined, openid.ClientSecretBasic(SECRETS.planner!), options);
+    const booker = await openid.discovery(new URL(broker.url), 'booker', undefined, openid.ClientSecretBasic(SECRETS.booker!), options);
+    const person = await idp.sign({ sub: 'carol', aud: broker.url, scope: 'flights:book' });
+    const handoff = await openid.genericGrantRequest(planner, TE, {
+      subject_token: person,
+      subject_token_type: AT,
+      audience: 'agent:booker',
+    });
+    const api = await openid.genericGrantRequest(booker, TE, {
+      subject_token: handoff.access_token,
+      subject_token_type: AT,
+      audience: API,
+    });
+    expect(await openid.tokenIntrospection(booker, api.access_token)).toMatchObject({
+      active: true,
+      sub: 'carol',
+      act: { sub: 'booker', act: { sub: 'planner' } },
+    });
+    await openid.tokenRevocation(planner, handoff.access_token);
+    expect(await openid.tokenIntrospection(booker, api.access_token)).toEqual({ active: false });
   });
 });

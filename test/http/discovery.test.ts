@@ -115,3 +115,11 @@ describe('JWKS', () => {
     });
   });
 });
+
+describe('OpenID discovery alias', () => {
+  it('serves the same document at /.well-known/openid-configuration', async () => {
+    const res = await b.app.request('/.well-known/openid-configuration');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual(await metadata());
+  });
+});
