@@ -48,19 +48,24 @@ export function renderAuditTree(report: Report, now: number): string {
     refusalsBy.set(r.subject_jti, [...(refusalsBy.get(r.subject_jti) ?? []), r]);
   }
   const out: string[] = [];
-  const emit = (e: Entry, depth: number, marker = '') => {
-    const pad = depth === 0 ? '' : `${'   '.repeat(depth - 1)}└─ `;
-    const cont = '   '.repeat(depth);
+  /** Prints one entry under `prefix`; `last` says whether it closes its parent's list. */
+  const emit = (e: Entry, prefix: string, isRoot: boolean, last: boolean, marker = '') => {
     const [first, ...rest] = [...lines(e, now, marker), ...(refusalsBy.get(e.jti) ?? []).flatMap(refusalLines)];
-    out.push(pad + first, ...rest.map((l) => cont + l));
+    const branch = isRoot ? '' : last ? '└─ ' : '├─ ';
+    const under = isRoot ? '' : last ? '   ' : '│  ';
+    out.push(prefix + branch + first, ...rest.map((l) => prefix + under + l));
+    return prefix + under;
   };
-  const ancestors = report.chain.slice(0, -1);
-  ancestors.forEach((e, i) => emit(e, i));
-  const walk = (n: Node, depth: number, marker = '') => {
-    emit(n, depth, marker);
-    n.children.forEach((child) => walk(child, depth + 1));
+  // Ancestors form a single path down to the audited token.
+  let prefix = '';
+  report.chain.slice(0, -1).forEach((e, i) => {
+    prefix = emit(e, prefix, i === 0, true);
+  });
+  const walk = (n: Node, at: string, isRoot: boolean, last: boolean, marker = '') => {
+    const below = emit(n, at, isRoot, last, marker);
+    n.children.forEach((child, i) => walk(child, below, false, i === n.children.length - 1));
   };
-  walk(report.descendants, ancestors.length, '   ◀ this token');
+  walk(report.descendants, prefix, report.chain.length === 1, true, '   ◀ this token');
   const total = report.refusals.length;
   out.push('', `${report.chain.length} token(s) up to the root, ${countNodes(report.descendants) - 1} derived from this one, ${total} refusal(s).`);
   return out.join('\n');

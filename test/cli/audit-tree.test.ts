@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { renderAuditTree } from '../../broker/audit-tree.js';
+
+const T0 = Date.UTC(2026, 10, 24, 12, 0, 0) / 1000;
+
+function entry(jti: string, parent: string | null, act: unknown, client: string, extra: Partial<Record<string, unknown>> = {}) {
+  return {
+    jti,
+    parent_jti: parent,
+    sub: 'alice',
+    act: act as never,
+    client_id: client,
+    grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+    scope: 'flights:book',
+    aud: ['https://api.example'],
+    iat: T0,
+    exp: T0 + 300,
+    revoked: false,
+    revoked_at: null as number | null,
+    ...extra,
+  };
+}
+
+describe('renderAuditTree', () => {
+  it('draws the chain above the token and its descendants as a tree, refusals under their token', () => {
+    const root = entry('j-root', null, { sub: 'planner' }, 'planner', { aud: ['agent:booker'] });
+    const token = entry('j-token', 'j-root', { sub: 'booker', act: { sub: 'planner' } }, 'booker', { aud: ['agent:narrow'] });
+    const childA = entry('j-a', 'j-token', { sub: 'narrow', act: { sub: 'booker', act: { sub: 'planner' } } }, 'narrow', {
+      revoked: true,
+      revoked_at: T0 + 60,
+    });
+    const childB = entry('j-b', 'j-token', { sub: 'narrow', act: { sub: 'booker', act: { sub: 'planner' } } }, 'narrow', {
+      scope: 'trips:read',
+    });
+    const report = {
+      token,
+      chain: [root, token],
+      descendants: { ...token, children: [{ ...childA, children: [] }, { ...childB, children: [] }] },
+      refusals: [
+        {
+          at: T0 + 10,
+          client_id: 'narrow',
+          grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+          subject_jti: 'j-token',
+          error: 'invalid_scope',
+          error_description: 'scope not allowed: trips:book',
+          requested: { scope: 'trips:book', actor_token: false },
+        },
+      ],
+    };
+    expect(renderAuditTree(report, T0 + 100)).toBe(
+      [
+        'planner acting for alice  [token-exchange]  active',
+        '  jti j-root  client planner',
+        '  scope: flights:book   audience: agent:booker',
+        '  issued 2026-11-24T12:00:00Z, expires 2026-11-24T12:05:00Z',
+        '└─ booker acting for alice, via planner  [token-exchange]  active   ◀ this token',
+        '     jti j-token  client booker',
+        '     scope: flights:book   audience: agent:narrow',
+        '     issued 2026-11-24T12:00:00Z, expires 2026-11-24T12:05:00Z',
+        '     ✗ refused 2026-11-24T12:00:10Z to narrow: invalid_scope (scope not allowed: trips:book)  asked: scope=trips:book',
+        '   ├─ narrow acting for alice, via booker ← planner  [token-exchange]  REVOKED 2026-11-24T12:01:00Z',
+        '   │    jti j-a  client narrow',
+        '   │    scope: flights:book   audience: https://api.example',
+        '   │    issued 2026-11-24T12:00:00Z, expires 2026-11-24T12:05:00Z',
+        '   └─ narrow acting for alice, via booker ← planner  [token-exchange]  active',
+        '        jti j-b  client narrow',
+        '        scope: trips:read   audience: https://api.example',
+        '        issued 2026-11-24T12:00:00Z, expires 2026-11-24T12:05:00Z',
+        '',
+        '2 token(s) up to the root, 2 derived from this one, 1 refusal(s).',
+      ].join('\n'),
+    );
+  });
+});
