@@ -59,7 +59,10 @@ function describe(error: unknown, what: string): TokenRejected {
     if (error.claim === 'nbf') return new TokenRejected(`${what} is not valid yet`);
     return new TokenRejected(`${what} has an unacceptable "${error.claim}" claim`);
   }
-  if (error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid) {
+  // A remote key set that times out, answers non-200 or non-JSON, or cannot be reached
+  // (fetch's TypeError) leaves the token unverifiable, not malformed.
+  const generic = error instanceof joseErrors.JOSEError && error.code === 'ERR_JOSE_GENERIC';
+  if (error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid || generic || !(error instanceof joseErrors.JOSEError)) {
     return new TokenRejected(`${what} could not be checked: its issuer's keys are unavailable`);
   }
   if (error instanceof joseErrors.JWKSNoMatchingKey) return new TokenRejected(`${what} is signed with an unknown key`);
