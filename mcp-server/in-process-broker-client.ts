@@ -15,8 +15,6 @@ import { revokeIfInvolved } from '../broker/endpoints/revoke.js';
 import { runGrant } from '../broker/grants/run-grant.js';
 import { OAuthError } from '../broker/oauth/errors.js';
 import type { Form } from '../broker/oauth/form.js';
-import { actorsOf } from '../broker/policy/nest-act.js';
-import type { ActClaim } from '../broker/tokens/claims.js';
 import { GRANT_TOKEN_EXCHANGE, TOKEN_TYPE_ACCESS_TOKEN as ACCESS_TOKEN_TYPE } from '../broker/tokens/claims.js';
 import {
   BrokerRefused,
@@ -81,18 +79,13 @@ export class InProcessBrokerClient implements BrokerClient {
     return (await introspection(this.deps, token, this.deps.now())) as Introspection;
   }
 
-
   revoke(token: string): Promise<void> {
     return revokeIfInvolved(this.deps, this.clientId, token, this.deps.now());
   }
 
   /** Same rule as `GET /audit/tokens/{jti}` with Basic: only tokens the client is involved in. */
-  async audit(jti: string): Promise<AuditReport | undefined> {
-    const report = await auditReport(this.deps, jti);
-    if (report === undefined) return undefined;
-    const t = report.token;
-    const involved = t.client_id === this.clientId || actorsOf((t.act ?? undefined) as ActClaim | undefined).includes(this.clientId);
-    return involved ? report : undefined;
+  audit(jti: string): Promise<AuditReport | undefined> {
+    return auditReport(this.deps, jti, this.clientId);
   }
 
   allowances(): Allowances {

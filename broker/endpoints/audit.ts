@@ -15,9 +15,8 @@ import type { Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { BrokerDeps } from '../deps.js';
 import { BearerError, InvalidRequest, NotFound } from '../oauth/errors.js';
-import { actorsOf } from '../policy/nest-act.js';
+import { isInvolved } from '../policy/nest-act.js';
 import type { LedgerRefusal, LedgerToken, TokenTree } from '../store/store.js';
-import type { ActClaim } from '../tokens/claims.js';
 import { NO_STORE, PATHS } from './urls.js';
 
 /** A ledger token as the audit API and `npx baton audit --json` show it. */
@@ -56,10 +55,15 @@ export function refusalEntry(r: LedgerRefusal) {
   };
 }
 
-/** Everything the audit API says about one token; undefined when the ledger has no such jti. */
-export async function auditReport(deps: Pick<BrokerDeps, 'store'>, jti: string) {
+/**
+ * Everything the audit API says about one token; undefined when the ledger has no such
+ * jti or, when `asClient` is given, when that client is not involved in the token (which
+ * reads exactly like unknown, so no client can probe for others' tokens).
+ */
+export async function auditReport(deps: Pick<BrokerDeps, 'store'>, jti: string, asClient?: string) {
   const token = await deps.store.getToken(jti);
   if (token === undefined) return undefined;
+  if (asClient !== undefined && !isInvolved(asClient, token)) return undefined;
   const [chain, descendants] = await Promise.all([deps.store.chain(jti), deps.store.descendants(jti)]);
   const jtis: string[] = [];
   const walk = (n: TokenTree) => {
@@ -136,13 +140,8 @@ export function mountAudit(app: Hono, deps: BrokerDeps): void {
     } else {
       requireAdmin(c, deps.adminToken);
     }
-    const report = await auditReport(deps, c.req.param('jti'));
-    const involved = (t: { client_id: string; act: unknown }) =>
-      t.client_id === client || actorsOf((t.act ?? undefined) as ActClaim | undefined).includes(client!);
-    // Not involved reads exactly like unknown: no probing for other clients' tokens.
-    if (report === undefined || (client !== undefined && !involved(report.token))) {
-      throw new NotFound('no token with that jti in the ledger');
-    }
+    const report = await auditReport(deps, c.req.param('jti'), client);
+    if (report === undefined) throw new NotFound('no token with that jti in the ledger');
     return c.json(report, 200, NO_STORE);
   });
 

@@ -9,7 +9,7 @@ import type { Hono } from 'hono';
 import type { BrokerDeps } from '../deps.js';
 import { InvalidRequest } from '../oauth/errors.js';
 import { readForm, single } from '../oauth/form.js';
-import { actorsOf } from '../policy/nest-act.js';
+import { isInvolved } from '../policy/nest-act.js';
 import { endpointUrl, NO_STORE, PATHS } from './urls.js';
 
 /**
@@ -23,8 +23,7 @@ export async function revokeIfInvolved(deps: BrokerDeps, clientId: string, token
   } catch {
     return;
   }
-  const involved = target.clientId === clientId || actorsOf(target.act).includes(clientId);
-  if (involved) await deps.store.revokeCascade(target.jti!, now);
+  if (isInvolved(clientId, target)) await deps.store.revokeCascade(target.jti!, now);
 }
 
 export function mountRevoke(app: Hono, deps: BrokerDeps): void {

@@ -15,6 +15,14 @@ export function actorsOf(act: ActClaim | undefined): string[] {
   return out;
 }
 
+/**
+ * Whether a client takes part in a token: it is the token's client or one of its actors.
+ * Decides who may revoke a token (RFC 7009) and audit it with its own credentials.
+ */
+export function isInvolved(clientId: string, token: { clientId: string | undefined; act: ActClaim | null | undefined }): boolean {
+  return token.clientId === clientId || actorsOf(token.act ?? undefined).includes(clientId);
+}
+
 export interface NestActInput {
   /** The subject token's `act`, if any. */
   subjectAct: ActClaim | undefined;

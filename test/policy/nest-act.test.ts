@@ -1,6 +1,6 @@
 /** SPEC §4 rules 3 and 7: RFC 8693 §4.1 act nesting, depth limit, no loops. */
 import { describe, expect, it } from 'vitest';
-import { actorsOf, nestAct } from '../../broker/policy/nest-act.js';
+import { actorsOf, isInvolved, nestAct } from '../../broker/policy/nest-act.js';
 import type { ActClaim } from '../../broker/tokens/claims.js';
 
 /** Builds an act chain from the current actor (first) down to the oldest (last). */
@@ -113,5 +113,13 @@ describe('nestAct', () => {
       refused: 'depth_exceeded',
       message: 'delegation depth 3 exceeds the maximum of 2',
     });
+  });
+});
+
+describe('isInvolved', () => {
+  const token = { clientId: 'booker', act: { sub: 'booker', act: { sub: 'planner' } } };
+  it('counts the token client and every actor in the chain as involved, nobody else', () => {
+    expect(['booker', 'planner', 'narrow', 'alice'].map((c) => isInvolved(c, token))).toEqual([true, true, false, false]);
+    expect(isInvolved('planner', { clientId: 'planner', act: null })).toBe(true);
   });
 });
