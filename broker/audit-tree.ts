@@ -67,7 +67,7 @@ export function renderAuditTree(report: Report, now: number): string {
   };
   walk(report.descendants, prefix, report.chain.length === 1, true, '   ◀ this token');
   const total = report.refusals.length;
-  out.push('', `${report.chain.length} token(s) up to the root, ${countNodes(report.descendants) - 1} derived from this one, ${total} refusal(s).`);
+  out.push('', `${report.chain.length} token(s) from the root to this one, ${countNodes(report.descendants) - 1} derived from it, ${total} refusal(s).`);
   return out.join('\n');
 }
 

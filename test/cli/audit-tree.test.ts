@@ -68,7 +68,7 @@ describe('renderAuditTree', () => {
         '        scope: trips:read   audience: https://api.example',
         '        issued 2026-11-24T12:00:00Z, expires 2026-11-24T12:05:00Z',
         '',
-        '2 token(s) up to the root, 2 derived from this one, 1 refusal(s).',
+        '2 token(s) from the root to this one, 2 derived from it, 1 refusal(s).',
       ].join('\n'),
     );
   });

@@ -224,7 +224,7 @@ describe.each(setups)('MCP tools, broker %s', (_name, makeSetup) => {
     expect(tree).toContain('◀ this token');
     expect(tree).toMatch(/└─ booker acting for alice, via planner/);
     expect(tree).toContain('✗ refused');
-    expect(tree).toContain('1 token(s) up to the root, 1 derived from this one, 1 refusal(s).');
+    expect(tree).toContain('1 token(s) from the root to this one, 1 derived from it, 1 refusal(s).');
     const out = res.structuredContent as { jti: string; report: { descendants: { children: Array<{ client_id: string }> }; refusals: Array<{ error: string }> } };
     expect(out.jti).toBe(handoff.jti);
     expect(out.report.descendants.children.map((c) => c.client_id)).toEqual(['booker']);
