@@ -12,6 +12,7 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { BrokerDeps } from './deps.js';
 import { mountAudit } from './endpoints/audit.js';
+import { mountBackchannel } from './endpoints/backchannel.js';
 import { mountDiscovery } from './endpoints/discovery.js';
 import { mountIntrospect } from './endpoints/introspect.js';
 import { mountRevoke } from './endpoints/revoke.js';
@@ -49,11 +50,12 @@ export function createApp(deps: BrokerDeps, extraMounts: Mount[] = []): Hono {
   mountToken(app, deps);
   mountIntrospect(app, deps);
   mountRevoke(app, deps);
+  mountBackchannel(app, deps);
   mountAudit(app, deps);
   for (const mount of extraMounts) mount(app, deps);
 
   // POST-only endpoints answer other methods with 405, not "not found".
-  for (const path of [PATHS.token, PATHS.introspection, PATHS.revocation]) {
+  for (const path of [PATHS.token, PATHS.introspection, PATHS.revocation, PATHS.backchannel]) {
     app.all(path, (c) => c.json(errorBody('invalid_request', 'use POST'), 405, { ...NO_STORE, Allow: 'POST' }));
   }
 

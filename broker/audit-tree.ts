@@ -24,7 +24,8 @@ function who(e: { sub: string; act: unknown }): string {
 
 function lines(e: Entry, now: number, marker: string): string[] {
   const status = e.revoked ? `REVOKED ${time(e.revoked_at!)}` : e.exp <= now ? 'expired' : 'active';
-  const grant = e.grant_type.replace('urn:ietf:params:oauth:grant-type:', '');
+  // token-exchange, ciba (an approval: the root of a chain), client_credentials.
+  const grant = e.grant_type.replace(/^urn:(ietf:params:oauth|openid:params):grant-type:/, '');
   return [
     `${who(e)}  [${grant}]  ${status}${marker}`,
     `  jti ${e.jti}  client ${e.client_id}`,

@@ -4,11 +4,14 @@
  *   new-client <id> [...]     a fresh secret and the policy entry holding its hash
  *   hash-password             a scrypt hash for a user's password (read from stdin)
  *   audit <jti> [--json]      the delegation tree around a token, from the ledger
+ *   approvals                 pending CIBA approval requests (OpenID CIBA, poll mode)
+ *   approve <id> / deny <id>  a person's answer to one, from a terminal
  *   demo-token <username>     a person's token from the demo identity provider
  * @module
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { approve, deny, listApprovals } from './approvals/cli-commands.js';
 import { renderAuditTree } from './audit-tree.js';
 import { mintDemoUserToken } from './config/demo-policy.js';
 import { parseEnv } from './config/env.js';
@@ -25,6 +28,11 @@ const USAGE = `Usage: baton <command>
                                          print a fresh secret and the policy entry with its hash
   hash-password                          read a password from stdin, print its scrypt hash
   audit <jti> [--json]                   print the delegation tree around a token (reads BATON_DB)
+  approvals [--user U]                   list pending approval requests, newest first (reads BATON_DB)
+  approve <auth_req_id> [--scope "a b"] [--as NAME]
+                                         approve a pending request, optionally with fewer scopes;
+                                         --as records who approved (default: the requested user)
+  deny <auth_req_id> [--as NAME]         deny a pending request
   demo-token <username> [--scope "a b"]  a person's token from the demo identity provider
 Environment: BATON_DB, BATON_ISSUER, PORT, HOST as for the broker.`;
 
@@ -118,6 +126,12 @@ export async function runCli(argv: string[]): Promise<number> {
     }
     case 'audit':
       return audit(rest);
+    case 'approvals':
+      return listApprovals(rest);
+    case 'approve':
+      return approve(rest);
+    case 'deny':
+      return deny(rest);
     case 'demo-token':
       await demoToken(rest);
       return 0;

@@ -44,7 +44,9 @@ function banner(env: BrokerEnv, policy: Policy, demo: boolean, url: string): str
       const c = policy.clients.get(id)!;
       lines.push(`  ${id.padEnd(14)} ${credential}   scopes: ${c.scopes.join(' ') || '-'}   audiences: ${[...c.audiences].join(' ') || '-'}`);
     }
-    lines.push(`Demo users: ${Object.keys(DEMO_USERS).join(', ')} (console sign-in comes with approvals)`);
+    lines.push(
+      `Demo users: ${Object.keys(DEMO_USERS).join(', ')} (an agent's approval requests: npx baton approvals, then approve <id> or deny <id>)`,
+    );
     lines.push(
       '',
       'A first token, and a hand-off:',

@@ -1,12 +1,13 @@
 /**
  * `BrokerClient` inside the broker, for `/mcp`: acts as one registered client and calls
  * the very functions the HTTP endpoints call (`runGrant` with its refusal ledger,
- * `activeToken`, `revokeIfInvolved`, `auditReport`), so an exchange made through MCP
- * obeys and records exactly what one made over HTTP does. There is no client
+ * `activeToken`, `revokeIfInvolved`, `auditReport`, `startApproval`), so an exchange made
+ * through MCP obeys and records exactly what one made over HTTP does. There is no client
  * authentication here: `/mcp` has already authenticated the caller's bearer token.
  * @module
  */
 import type { ClientPolicy } from '../broker/config/policy.js';
+import { startApproval } from '../broker/approvals/start.js';
 import type { BrokerDeps } from '../broker/deps.js';
 import { auditReport } from '../broker/endpoints/audit.js';
 import { metadataDocument } from '../broker/endpoints/discovery.js';
@@ -15,10 +16,12 @@ import { revokeIfInvolved } from '../broker/endpoints/revoke.js';
 import { runGrant } from '../broker/grants/run-grant.js';
 import { OAuthError } from '../broker/oauth/errors.js';
 import type { Form } from '../broker/oauth/form.js';
-import { GRANT_TOKEN_EXCHANGE, TOKEN_TYPE_ACCESS_TOKEN as ACCESS_TOKEN_TYPE } from '../broker/tokens/claims.js';
+import { GRANT_CIBA, GRANT_TOKEN_EXCHANGE, TOKEN_TYPE_ACCESS_TOKEN as ACCESS_TOKEN_TYPE } from '../broker/tokens/claims.js';
 import {
   BrokerRefused,
   type Allowances,
+  type ApprovalClient,
+  type ApprovalPoll,
   type AuditReport,
   type BrokerClient,
   type BrokerMetadata,
@@ -92,14 +95,38 @@ export class InProcessBrokerClient implements BrokerClient {
     return { scopes: this.client.scopes, audiences: [...this.client.audiences] };
   }
 
-  /** TODO(approvals): return the CIBA client once the broker has a backchannel endpoint. */
-  async approvals(): Promise<undefined> {
-    return undefined;
+  /** CIBA through `startApproval` and the CIBA grant, as `/bc-authorize` and `/token` run them. */
+  async approvals(): Promise<ApprovalClient> {
+    return {
+      start: (r) =>
+        this.#call(() =>
+          startApproval(
+            this.deps,
+            this.client,
+            form({ login_hint: r.user, scope: r.scope, audience: r.audience, binding_message: r.reason }),
+            this.deps.now(),
+          ),
+        ),
+      poll: async (authReqId): Promise<ApprovalPoll> => {
+        try {
+          return { status: 'approved', token: await this.#grant({ grant_type: GRANT_CIBA, auth_req_id: authReqId }) };
+        } catch (error) {
+          if (error instanceof BrokerRefused && error.error === 'authorization_pending') return { status: 'pending' };
+          if (error instanceof BrokerRefused && error.error === 'slow_down') return { status: 'slow_down' };
+          throw error;
+        }
+      },
+    };
   }
 
-  async #grant(values: Record<string, string | readonly string[] | undefined>): Promise<TokenResponse> {
+  #grant(values: Record<string, string | readonly string[] | undefined>): Promise<TokenResponse> {
+    return this.#call(() => runGrant(this.deps, this.client, form(values), this.deps.now()));
+  }
+
+  /** Runs broker code, turning its typed OAuth errors into the `BrokerRefused` tools expect. */
+  async #call<T>(run: () => Promise<T>): Promise<T> {
     try {
-      return await runGrant(this.deps, this.client, form(values), this.deps.now());
+      return await run();
     } catch (error) {
       if (error instanceof OAuthError) throw new BrokerRefused(error.code, error.description, error.status);
       throw error;

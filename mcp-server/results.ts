@@ -35,6 +35,8 @@ function hint(error: BrokerRefused): string {
       return 'The person said no. Do not ask again for the same thing without a new reason.';
     case 'expired_token':
       return 'The approval request expired before the person answered; start a new one if it is still needed.';
+    case 'invalid_binding_message':
+      return 'Give a reason of at most 100 characters of plain text, without line breaks or control characters.';
     default:
       break;
   }

@@ -21,6 +21,9 @@ export const TE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const AT = 'urn:ietf:params:oauth:token-type:access_token';
 export const JWT_TYPE = 'urn:ietf:params:oauth:token-type:jwt';
 export const ADMIN_TOKEN = 'admin-token-for-tests-0123456789abcdef';
+export const CIBA = 'urn:openid:params:grant-type:ciba';
+/** A well-formed scrypt hash; approvals never check passwords, so it need not match one. */
+const TEST_PASSWORD_HASH = 'scrypt$1024$8$1$dGVzdC1zYWx0LXRlc3Qtc2FsdA$dGVzdC1oYXNoLXRlc3QtaGFzaC10ZXN0LWhhc2gtdGVzdA';
 
 export const SECRETS: Record<string, string> = {
   planner: 'planner-secret-0123456789abcdef0123456789',
@@ -76,6 +79,23 @@ export function testPolicy(idpJwk: Record<string, unknown>): PolicyFile {
         audiences: [API, 'agent:booker', 'agent:planner'],
       },
     ],
+  };
+}
+
+/**
+ * The test policy with approvals: users alice and bob, and the CIBA grant for planner
+ * and booker (narrow, poster and api still lack it).
+ */
+export function withApprovals(p: PolicyFile): PolicyFile {
+  return {
+    ...p,
+    users: [
+      { username: 'alice', password_hash: TEST_PASSWORD_HASH },
+      { username: 'bob', password_hash: TEST_PASSWORD_HASH },
+    ],
+    clients: p.clients.map((c) =>
+      c.client_id === 'planner' || c.client_id === 'booker' ? { ...c, grant_types: [...c.grant_types, CIBA] } : c,
+    ),
   };
 }
 

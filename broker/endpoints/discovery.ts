@@ -21,6 +21,10 @@ export function metadataDocument(deps: BrokerDeps): Record<string, unknown> {
     jwks_uri: at(PATHS.jwks),
     introspection_endpoint: at(PATHS.introspection),
     revocation_endpoint: at(PATHS.revocation),
+    // OpenID CIBA Core §4: poll mode only; no user codes.
+    backchannel_authentication_endpoint: at(PATHS.backchannel),
+    backchannel_token_delivery_modes_supported: ['poll'],
+    backchannel_user_code_parameter_supported: false,
     grant_types_supported: [...grants.keys()],
     response_types_supported: [],
     token_endpoint_auth_methods_supported: [...AUTH_METHODS],

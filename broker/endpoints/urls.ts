@@ -10,6 +10,8 @@ export const PATHS = {
   introspection: '/introspect',
   revocation: '/revoke',
   audit: '/audit/tokens',
+  /** OpenID CIBA §7: the backchannel authentication endpoint. */
+  backchannel: '/bc-authorize',
 } as const;
 
 export function endpointUrl(issuer: string, path: string): string {

@@ -13,6 +13,12 @@ import { refuse, refusalToError } from '../policy/refusal.js';
 import type { GrantContext, TokenResponse } from './grant.js';
 import { grants } from './index.js';
 
+/**
+ * CIBA §11 answers that mean "not yet", not "no": a client polling a pending approval is
+ * not refused anything, so these stay out of the refusal ledger.
+ */
+const NOT_REFUSALS: ReadonlySet<string> = new Set(['authorization_pending', 'slow_down']);
+
 /** What a refused request asked for, for the ledger: never a token or a secret. */
 function requested(form: Form): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -40,7 +46,7 @@ export async function runGrant(deps: BrokerDeps, client: ClientPolicy, form: For
     }
     return await grant.handle(ctx, deps);
   } catch (error) {
-    if (error instanceof OAuthError) {
+    if (error instanceof OAuthError && !NOT_REFUSALS.has(error.code)) {
       await deps.store.recordRefusal({
         at: now,
         clientId: client.clientId,

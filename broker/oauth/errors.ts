@@ -17,7 +17,12 @@ export type OAuthErrorCode =
   | 'unsupported_token_type'
   | 'access_denied'
   | 'server_error'
-  | 'temporarily_unavailable';
+  | 'temporarily_unavailable'
+  // OpenID CIBA Core §11 (token endpoint) and §13 (backchannel endpoint).
+  | 'authorization_pending'
+  | 'slow_down'
+  | 'expired_token'
+  | 'invalid_binding_message';
 
 export class OAuthError extends Error {
   /** Whether the client used HTTP Basic, so a 401 carries `WWW-Authenticate: Basic`. */
@@ -81,6 +86,41 @@ export class InvalidScope extends OAuthError {
 export class InvalidTarget extends OAuthError {
   constructor(description: string) {
     super('invalid_target', 400, description);
+  }
+}
+
+/** CIBA §11: the person has not decided yet; poll again after the interval. */
+export class AuthorizationPending extends OAuthError {
+  constructor(description = 'the user has not answered yet') {
+    super('authorization_pending', 400, description);
+  }
+}
+
+/** CIBA §11: polled before the interval was up; the interval is now 5 seconds longer. */
+export class SlowDown extends OAuthError {
+  constructor(description: string) {
+    super('slow_down', 400, description);
+  }
+}
+
+/** CIBA §11: the `auth_req_id` expired before the person approved it. */
+export class ExpiredToken extends OAuthError {
+  constructor(description = 'the approval request has expired') {
+    super('expired_token', 400, description);
+  }
+}
+
+/** CIBA §11: the person (or the broker on their behalf) denied the request. */
+export class AccessDenied extends OAuthError {
+  constructor(description = 'the user denied the request') {
+    super('access_denied', 400, description);
+  }
+}
+
+/** CIBA §13: the binding message is invalid or unacceptable. */
+export class InvalidBindingMessage extends OAuthError {
+  constructor(description: string) {
+    super('invalid_binding_message', 400, description);
   }
 }
 

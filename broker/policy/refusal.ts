@@ -5,6 +5,7 @@
  * @module
  */
 import {
+  InvalidBindingMessage,
   InvalidRequest,
   InvalidScope,
   InvalidTarget,
@@ -26,7 +27,8 @@ export type RefusalReason =
   | 'subject_token_revoked'
   | 'actor_token_invalid'
   | 'token_type_unsupported'
-  | 'grant_not_allowed';
+  | 'grant_not_allowed'
+  | 'binding_message_invalid';
 
 export interface Refusal {
   readonly refused: RefusalReason;
@@ -54,6 +56,8 @@ export function refusalToError(refusal: Refusal): OAuthError {
       return new InvalidTarget(refusal.message);
     case 'grant_not_allowed':
       return new UnauthorizedClient(refusal.message);
+    case 'binding_message_invalid':
+      return new InvalidBindingMessage(refusal.message);
     case 'audience_missing':
     case 'lifetime_exhausted':
     case 'depth_exceeded':

@@ -10,6 +10,9 @@
  *   published in the JWKS while tokens they signed can live.
  * - `client_assertion_jtis`: RFC 7523 §3 — a private_key_jwt assertion's `jti` is
  *   accepted once; rows are dropped after the assertion expires.
+ * - `approval_requests`: OpenID CIBA (poll mode) requests, pending until a person
+ *   decides; in the database so a restart loses none. `issued_jti` links an approval to
+ *   the root token of the chain it started.
  * @module
  */
 import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
@@ -77,4 +80,40 @@ export const clientAssertionJtis = sqliteTable(
     exp: integer('exp').notNull(),
   },
   (t) => [primaryKey({ columns: [t.clientId, t.jti] }), index('client_assertion_jtis_exp').on(t.exp)],
+);
+
+/** CIBA request states: pending → approved | denied; approved → issued (exactly once). */
+export const APPROVAL_STATUSES = ['pending', 'approved', 'denied', 'issued'] as const;
+
+export const approvalRequests = sqliteTable(
+  'approval_requests',
+  {
+    /** CIBA §7.3: 32 random bytes, base64url. */
+    authReqId: text('auth_req_id').primaryKey(),
+    clientId: text('client_id').notNull(),
+    /** The `login_hint` as sent; it may name nobody (such a request is never approved). */
+    username: text('username').notNull(),
+    /** The requested scope, space-separated. */
+    scope: text('scope').notNull(),
+    /** JSON array of the requested audience values. */
+    aud: text('aud').notNull(),
+    bindingMessage: text('binding_message'),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    /** Seconds the client must wait between polls; raised by `slow_down` (CIBA §11). */
+    interval: integer('interval').notNull(),
+    /** Unix seconds before which a poll is too early (`slow_down`). */
+    nextPollAt: integer('next_poll_at').notNull(),
+    status: text('status', { enum: APPROVAL_STATUSES }).notNull(),
+    /** What the person approved: the requested scope or a subset of it. */
+    approvedScope: text('approved_scope'),
+    decidedAt: integer('decided_at'),
+    decidedBy: text('decided_by'),
+    /** The jti of the token issued on approval. */
+    issuedJti: text('issued_jti'),
+  },
+  (t) => [
+    index('approval_requests_status_created').on(t.status, t.createdAt),
+    index('approval_requests_username').on(t.username),
+  ],
 );

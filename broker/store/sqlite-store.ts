@@ -8,6 +8,9 @@
  * promise resolves once that transaction has committed. One fsync then serves a whole
  * turn's worth of exchanges, which is what makes FULL durability nearly free under load
  * without changing the callers (they just `await recordIssued(...)`).
+ *
+ * CIBA approval requests are written directly (`sqlite-approvals.ts`): each change is one
+ * conditional UPDATE, and a person's decision is rare.
  * @module
  */
 import { mkdirSync } from 'node:fs';
@@ -18,8 +21,11 @@ import { and, desc, eq, gte, inArray, lt, or, sql, type SQL } from 'drizzle-orm'
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import * as schema from './schema.js';
+import { SqliteApprovals } from './sqlite-approvals.js';
 import {
   ParentRevokedError,
+  type ApprovalRecord,
+  type NewApproval,
   type LedgerRefusal,
   type LedgerToken,
   type RefusalRecord,
@@ -81,6 +87,7 @@ export class SqliteStore implements Store {
   readonly #insertRefusal;
   readonly #revokedAt;
   readonly #getToken;
+  readonly #approvals: SqliteApprovals;
   readonly #commitBatch: (batch: Pending[]) => Array<unknown | undefined>;
 
   constructor(
@@ -126,6 +133,7 @@ export class SqliteStore implements Store {
       .from(tokens)
       .where(eq(tokens.jti, sql.placeholder('jti')))
       .prepare();
+    this.#approvals = new SqliteApprovals(db);
 
     // One transaction per batch; a row that fails (revoked parent, constraint) fails
     // alone: SQLite rolls back only that statement and the others still commit.
@@ -312,6 +320,40 @@ export class SqliteStore implements Store {
     }
     const result = this.db.insert(t).values({ clientId, jti, exp }).onConflictDoNothing().run();
     return result.changes === 1;
+  }
+
+  async createApproval(approval: NewApproval): Promise<void> {
+    this.#approvals.create(approval);
+  }
+
+  async getApproval(authReqId: string): Promise<ApprovalRecord | undefined> {
+    return this.#approvals.get(authReqId);
+  }
+
+  async listPendingApprovals(now: number, username?: string): Promise<ApprovalRecord[]> {
+    return this.#approvals.listPending(now, username);
+  }
+
+  async decideApproval(
+    authReqId: string,
+    decision: 'approved' | 'denied',
+    approvedScope: string | null,
+    by: string,
+    at: number,
+  ): Promise<boolean> {
+    return this.#approvals.decide(authReqId, decision, approvedScope, by, at);
+  }
+
+  async schedulePoll(authReqId: string, interval: number, nextPollAt: number): Promise<void> {
+    this.#approvals.schedulePoll(authReqId, interval, nextPollAt);
+  }
+
+  async claimApprovedForIssue(authReqId: string, jti: string): Promise<boolean> {
+    return this.#approvals.claimForIssue(authReqId, jti);
+  }
+
+  async releaseIssueClaim(authReqId: string, jti: string): Promise<void> {
+    this.#approvals.releaseClaim(authReqId, jti);
   }
 
   async close(): Promise<void> {

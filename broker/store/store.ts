@@ -66,6 +66,35 @@ export interface TokenQuery {
   cursor?: { iat: number; jti: string };
 }
 
+export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'issued';
+
+/** A new OpenID CIBA request (CIBA §7.1), as the backchannel endpoint records it. */
+export interface NewApproval {
+  authReqId: string;
+  clientId: string;
+  /** The `login_hint`, as sent. */
+  username: string;
+  /** The requested scope, space-separated. */
+  scope: string;
+  aud: string[];
+  bindingMessage: string | null;
+  createdAt: number;
+  expiresAt: number;
+  /** Seconds between polls (CIBA §7.3). */
+  interval: number;
+}
+
+/** A CIBA request and where it stands. */
+export interface ApprovalRecord extends NewApproval {
+  /** Unix seconds before which a poll is too early (CIBA §11 `slow_down`). */
+  nextPollAt: number;
+  status: ApprovalStatus;
+  approvedScope: string | null;
+  decidedAt: number | null;
+  decidedBy: string | null;
+  issuedJti: string | null;
+}
+
 /** Thrown by `recordIssued` when the parent was revoked before the row could commit. */
 export class ParentRevokedError extends Error {
   constructor(readonly parentJti: string) {
@@ -112,6 +141,33 @@ export interface Store {
    * the same client already used that jti (a replay).
    */
   useAssertionJti(clientId: string, jti: string, exp: number, now: number): Promise<boolean>;
+
+  /** Records a new CIBA request, pending, first poll allowed at once. */
+  createApproval(approval: NewApproval): Promise<void>;
+  getApproval(authReqId: string): Promise<ApprovalRecord | undefined>;
+  /** Pending requests that have not expired at `now`, newest first; one user's when given. */
+  listPendingApprovals(now: number, username?: string): Promise<ApprovalRecord[]>;
+  /**
+   * A person's decision. Only a pending, unexpired request changes; resolves whether it
+   * did, so a second decision (or one on an expired request) is a no-op.
+   */
+  decideApproval(
+    authReqId: string,
+    decision: 'approved' | 'denied',
+    approvedScope: string | null,
+    by: string,
+    at: number,
+  ): Promise<boolean>;
+  /** After a pending poll: when the next one may come, at what interval. */
+  schedulePoll(authReqId: string, interval: number, nextPollAt: number): Promise<void>;
+  /**
+   * Atomically moves an approved request to `issued` with the jti its token will carry.
+   * Resolves false when it was not `approved` (a concurrent poll claimed it first), so
+   * an approval yields at most one token.
+   */
+  claimApprovedForIssue(authReqId: string, jti: string): Promise<boolean>;
+  /** Undoes a claim whose token could not be issued, so the next poll can try again. */
+  releaseIssueClaim(authReqId: string, jti: string): Promise<void>;
 
   close(): Promise<void>;
 }

@@ -21,6 +21,8 @@ export interface IssueRequest {
   grantType: string;
   /** The jti of the Baton token this one was exchanged from, if any. */
   parentJti: string | null;
+  /** A jti chosen beforehand (CIBA claims its approval with it); a fresh UUID otherwise. */
+  jti?: string | undefined;
 }
 
 export interface IssuedToken {
@@ -42,7 +44,7 @@ export class TokenIssuer {
   }
 
   async issue(req: IssueRequest): Promise<IssuedToken> {
-    const jti = randomUUID();
+    const jti = req.jti ?? randomUUID();
     const claims: Record<string, unknown> = {
       iss: this.issuer,
       sub: req.sub,

@@ -28,7 +28,11 @@ export function registerRequestApprovalTool(server: McpServer, deps: ToolDeps): 
         audience: z
           .union([Audience, z.array(Audience).min(1).max(16)])
           .describe('The API (URL) or agent ("agent:<id>") the token will be for, or a list of them.'),
-        reason: z.string().min(1).max(300).describe('One sentence the person sees: why you need this, e.g. "Book the Lisbon flight you asked for".'),
+        reason: z
+          .string()
+          .min(1)
+          .max(100)
+          .describe('One short sentence (at most 100 characters, plain text) the person sees: why you need this, e.g. "Book the Lisbon flight you asked for".'),
         timeout_seconds: z
           .number()
           .int()

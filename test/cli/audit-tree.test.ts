@@ -72,4 +72,10 @@ describe('renderAuditTree', () => {
       ].join('\n'),
     );
   });
+
+  it('names an approved root by its short grant name, ciba', () => {
+    const root = entry('j-root', null, { sub: 'planner' }, 'planner', { grant_type: 'urn:openid:params:grant-type:ciba' });
+    const report = { token: root, chain: [root], descendants: { ...root, children: [] }, refusals: [] };
+    expect(renderAuditTree(report, T0 + 100).split('\n')[0]).toBe('planner acting for alice  [ciba]  active   ◀ this token');
+  });
 });

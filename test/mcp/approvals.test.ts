@@ -1,8 +1,8 @@
 /**
- * The CIBA wait loop `request_approval` will use once the broker has approvals (SPEC §6):
- * poll at the broker's interval, back off on slow_down, report progress, give up at the
- * timeout. The broker side does not exist yet, so the poll answers are scripted here and
- * time is a counter advanced by the injected sleep: no real waiting.
+ * The CIBA wait loop of `request_approval` (SPEC §6): poll at the broker's interval, back
+ * off on slow_down, report progress, give up at the timeout. The poll answers are scripted
+ * here and time is a counter advanced by the injected sleep: no real waiting. The loop
+ * against a real broker is in `request-approval.test.ts`.
  */
 import { describe, expect, it } from 'vitest';
 import { waitForApproval, type WaitOptions } from '../../mcp-server/approvals.js';

@@ -8,10 +8,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { approveRequest } from '../../broker/approvals/decide.js';
 import { BrokerRefused } from '../../mcp-server/broker-client.js';
 import { HttpBrokerClient } from '../../mcp-server/http-broker-client.js';
 import { EnvError, parseStdioEnv } from '../../mcp-server/stdio-env.js';
-import { API, claimsOf, SECRETS, TE } from '../helpers.js';
+import { API, CIBA, claimsOf, TE, withApprovals } from '../helpers.js';
 import { startLiveBroker, type LiveBroker } from './live-broker.js';
 
 let broker: LiveBroker;
@@ -24,14 +25,14 @@ beforeAll(async () => {
   const publicJwk = { ...(await exportJWK(publicKey)), kid: 'keyed-1', alg: 'ES256', use: 'sig' };
   broker = await startLiveBroker({
     policy: (p) => ({
-      ...p,
+      ...withApprovals(p),
       clients: [
-        ...p.clients,
+        ...withApprovals(p).clients,
         {
           client_id: 'keyed',
           token_endpoint_auth_method: 'private_key_jwt',
           jwks: { keys: [publicJwk as { kty: string }] },
-          grant_types: [TE, 'client_credentials'],
+          grant_types: [TE, 'client_credentials', CIBA],
           scopes: ['trips:read'],
           audiences: [API],
         },
@@ -64,10 +65,20 @@ describe('HttpBrokerClient', () => {
     expect(error).toMatchObject({ error: 'invalid_client', errorDescription: 'client authentication failed', status: 401 });
   });
 
-  it('has no approvals while the broker advertises no backchannel endpoint', async () => {
-    const client = new HttpBrokerClient({ url: broker.url, credentials: { method: 'client_secret_basic', clientId: 'planner', secret: SECRETS.planner! } });
-    expect((await client.metadata()).backchannel_authentication_endpoint).toBeUndefined();
-    expect(await client.approvals()).toBeUndefined();
+  it('finds the backchannel endpoint in the metadata and speaks CIBA with private_key_jwt', async () => {
+    const client = new HttpBrokerClient({ url: broker.url, credentials: { method: 'private_key_jwt', clientId: 'keyed', jwk: privateJwk } });
+    expect((await client.metadata()).backchannel_authentication_endpoint).toBe(`${broker.url}/bc-authorize`);
+    const approvals = (await client.approvals())!;
+    const started = await approvals.start({ user: 'alice', scope: 'trips:read', audience: [API], reason: 'Plan the trip' });
+    expect(started).toEqual({ auth_req_id: expect.any(String), expires_in: 300, interval: 5 });
+    expect(await approvals.poll(started.auth_req_id)).toEqual({ status: 'pending' });
+    expect(await approvals.poll(started.auth_req_id)).toEqual({ status: 'slow_down' });
+    const now = Math.floor(Date.now() / 1000);
+    expect((await approveRequest(broker.deps.store, started.auth_req_id, { now })).ok).toBe(true);
+    const approved = await approvals.poll(started.auth_req_id);
+    expect(approved).toEqual({ status: 'approved', token: { access_token: expect.any(String), token_type: 'Bearer', expires_in: 300, scope: 'trips:read' } });
+    expect(claimsOf(approved.status === 'approved' ? approved.token.access_token : '')).toMatchObject({ sub: 'alice', act: { sub: 'keyed' }, aud: API });
+    await expect(approvals.poll(started.auth_req_id)).rejects.toMatchObject({ error: 'invalid_grant', status: 400 });
   });
 });
 

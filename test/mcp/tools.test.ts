@@ -241,10 +241,12 @@ describe.each(setups)('MCP tools, broker %s', (_name, makeSetup) => {
     }
   });
 
-  it('request_approval says approvals are not enabled on this broker', async () => {
+  it('request_approval is a tool error, with the reason, for a client without the CIBA grant', async () => {
     const res = await planner.call('request_approval', { user: 'alice', scope: 'trips:read', audience: API, reason: 'plan the trip' });
     expect(res.isError).toBe(true);
-    expect(text(res)).toMatch(/^Approvals are not enabled on this broker \(it advertises no backchannel_authentication_endpoint/);
+    expect(text(res)).toMatch(
+      /^Baton refused to get alice's approval: unauthorized_client \(planner may not use urn:openid:params:grant-type:ciba\)\.\nYour client is not allowed this grant by policy\./,
+    );
   });
 
   it('answers garbage input with tool errors and keeps serving', async () => {

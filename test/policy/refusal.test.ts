@@ -26,6 +26,7 @@ const EXPECTED: Record<RefusalReason, string> = {
   actor_token_invalid: 'invalid_request',
   token_type_unsupported: 'invalid_request',
   grant_not_allowed: 'unauthorized_client',
+  binding_message_invalid: 'invalid_binding_message',
 };
 
 function wire(error: OAuthError) {

@@ -1,0 +1,95 @@
+/**
+ * `npx baton approvals | approve | deny`: pending CIBA requests from a terminal, for
+ * machines without a browser (SPEC §6). They read the database at `BATON_DB` directly,
+ * as `npx baton audit` does, so they work while the broker runs (SQLite WAL) or not.
+ *
+ * Everything shown came from an agent, but the backchannel endpoint accepted only
+ * printable text without control characters, so it cannot drive the terminal.
+ * @module
+ */
+import { parseArgs } from 'node:util';
+import { parseEnv } from '../config/env.js';
+import { ConfigError } from '../config/format-issues.js';
+import { openSqliteStore } from '../store/sqlite-store.js';
+import type { ApprovalRecord, Store } from '../store/store.js';
+import { approveRequest, denyRequest, type Decision } from './decide.js';
+
+const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+
+/** "4m 05s", "42s". */
+export function timeLeft(seconds: number): string {
+  if (seconds < 60) return `${seconds}s`;
+  return `${Math.floor(seconds / 60)}m ${String(seconds % 60).padStart(2, '0')}s`;
+}
+
+/** The pending requests as a person reads them, newest first. */
+export function renderPending(approvals: readonly ApprovalRecord[], now: number): string {
+  if (approvals.length === 0) return 'No pending approval requests.';
+  const lines = [`${approvals.length} pending approval request${approvals.length === 1 ? '' : 's'}, newest first:`];
+  for (const a of approvals) {
+    lines.push(
+      '',
+      a.authReqId,
+      `  agent     ${a.clientId}`,
+      `  user      ${a.username}`,
+      `  scope     ${a.scope}`,
+      `  audience  ${a.aud.join(' ')}`,
+      `  reason    ${a.bindingMessage ?? '(none given)'}`,
+      `  expires   in ${timeLeft(a.expiresAt - now)}`,
+    );
+  }
+  lines.push('', 'Approve with: npx baton approve <id> [--scope "a b"]   Deny with: npx baton deny <id>');
+  return lines.join('\n');
+}
+
+async function withStore<T>(use: (store: Store) => Promise<T>): Promise<T> {
+  const env = parseEnv();
+  const store = openSqliteStore(env.dbFile, { synchronous: env.synchronous });
+  try {
+    return await use(store);
+  } finally {
+    await store.close();
+  }
+}
+
+function report(decision: Decision, success: (a: ApprovalRecord) => string): number {
+  if (!decision.ok) {
+    process.stderr.write(`${decision.message}\n`);
+    return 1;
+  }
+  process.stdout.write(`${success(decision.approval)}\n`);
+  return 0;
+}
+
+export async function listApprovals(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { user: { type: 'string' } } });
+  const now = nowSeconds();
+  const pending = await withStore((store) => store.listPendingApprovals(now, values.user));
+  process.stdout.write(`${renderPending(pending, now)}\n`);
+  return 0;
+}
+
+export async function approve(args: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { scope: { type: 'string' }, as: { type: 'string' } },
+  });
+  const id = positionals[0];
+  if (id === undefined) throw new ConfigError('approve needs an id: npx baton approve <auth_req_id> [--scope "a b"] [--as <username>]');
+  const decision = await withStore((store) => approveRequest(store, id, { now: nowSeconds(), scope: values.scope, by: values.as }));
+  return report(
+    decision,
+    (a) =>
+      `Approved ${a.authReqId}: ${a.clientId} may act for ${a.username} with scope "${a.approvedScope}" ` +
+      `for ${a.aud.join(' ')} (approved by ${a.decidedBy}). The agent receives its token at its next poll.`,
+  );
+}
+
+export async function deny(args: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { as: { type: 'string' } } });
+  const id = positionals[0];
+  if (id === undefined) throw new ConfigError('deny needs an id: npx baton deny <auth_req_id>');
+  const decision = await withStore((store) => denyRequest(store, id, { now: nowSeconds(), by: values.as }));
+  return report(decision, (a) => `Denied ${a.authReqId}: ${a.clientId} may not act for ${a.username} (denied by ${a.decidedBy}).`);
+}

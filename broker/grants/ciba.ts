@@ -1,0 +1,89 @@
+/**
+ * The OpenID CIBA grant (`urn:openid:params:grant-type:ciba`, CIBA Core §10-§11, poll
+ * mode): the client polls with its `auth_req_id` until the person decides.
+ *
+ * - unknown, or another client's, `auth_req_id` → `invalid_grant` (the same answer, so a
+ *   client learns nothing about other clients' requests); already issued → `invalid_grant`
+ * - denied → `access_denied`; expired → `expired_token`
+ * - pending → `authorization_pending`, or `slow_down` when polled before the interval
+ *   was up (the request's interval then grows by 5 s, §11)
+ * - approved → exactly one token: `sub` = the person, `act` = `{ sub: client }`, the
+ *   approved scope, the requested audience. The approval is claimed atomically with the
+ *   new token's jti before the token is signed, so a second poll can never get a second
+ *   token, and `issued_jti` links the approval to the root of the chain it starts.
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { BrokerDeps } from '../deps.js';
+import { AccessDenied, AuthorizationPending, ExpiredToken, InvalidGrant, SlowDown } from '../oauth/errors.js';
+import { parseParams, text } from '../oauth/params.js';
+import { clampLifetime } from '../policy/clamp-lifetime.js';
+import { must } from '../policy/refusal.js';
+import { pacePoll } from '../policy/pace-poll.js';
+import type { ApprovalRecord } from '../store/store.js';
+import { GRANT_CIBA } from '../tokens/claims.js';
+import type { Grant, GrantContext, TokenResponse } from './grant.js';
+
+const Params = z.object({ auth_req_id: text().max(200) });
+
+async function pending(deps: BrokerDeps, approval: ApprovalRecord, now: number): Promise<never> {
+  const pace = pacePoll({ now, nextPollAt: approval.nextPollAt, interval: approval.interval });
+  await deps.store.schedulePoll(approval.authReqId, pace.interval, pace.nextPollAt);
+  if (pace.tooEarly) throw new SlowDown(`polling too fast: wait ${pace.interval} seconds between polls`);
+  throw new AuthorizationPending();
+}
+
+async function issue(deps: BrokerDeps, ctx: GrantContext, approval: ApprovalRecord): Promise<TokenResponse> {
+  const { client, now } = ctx;
+  // Defence in depth: whatever the database says, no token for a name the policy lacks.
+  if (!deps.policy.users.has(approval.username)) throw new AccessDenied('the request was not approved');
+  const exp = must(clampLifetime({ now, defaultTtl: deps.policy.defaultTtlSeconds, maxTtl: client.maxTtlSeconds }));
+  const jti = randomUUID();
+  if (!(await deps.store.claimApprovedForIssue(approval.authReqId, jti))) {
+    throw new InvalidGrant('the token for this auth_req_id has already been issued');
+  }
+  let issued;
+  try {
+    issued = await deps.tokens.issue({
+      jti,
+      sub: approval.username,
+      act: { sub: client.clientId },
+      clientId: client.clientId,
+      scope: approval.approvedScope ?? approval.scope,
+      aud: approval.aud,
+      iat: now,
+      exp,
+      grantType: GRANT_CIBA,
+      parentJti: null,
+    });
+  } catch (error) {
+    // Nothing reached the client: let its next poll try again.
+    await deps.store.releaseIssueClaim(approval.authReqId, jti);
+    throw error;
+  }
+  return { access_token: issued.accessToken, token_type: 'Bearer', expires_in: issued.expiresIn, scope: issued.scope };
+}
+
+async function handle(ctx: GrantContext, deps: BrokerDeps): Promise<TokenResponse> {
+  const { client, now } = ctx;
+  const params = parseParams(Params, ctx.form);
+  const approval = await deps.store.getApproval(params.auth_req_id);
+  if (approval === undefined || approval.clientId !== client.clientId) throw new InvalidGrant('unknown auth_req_id');
+  switch (approval.status) {
+    case 'issued':
+      throw new InvalidGrant('the token for this auth_req_id has already been issued');
+    case 'denied':
+      throw new AccessDenied();
+    case 'pending':
+    case 'approved':
+      if (now >= approval.expiresAt) throw new ExpiredToken();
+      return approval.status === 'approved' ? issue(deps, ctx, approval) : pending(deps, approval, now);
+    default: {
+      const unknown: never = approval.status;
+      throw new TypeError(`unknown approval status ${String(unknown)}`);
+    }
+  }
+}
+
+export const cibaGrant: Grant = { grantType: GRANT_CIBA, handle };

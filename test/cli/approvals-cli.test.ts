@@ -1,0 +1,188 @@
+/**
+ * `npx baton approvals | approve | deny` (SPEC §6 from a terminal) as a real process
+ * against the database of a broker that holds pending requests, then the agent's poll
+ * through that broker. The listing layout is checked exactly with a fixed `now` through
+ * `renderPending`; the process output, which runs on the real clock, with the time left
+ * masked.
+ */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { renderPending, timeLeft } from '../../broker/approvals/cli-commands.js';
+import type { ApprovalRecord } from '../../broker/store/store.js';
+import { API, CIBA, claimsOf, makeBroker, withApprovals, type TestBroker } from '../helpers.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function baton(db: string, ...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'broker/cli.ts', ...args],
+      { cwd: ROOT, env: { ...process.env, BATON_DB: db, BATON_POLICY: '' } },
+      (error, stdout, stderr) => resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr }),
+    );
+  });
+}
+
+const maskTime = (s: string) => s.replace(/expires   in \d+m \d\ds/g, 'expires   in <left>');
+
+describe('renderPending', () => {
+  const T0 = 1_800_000_000;
+  const approval = (id: string, extra: Partial<ApprovalRecord> = {}): ApprovalRecord => ({
+    authReqId: id,
+    clientId: 'planner',
+    username: 'alice',
+    scope: 'trips:read trips:book',
+    aud: [API, 'agent:booker'],
+    bindingMessage: 'Book the Lisbon trip',
+    createdAt: T0,
+    expiresAt: T0 + 300,
+    interval: 5,
+    nextPollAt: T0,
+    status: 'pending',
+    approvedScope: null,
+    decidedAt: null,
+    decidedBy: null,
+    issuedJti: null,
+    ...extra,
+  });
+
+  it('shows each request with agent, user, scope, audience, reason and time left', () => {
+    expect(renderPending([approval('req-2', { username: 'bob', bindingMessage: null, expiresAt: T0 + 42 }), approval('req-1')], T0 + 5)).toBe(
+      [
+        '2 pending approval requests, newest first:',
+        '',
+        'req-2',
+        '  agent     planner',
+        '  user      bob',
+        '  scope     trips:read trips:book',
+        `  audience  ${API} agent:booker`,
+        '  reason    (none given)',
+        '  expires   in 37s',
+        '',
+        'req-1',
+        '  agent     planner',
+        '  user      alice',
+        '  scope     trips:read trips:book',
+        `  audience  ${API} agent:booker`,
+        '  reason    Book the Lisbon trip',
+        '  expires   in 4m 55s',
+        '',
+        'Approve with: npx baton approve <id> [--scope "a b"]   Deny with: npx baton deny <id>',
+      ].join('\n'),
+    );
+    expect(renderPending([], T0)).toBe('No pending approval requests.');
+    expect([timeLeft(0), timeLeft(59), timeLeft(60), timeLeft(605)]).toEqual(['0s', '59s', '1m 00s', '10m 05s']);
+  });
+});
+
+describe('npx baton approvals / approve / deny', () => {
+  let b: TestBroker;
+  let db: string;
+  beforeEach(async () => {
+    b = await makeBroker({ policy: withApprovals });
+    db = path.join(b.dir, 'baton.db');
+    // The CLI runs on the real clock; so does this broker's until a test moves it.
+    b.clock.now = Math.floor(Date.now() / 1000);
+  });
+  afterEach(async () => {
+    await b.close();
+  });
+
+  async function request(form: Record<string, string>, client = 'planner'): Promise<string> {
+    const res = await b.post('/bc-authorize', { scope: 'trips:read trips:book', audience: API, ...form }, client);
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { auth_req_id: string }).auth_req_id;
+  }
+
+  async function poll(id: string): Promise<{ status: number; body: Record<string, unknown> }> {
+    const res = await b.post('/token', { grant_type: CIBA, auth_req_id: id }, 'planner');
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  }
+
+  it('lists pending requests newest first, and says so when there are none', async () => {
+    expect(await baton(db, 'approvals')).toEqual({ code: 0, stdout: 'No pending approval requests.\n', stderr: '' });
+    const first = await request({ login_hint: 'alice', binding_message: 'Book the Lisbon trip' });
+    b.clock.now += 1;
+    const second = await request({ login_hint: 'bob', scope: 'flights:book' }, 'booker');
+    const run = await baton(db, 'approvals');
+    expect({ ...run, stdout: maskTime(run.stdout) }).toEqual({
+      code: 0,
+      stderr: '',
+      stdout: [
+        '2 pending approval requests, newest first:',
+        '',
+        second,
+        '  agent     booker',
+        '  user      bob',
+        '  scope     flights:book',
+        `  audience  ${API}`,
+        '  reason    (none given)',
+        '  expires   in <left>',
+        '',
+        first,
+        '  agent     planner',
+        '  user      alice',
+        '  scope     trips:read trips:book',
+        `  audience  ${API}`,
+        '  reason    Book the Lisbon trip',
+        '  expires   in <left>',
+        '',
+        'Approve with: npx baton approve <id> [--scope "a b"]   Deny with: npx baton deny <id>',
+        '',
+      ].join('\n'),
+    });
+    const alice = await baton(db, 'approvals', '--user', 'alice');
+    expect(alice.stdout).toContain(first);
+    expect(alice.stdout).not.toContain(second);
+  });
+
+  it('approves with fewer scopes, and the agent collects a token with exactly those', async () => {
+    const id = await request({ login_hint: 'alice' });
+    expect(await baton(db, 'approve', id, '--scope', 'trips:book flights:book')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'The approved scope must be a non-empty subset of the requested scope (trips:read trips:book); flights:book was not asked for.\n',
+    });
+    expect(await baton(db, 'approve', id, '--scope', 'trips:read')).toEqual({
+      code: 0,
+      stdout: `Approved ${id}: planner may act for alice with scope "trips:read" for ${API} (approved by alice). The agent receives its token at its next poll.\n`,
+      stderr: '',
+    });
+    const res = await poll(id);
+    expect(res.status).toBe(200);
+    expect(claimsOf(res.body.access_token)).toMatchObject({ sub: 'alice', act: { sub: 'planner' }, scope: 'trips:read', aud: API });
+    expect(await baton(db, 'approve', id)).toEqual({ code: 1, stdout: '', stderr: `Approval request ${id} was already issued.\n` });
+  });
+
+  it('denies, recording who did', async () => {
+    const id = await request({ login_hint: 'alice' });
+    expect(await baton(db, 'deny', id, '--as', 'ops')).toEqual({
+      code: 0,
+      stdout: `Denied ${id}: planner may not act for alice (denied by ops).\n`,
+      stderr: '',
+    });
+    expect(await poll(id)).toEqual({ status: 400, body: { error: 'access_denied', error_description: 'the user denied the request' } });
+    expect(await b.store.getApproval(id)).toMatchObject({ status: 'denied', decidedBy: 'ops' });
+  });
+
+  it('exits 1 with a message for an unknown or expired id, or none at all', async () => {
+    b.clock.now -= 1000;
+    const expired = await request({ login_hint: 'alice' });
+    expect(await baton(db, 'approve', 'no-such-id')).toEqual({ code: 1, stdout: '', stderr: 'No approval request no-such-id.\n' });
+    expect(await baton(db, 'deny', expired)).toEqual({ code: 1, stdout: '', stderr: `Approval request ${expired} has expired.\n` });
+    const none = await baton(db, 'approve');
+    expect(none).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'baton: approve needs an id: npx baton approve <auth_req_id> [--scope "a b"] [--as <username>]\n',
+    });
+  });
+});
