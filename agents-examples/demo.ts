@@ -8,11 +8,12 @@
  * `baton/verify`. The demo starts the broker it needs on a temp database, stops
  * everything at the end, and exits 0 only if every step behaved as shown.
  *
- * Until approvals exist, alice's first token comes from the demo identity provider the
- * demo policy trusts (`npx baton demo-token alice`).
+ * It starts with a real approval: trip-planner asks alice through OpenID CIBA
+ * (`request_approval`), and alice, at a terminal, approves with fewer scopes
+ * (`npx baton approvals`, `npx baton approve <id> --scope ...`).
  * @module
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,12 +21,13 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { serve, type ServerType } from '@hono/node-server';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { Hono } from 'hono';
 import { requireDelegation, type DelegationVariables } from 'baton/verify';
-import { AIRLINE_API, DEMO_CLIENTS, mintDemoUserToken } from '../broker/config/demo-policy.js';
+import { AIRLINE_API, DEMO_CLIENTS } from '../broker/config/demo-policy.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
@@ -106,7 +108,7 @@ function airlineApi(issuer: string): Hono<{ Variables: DelegationVariables }> {
 type ToolResult = { isError?: boolean; content: Array<{ type: string; text?: string }>; structuredContent?: Record<string, unknown> };
 
 /** An agent: an MCP client talking to its own `baton-mcp` over stdio. */
-async function agent(name: string, brokerUrl: string, subjectToken: string): Promise<{ call: (tool: string, args: Record<string, unknown>) => Promise<ToolResult>; close: () => Promise<void> }> {
+async function agent(name: string, brokerUrl: string, subjectToken?: string): Promise<{ call: (tool: string, args: Record<string, unknown>) => Promise<ToolResult>; close: () => Promise<void> }> {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [path.join(ROOT, 'bin/baton-mcp.js')],
@@ -116,7 +118,7 @@ async function agent(name: string, brokerUrl: string, subjectToken: string): Pro
       BATON_URL: brokerUrl,
       BATON_CLIENT_ID: name,
       BATON_CLIENT_SECRET: DEMO_CLIENTS[name as keyof typeof DEMO_CLIENTS],
-      BATON_SUBJECT_TOKEN: subjectToken,
+      ...(subjectToken === undefined ? {} : { BATON_SUBJECT_TOKEN: subjectToken }),
     },
     stderr: 'pipe',
   });
@@ -132,6 +134,15 @@ const text = (r: ToolResult) => r.content.map((c) => c.text ?? '').join('\n');
 /** The tool text without the token itself (a long JWT helps no reader). */
 const summary = (r: ToolResult) => text(r).replace(/\n\neyJ[\w-]+\.[\w-]+\.[\w-]+\s*$/, '');
 const claims = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+
+/** alice at a terminal: the operator CLI, on the broker's database. */
+async function batonCli(dbFile: string, ...args: string[]): Promise<string> {
+  const { stdout } = await promisify(execFile)(process.execPath, [path.join(ROOT, 'bin/baton.js'), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, BATON_DB: dbFile },
+  });
+  return stdout.trimEnd();
+}
 
 async function book(apiUrl: string, token: string): Promise<{ status: number; body: Record<string, unknown>; challenge: string | null }> {
   const res = await fetch(`${apiUrl}/bookings`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
@@ -160,15 +171,44 @@ async function main(): Promise<void> {
     cleanups.push(() => new Promise((r) => api.close(r)));
     const apiUrl = `http://127.0.0.1:${apiPort}`;
 
-    step('1. alice signs in at her identity provider and approves trip-planner');
-    const alice = await mintDemoUserToken(dbFile, brokerUrl, 'alice');
-    show(`alice's token: sub=${claims(alice).sub}, scope="${claims(alice).scope}"`);
-
-    const planner = await agent('trip-planner', brokerUrl, alice);
+    const planner = await agent('trip-planner', brokerUrl);
     cleanups.push(() => planner.close());
 
-    step('2. trip-planner hands the flight part of the job to flight-booker (delegate_to_agent)');
-    const handoff = await planner.call('delegate_to_agent', { agent_id: 'flight-booker', scope: 'flights:read flights:book' });
+    step('1. trip-planner asks alice to approve (request_approval, OpenID CIBA) and waits');
+    const asking = planner.call('request_approval', {
+      user: 'alice',
+      scope: 'trips:read flights:read flights:book',
+      audience: 'agent:flight-booker',
+      reason: 'Book the Lisbon flight you asked for',
+      timeout_seconds: 60,
+    });
+    let pending = '';
+    for (let i = 0; i < 100 && !pending.includes('agent     trip-planner'); i++) {
+      pending = await batonCli(dbFile, 'approvals');
+    }
+    show('alice$ npx baton approvals');
+    show(pending);
+    const authReqId = /^([A-Za-z0-9_][A-Za-z0-9_-]+)$/m.exec(pending)?.[1] ?? '';
+    check(authReqId !== '', 'alice sees the pending request with the agent, scope, audience and reason');
+
+    step('2. alice approves, unticking trips:read (npx baton approve --scope)');
+    show(`alice$ npx baton approve ${authReqId.slice(0, 8)}… --scope "flights:read flights:book"`);
+    show(await batonCli(dbFile, 'approve', authReqId, '--scope', 'flights:read flights:book'));
+    const approval = await asking;
+    show(summary(approval));
+    const alice = String(approval.structuredContent?.access_token ?? '');
+    check(
+      !approval.isError && claims(alice).sub === 'alice' && claims(alice).scope === 'flights:read flights:book',
+      "trip-planner holds alice's token, narrowed to what she approved",
+    );
+    show(`act: ${JSON.stringify(claims(alice).act)}`);
+
+    step('3. trip-planner hands the flight part of the job to flight-booker (delegate_to_agent)');
+    const handoff = await planner.call('delegate_to_agent', {
+      agent_id: 'flight-booker',
+      scope: 'flights:read flights:book',
+      subject_token: alice,
+    });
     show(summary(handoff));
     const handoffToken = String(handoff.structuredContent?.access_token ?? '');
     check(!handoff.isError && claims(handoffToken).aud === 'agent:flight-booker', 'a hand-off token for agent:flight-booker');
@@ -177,7 +217,7 @@ async function main(): Promise<void> {
     const booker = await agent('flight-booker', brokerUrl, handoffToken);
     cleanups.push(() => booker.close());
 
-    step('3. flight-booker exchanges the hand-off for a token to call the airline (get_task_token)');
+    step('4. flight-booker exchanges the hand-off for a token to call the airline (get_task_token)');
     const task = await booker.call('get_task_token', { audience: AIRLINE_API, scope: 'flights:book', lifetime_seconds: 120 });
     show(summary(task));
     const taskToken = String(task.structuredContent?.access_token ?? '');
@@ -188,29 +228,29 @@ async function main(): Promise<void> {
       'the chain nests: flight-booker (current actor) over trip-planner, for alice',
     );
 
-    step('4. the airline API accepts the token and books for alice');
+    step('5. the airline API accepts the token and books for alice');
     const booked = await book(apiUrl, taskToken);
     show(`POST /bookings → ${booked.status} ${JSON.stringify(booked.body)}`);
     check(booked.status === 201 && booked.body.for === 'alice', 'booked for alice, by flight-booker via trip-planner');
 
-    step('5. a token with too little scope is refused by the airline API');
+    step('6. a token with too little scope is refused by the airline API');
     const readOnly = await booker.call('get_task_token', { audience: AIRLINE_API, scope: 'flights:read' });
     const refusedByApi = await book(apiUrl, String(readOnly.structuredContent?.access_token ?? ''));
     show(`POST /bookings with scope flights:read → ${refusedByApi.status} ${JSON.stringify(refusedByApi.body)}`);
     show(`WWW-Authenticate: ${refusedByApi.challenge}`);
     check(refusedByApi.status === 403 && refusedByApi.body.error === 'insufficient_scope', 'insufficient_scope (RFC 6750)');
 
-    step('6. flight-booker tries to widen its scope to trips:book, and Baton says no');
+    step('7. flight-booker tries to widen its scope to trips:book, and Baton says no');
     const widened = await booker.call('get_task_token', { audience: AIRLINE_API, scope: 'trips:book' });
     show(text(widened));
     check(widened.isError === true && text(widened).includes('trips:book'), 'refused, with the reason and what it may ask for instead');
 
-    step('7. the audit tree of the chain (audit_chain, as trip-planner)');
+    step('8. the audit tree of the chain (audit_chain, as trip-planner)');
     const audit = await planner.call('audit_chain', { token: handoffToken });
     show(text(audit));
     check(!audit.isError && text(audit).includes('flight-booker acting for alice, via trip-planner'), 'the tree shows every hop and the refusal');
 
-    step("8. trip-planner revokes its hand-off; everything derived from it dies");
+    step("9. trip-planner revokes its hand-off; everything derived from it dies");
     const revoked = await planner.call('revoke_token', { token: handoffToken });
     show(text(revoked));
     const afterRevoke = await booker.call('get_task_token', { audience: AIRLINE_API, scope: 'flights:book' });

@@ -14,6 +14,9 @@ describe('npm run demo', () => {
     child.stdout.on('data', (b: Buffer) => (output += b.toString()));
     child.stderr.on('data', (b: Buffer) => (output += b.toString()));
     const [code] = (await once(child, 'exit')) as [number | null];
+    expect(output).toMatch(/agent {5}trip-planner\n\s+user {6}alice\n\s+scope {5}trips:read flights:read flights:book/);
+    expect(output).toContain('Approved by alice: trip-planner acting for alice.');
+    expect(output).toContain('trip-planner acting for alice  [ciba]');
     expect(output).toContain('act: {"sub":"flight-booker","act":{"sub":"trip-planner"}}');
     expect(output).toMatch(/POST \/bookings → 201 \{"booking":"BA-[0-9A-F]{6}","for":"alice","by":\["flight-booker","trip-planner"\]\}/);
     expect(output).toContain('invalid_scope (scope not allowed: trips:book (may ask for: flights:read flights:book))');
