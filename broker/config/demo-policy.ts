@@ -6,7 +6,7 @@
  *
  * It also trusts a "demo identity provider" whose private key is created next to the
  * database on first start, so `npx baton demo-token alice` can mint alice's first token
- * the way a real IdP would (approvals will replace that).
+ * the way a real IdP would; agents can also ask her over CIBA (`npx baton approvals`).
  * @module
  */
 import { createHash } from 'node:crypto';
