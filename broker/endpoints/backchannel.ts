@@ -8,15 +8,11 @@
 import type { Hono } from 'hono';
 import { startApproval } from '../approvals/start.js';
 import type { BrokerDeps } from '../deps.js';
-import { readForm } from '../oauth/form.js';
-import { endpointUrl, NO_STORE, PATHS } from './urls.js';
+import { postFromClient } from './client-post.js';
+import { NO_STORE, PATHS } from './urls.js';
 
 export function mountBackchannel(app: Hono, deps: BrokerDeps): void {
-  const url = endpointUrl(deps.issuer, PATHS.backchannel);
-  app.post(PATHS.backchannel, async (c) => {
-    const now = deps.now();
-    const form = await readForm(c);
-    const client = await deps.clients.authenticate(c.req.header('authorization'), form, now, url);
-    return c.json(await startApproval(deps, client, form, now), 200, NO_STORE);
-  });
+  postFromClient(app, deps, PATHS.backchannel, async (c, { client, form, now }) =>
+    c.json(await startApproval(deps, client, form, now), 200, NO_STORE),
+  );
 }

@@ -7,9 +7,10 @@
 import type { Hono } from 'hono';
 import type { BrokerDeps } from '../deps.js';
 import { InvalidRequest } from '../oauth/errors.js';
-import { readForm, single } from '../oauth/form.js';
+import { single } from '../oauth/form.js';
 import type { VerifiedToken } from '../tokens/verify.js';
-import { endpointUrl, NO_STORE, PATHS } from './urls.js';
+import { postFromClient } from './client-post.js';
+import { NO_STORE, PATHS } from './urls.js';
 
 /** Verifies one of Baton's own tokens and checks the ledger; undefined when not active. */
 export async function activeToken(deps: BrokerDeps, token: string, now: number): Promise<VerifiedToken | undefined> {
@@ -45,11 +46,7 @@ export async function introspection(deps: BrokerDeps, token: string, now: number
 }
 
 export function mountIntrospect(app: Hono, deps: BrokerDeps): void {
-  const url = endpointUrl(deps.issuer, PATHS.introspection);
-  app.post(PATHS.introspection, async (c) => {
-    const now = deps.now();
-    const form = await readForm(c);
-    await deps.clients.authenticate(c.req.header('authorization'), form, now, url);
+  postFromClient(app, deps, PATHS.introspection, async (c, { form, now }) => {
     const token = single(form, 'token');
     if (token === undefined) throw new InvalidRequest('token is required');
     return c.json(await introspection(deps, token, now), 200, NO_STORE);

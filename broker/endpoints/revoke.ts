@@ -8,9 +8,10 @@
 import type { Hono } from 'hono';
 import type { BrokerDeps } from '../deps.js';
 import { InvalidRequest } from '../oauth/errors.js';
-import { readForm, single } from '../oauth/form.js';
+import { single } from '../oauth/form.js';
 import { isInvolved } from '../policy/nest-act.js';
-import { endpointUrl, NO_STORE, PATHS } from './urls.js';
+import { postFromClient } from './client-post.js';
+import { NO_STORE, PATHS } from './urls.js';
 
 /**
  * Revokes `token` and its descendants when `clientId` is its client or one of its
@@ -27,11 +28,7 @@ export async function revokeIfInvolved(deps: BrokerDeps, clientId: string, token
 }
 
 export function mountRevoke(app: Hono, deps: BrokerDeps): void {
-  const url = endpointUrl(deps.issuer, PATHS.revocation);
-  app.post(PATHS.revocation, async (c) => {
-    const now = deps.now();
-    const form = await readForm(c);
-    const client = await deps.clients.authenticate(c.req.header('authorization'), form, now, url);
+  postFromClient(app, deps, PATHS.revocation, async (c, { client, form, now }) => {
     const token = single(form, 'token');
     if (token === undefined) throw new InvalidRequest('token is required');
     await revokeIfInvolved(deps, client.clientId, token, now);

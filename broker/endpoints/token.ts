@@ -6,15 +6,11 @@
 import type { Hono } from 'hono';
 import type { BrokerDeps } from '../deps.js';
 import { runGrant } from '../grants/run-grant.js';
-import { readForm } from '../oauth/form.js';
-import { endpointUrl, NO_STORE, PATHS } from './urls.js';
+import { postFromClient } from './client-post.js';
+import { NO_STORE, PATHS } from './urls.js';
 
 export function mountToken(app: Hono, deps: BrokerDeps): void {
-  const url = endpointUrl(deps.issuer, PATHS.token);
-  app.post(PATHS.token, async (c) => {
-    const now = deps.now();
-    const form = await readForm(c);
-    const client = await deps.clients.authenticate(c.req.header('authorization'), form, now, url);
-    return c.json(await runGrant(deps, client, form, now), 200, NO_STORE);
-  });
+  postFromClient(app, deps, PATHS.token, async (c, { client, form, now }) =>
+    c.json(await runGrant(deps, client, form, now), 200, NO_STORE),
+  );
 }
