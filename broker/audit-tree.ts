@@ -48,10 +48,18 @@ export function renderAuditTree(report: Report, now: number): string {
     if (r.subject_jti === null) continue;
     refusalsBy.set(r.subject_jti, [...(refusalsBy.get(r.subject_jti) ?? []), r]);
   }
+  const approval = report.approval;
+  const approvalLines = (e: Entry): string[] =>
+    approval === null || approval.jti !== e.jti
+      ? []
+      : [
+          `  ✓ approved by ${approval.decided_by ?? approval.user}${approval.decided_at === null ? '' : ` ${time(approval.decided_at)}`}: ` +
+            `asked for "${approval.requested_scope}", granted "${approval.approved_scope}"${approval.reason === null ? '' : ` (reason: ${approval.reason})`}`,
+        ];
   const out: string[] = [];
   /** Prints one entry under `prefix`; `last` says whether it closes its parent's list. */
   const emit = (e: Entry, prefix: string, isRoot: boolean, last: boolean, marker = '') => {
-    const [first, ...rest] = [...lines(e, now, marker), ...(refusalsBy.get(e.jti) ?? []).flatMap(refusalLines)];
+    const [first, ...rest] = [...lines(e, now, marker), ...approvalLines(e), ...(refusalsBy.get(e.jti) ?? []).flatMap(refusalLines)];
     const branch = isRoot ? '' : last ? '└─ ' : '├─ ';
     const under = isRoot ? '' : last ? '   ' : '│  ';
     out.push(prefix + branch + first, ...rest.map((l) => prefix + under + l));

@@ -16,7 +16,8 @@ import { z } from 'zod';
 import type { BrokerDeps } from '../deps.js';
 import { BearerError, InvalidRequest, NotFound } from '../oauth/errors.js';
 import { isInvolved } from '../policy/nest-act.js';
-import type { LedgerRefusal, LedgerToken, TokenTree } from '../store/store.js';
+import type { ApprovalRecord, LedgerRefusal, LedgerToken, TokenTree } from '../store/store.js';
+import { GRANT_CIBA } from '../tokens/claims.js';
 import { NO_STORE, PATHS } from './urls.js';
 
 /** A ledger token as the audit API and `npx baton audit --json` show it. */
@@ -72,11 +73,31 @@ export async function auditReport(deps: Pick<BrokerDeps, 'store'>, jti: string, 
   };
   walk(descendants!);
   const refusals = await deps.store.refusalsAgainst(jtis);
+  // A chain that began with a person's approval (CIBA) shows who approved what, and when.
+  const root = chain[0];
+  const approval = root?.grantType === GRANT_CIBA ? await deps.store.approvalForToken(root.jti) : undefined;
   return {
     token: tokenEntry(token),
     chain: chain.map(tokenEntry),
     descendants: treeEntry(descendants!),
     refusals: refusals.map(refusalEntry),
+    approval: approval === undefined ? null : approvalEntry(approval),
+  };
+}
+
+/** The approval at the root of a chain: what the agent asked, what the person granted. */
+export function approvalEntry(a: ApprovalRecord) {
+  return {
+    jti: a.issuedJti,
+    client_id: a.clientId,
+    user: a.username,
+    requested_scope: a.scope,
+    approved_scope: a.approvedScope ?? a.scope,
+    aud: a.aud,
+    reason: a.bindingMessage,
+    requested_at: a.createdAt,
+    decided_at: a.decidedAt,
+    decided_by: a.decidedBy,
   };
 }
 

@@ -115,5 +115,6 @@ export const approvalRequests = sqliteTable(
   (t) => [
     index('approval_requests_status_created').on(t.status, t.createdAt),
     index('approval_requests_username').on(t.username),
+    index('approval_requests_issued_jti').on(t.issuedJti),
   ],
 );

@@ -51,6 +51,12 @@ export class SqliteApprovals {
     return row === undefined ? undefined : toRecord(row);
   }
 
+  /** The approval a token was issued on (CIBA root tokens only). */
+  forToken(jti: string): ApprovalRecord | undefined {
+    const row = this.db.select().from(schema.approvalRequests).where(eq(schema.approvalRequests.issuedJti, jti)).get();
+    return row === undefined ? undefined : toRecord(row);
+  }
+
   listPending(now: number, username?: string): ApprovalRecord[] {
     const t = schema.approvalRequests;
     const where = [eq(t.status, 'pending'), gt(t.expiresAt, now)];

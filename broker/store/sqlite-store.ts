@@ -330,6 +330,10 @@ export class SqliteStore implements Store {
     return this.#approvals.get(authReqId);
   }
 
+  async approvalForToken(jti: string): Promise<ApprovalRecord | undefined> {
+    return this.#approvals.forToken(jti);
+  }
+
   async listPendingApprovals(now: number, username?: string): Promise<ApprovalRecord[]> {
     return this.#approvals.listPending(now, username);
   }

@@ -145,6 +145,8 @@ export interface Store {
   /** Records a new CIBA request, pending, first poll allowed at once. */
   createApproval(approval: NewApproval): Promise<void>;
   getApproval(authReqId: string): Promise<ApprovalRecord | undefined>;
+  /** The approval a token was issued on, for the audit trail (CIBA root tokens only). */
+  approvalForToken(jti: string): Promise<ApprovalRecord | undefined>;
   /** Pending requests that have not expired at `now`, newest first; one user's when given. */
   listPendingApprovals(now: number, username?: string): Promise<ApprovalRecord[]>;
   /**

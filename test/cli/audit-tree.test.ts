@@ -33,6 +33,7 @@ describe('renderAuditTree', () => {
       scope: 'trips:read',
     });
     const report = {
+      approval: null,
       token,
       chain: [root, token],
       descendants: { ...token, children: [{ ...childA, children: [] }, { ...childB, children: [] }] },
@@ -75,7 +76,27 @@ describe('renderAuditTree', () => {
 
   it('names an approved root by its short grant name, ciba', () => {
     const root = entry('j-root', null, { sub: 'planner' }, 'planner', { grant_type: 'urn:openid:params:grant-type:ciba' });
-    const report = { token: root, chain: [root], descendants: { ...root, children: [] }, refusals: [] };
+    const report = { token: root, chain: [root], descendants: { ...root, children: [] }, refusals: [], approval: null };
     expect(renderAuditTree(report, T0 + 100).split('\n')[0]).toBe('planner acting for alice  [ciba]  active   ◀ this token');
+  });
+
+  it("shows who approved the chain's root, what was asked and what was granted", () => {
+    const root = entry('j-root', null, { sub: 'planner' }, 'planner', { grant_type: 'urn:openid:params:grant-type:ciba' });
+    const approval = {
+      jti: 'j-root',
+      client_id: 'planner',
+      user: 'alice',
+      requested_scope: 'trips:read flights:book',
+      approved_scope: 'flights:book',
+      aud: ['agent:booker'],
+      reason: 'Book the Lisbon flight',
+      requested_at: T0 - 30,
+      decided_at: T0 - 5,
+      decided_by: 'alice',
+    };
+    const report = { token: root, chain: [root], descendants: { ...root, children: [] }, refusals: [], approval };
+    expect(renderAuditTree(report, T0 + 100).split('\n')[4]).toBe(
+      '  ✓ approved by alice 2026-11-24T11:59:55Z: asked for "trips:read flights:book", granted "flights:book" (reason: Book the Lisbon flight)',
+    );
   });
 });

@@ -149,6 +149,7 @@ describe('GET /audit/tokens/{jti}', () => {
         chain: [s.entry.h1, s.entry.h2],
         descendants: { ...s.entry.h2, children: [{ ...s.entry.t3, children: [] }] },
         refusals: [s.refusal],
+        approval: null,
       },
     });
   });
@@ -162,6 +163,7 @@ describe('GET /audit/tokens/{jti}', () => {
         chain: [s.entry.h1],
         descendants: { ...s.entry.h1, children: [{ ...s.entry.h2, children: [{ ...s.entry.t3, children: [] }] }] },
         refusals: [s.refusal],
+        approval: null,
       },
     });
   });
@@ -175,6 +177,7 @@ describe('GET /audit/tokens/{jti}', () => {
         chain: [s.entry.h1, s.entry.h2, s.entry.t3],
         descendants: { ...s.entry.t3, children: [] },
         refusals: [],
+        approval: null,
       },
     });
   });
@@ -195,6 +198,7 @@ describe('GET /audit/tokens/{jti}', () => {
         ],
         descendants: { ...s.entry.h2, ...revoked, children: [{ ...s.entry.t3, ...revoked, children: [] }] },
         refusals: [s.refusal],
+        approval: null,
       },
     });
   });

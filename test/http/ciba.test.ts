@@ -12,7 +12,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { approveRequest, denyRequest } from '../../broker/approvals/decide.js';
 import { newAuthReqId } from '../../broker/approvals/start.js';
-import { API, AT, CIBA, ISSUER, TE, claimsOf, makeBroker, withApprovals, type TestBroker } from '../helpers.js';
+import { ADMIN_TOKEN, API, AT, CIBA, ISSUER, TE, claimsOf, makeBroker, withApprovals, type TestBroker } from '../helpers.js';
 
 type FormValues = Record<string, string | string[]>;
 
@@ -423,5 +423,33 @@ describe('a restart', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('CIBA in the audit trail', () => {
+  it("shows who approved a chain's root, and what was asked and granted, from any token in the chain", async () => {
+    const id = await started({ ...REQUEST, audience: 'agent:booker' });
+    b.clock.now += 10;
+    await approveRequest(b.store, id, { now: b.clock.now, scope: 'trips:read' });
+    const root = (await poll(id)).body.access_token as string;
+    const handoff = await b.exchange('booker', { subject_token: root, audience: API });
+    expect(handoff.status).toBe(200);
+    const res = await b.app.request(`/audit/tokens/${claimsOf(handoff.body.access_token).jti}`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    const report = (await res.json()) as { approval: unknown; chain: Array<{ jti: string }> };
+    expect(report.chain.map((t) => t.jti)).toEqual([claimsOf(root).jti, claimsOf(handoff.body.access_token).jti]);
+    expect(report.approval).toEqual({
+      jti: claimsOf(root).jti,
+      client_id: 'planner',
+      user: 'alice',
+      requested_scope: 'trips:read trips:book',
+      approved_scope: 'trips:read',
+      aud: ['agent:booker'],
+      reason: 'Book the Lisbon trip you asked for',
+      requested_at: b.clock.now - 10,
+      decided_at: b.clock.now,
+      decided_by: 'alice',
+    });
   });
 });

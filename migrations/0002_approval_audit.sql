@@ -1,0 +1,1 @@
+CREATE INDEX `approval_requests_issued_jti` ON `approval_requests` (`issued_jti`);
