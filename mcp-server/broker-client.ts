@@ -10,7 +10,7 @@
  * @module
  */
 import type { auditReport } from '../broker/endpoints/audit.js';
-import type { ActClaim } from '../broker/tokens/claims.js';
+import type { BatonClaims } from '../broker/tokens/claims.js';
 
 /** RFC 8693 §2.2.1 / RFC 6749 §5.1 token response, as Baton sends it. */
 export interface TokenResponse {
@@ -37,20 +37,7 @@ export interface ClientCredentialsParams {
 }
 
 /** RFC 7662 introspection response: `{active: false}` or the claims of an active token. */
-export type Introspection =
-  | { active: false }
-  | {
-      active: true;
-      iss?: string;
-      sub: string;
-      aud: string | string[];
-      exp: number;
-      iat: number;
-      jti: string;
-      client_id: string;
-      scope: string;
-      act?: ActClaim;
-    };
+export type Introspection = { active: false } | ({ active: true } & BatonClaims);
 
 /** The audit API's report on one token (`GET /audit/tokens/{jti}`). */
 export type AuditReport = NonNullable<Awaited<ReturnType<typeof auditReport>>>;
