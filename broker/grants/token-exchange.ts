@@ -68,6 +68,8 @@ async function loadToken(
   }
   if (verified.source === 'baton') {
     onOwnJti(verified.jti!);
+    // Fails fast with a clear reason; the ledger re-checks the parent inside the commit
+    // (`ParentRevokedError`), which is what closes the race with a concurrent revocation.
     const revokedAt = await deps.store.revokedAt(verified.jti!);
     if (revokedAt === undefined) refused(refuse(reason, `${what} is not in Baton's ledger`));
     if (revokedAt !== null) {
