@@ -13,7 +13,8 @@ type Entry = Report['chain'][number];
 type Node = Report['descendants'];
 type RefusalEntry = Report['refusals'][number];
 
-const time = (s: number) => new Date(s * 1000).toISOString().replace('.000Z', 'Z');
+/** Unix seconds as ISO 8601 UTC without milliseconds, as every Baton view shows time. */
+export const isoTime = (seconds: number): string => new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
 
 function who(e: { sub: string; act: unknown }): string {
   const actors = actorsOf((e.act ?? undefined) as ActClaim | undefined);
@@ -23,14 +24,14 @@ function who(e: { sub: string; act: unknown }): string {
 }
 
 function lines(e: Entry, now: number, marker: string): string[] {
-  const status = e.revoked ? `REVOKED ${time(e.revoked_at!)}` : e.exp <= now ? 'expired' : 'active';
+  const status = e.revoked ? `REVOKED ${isoTime(e.revoked_at!)}` : e.exp <= now ? 'expired' : 'active';
   // token-exchange, ciba (an approval: the root of a chain), client_credentials.
   const grant = e.grant_type.replace(/^urn:(ietf:params:oauth|openid:params):grant-type:/, '');
   return [
     `${who(e)}  [${grant}]  ${status}${marker}`,
     `  jti ${e.jti}  client ${e.client_id}`,
     `  scope: ${e.scope || '(none)'}   audience: ${e.aud.join(' ')}`,
-    `  issued ${time(e.iat)}, expires ${time(e.exp)}`,
+    `  issued ${isoTime(e.iat)}, expires ${isoTime(e.exp)}`,
   ];
 }
 
@@ -39,7 +40,7 @@ function refusalLines(r: RefusalEntry): string[] {
     .filter(([, v]) => v !== false)
     .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`)
     .join(' ');
-  return [`  ✗ refused ${time(r.at)} to ${r.client_id}: ${r.error} (${r.error_description})${asked ? `  asked: ${asked}` : ''}`];
+  return [`  ✗ refused ${isoTime(r.at)} to ${r.client_id}: ${r.error} (${r.error_description})${asked ? `  asked: ${asked}` : ''}`];
 }
 
 export function renderAuditTree(report: Report, now: number): string {
@@ -53,7 +54,7 @@ export function renderAuditTree(report: Report, now: number): string {
     approval === null || approval.jti !== e.jti
       ? []
       : [
-          `  ✓ approved by ${approval.decided_by ?? approval.user}${approval.decided_at === null ? '' : ` ${time(approval.decided_at)}`}: ` +
+          `  ✓ approved by ${approval.decided_by ?? approval.user}${approval.decided_at === null ? '' : ` ${isoTime(approval.decided_at)}`}: ` +
             `asked for "${approval.requested_scope}", granted "${approval.approved_scope}"${approval.reason === null ? '' : ` (reason: ${approval.reason})`}`,
         ];
   const out: string[] = [];

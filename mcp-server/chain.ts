@@ -23,7 +23,7 @@ export function describeChain(sub: string, actors: readonly string[]): string {
   return `${actors[0]} acting for ${sub}${earlier}`;
 }
 
-export const isoTime = (seconds: number): string => new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
+export { isoTime } from '../broker/audit-tree.js';
 
 /** What the tools report about a token Baton just issued (read from its claims, not verified). */
 export interface TokenFacts {

@@ -104,7 +104,7 @@ const PolicySchema = z
           ctx.addIssue({ code: 'custom', message: 'private_key_jwt needs exactly one of jwks or jwks_uri', path: ['clients', i, 'jwks'] });
         }
       }
-      if (max(c.max_ttl_seconds) > p.tokens.max_ttl_seconds) {
+      if ((c.max_ttl_seconds ?? 0) > p.tokens.max_ttl_seconds) {
         ctx.addIssue({ code: 'custom', message: `exceeds tokens.max_ttl_seconds (${p.tokens.max_ttl_seconds})`, path: ['clients', i, 'max_ttl_seconds'] });
       }
     });
@@ -130,10 +130,6 @@ const PolicySchema = z
       users.add(u.username);
     });
   });
-
-function max(n: number | undefined): number {
-  return n ?? 0;
-}
 
 /**
  * An audience is an http(s) URL (an API) or `agent:<client_id>` (a hand-off to a client

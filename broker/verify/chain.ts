@@ -6,33 +6,25 @@
  * walk without end. No I/O, no clock.
  * @module
  */
-
-/** Deeper than this is refused whatever `maxDepth` says: no real chain is this long. */
-export const MAX_ACT_NESTING = 32;
+import { splitScope } from '../policy/narrow-scope.js';
+import { actorsOf as chainActors } from '../policy/nest-act.js';
+import { readAct } from '../tokens/act.js';
 
 /**
  * The actors of an `act` claim, current first: `{sub:'b', act:{sub:'a'}}` → `['b', 'a']`.
  * `[]` when the claim is absent; `null` when it is malformed (a level that is not an
- * object with a non-empty string `sub`, or nesting past `MAX_ACT_NESTING`).
+ * object with a non-empty string `sub`, or nested past the broker's cap). The broker's
+ * own readers, so an API judges a chain exactly as Baton does.
  */
 export function actorsOf(act: unknown): string[] | null {
-  const actors: string[] = [];
-  for (let level = act; level !== undefined; ) {
-    if (actors.length >= MAX_ACT_NESTING) return null;
-    if (typeof level !== 'object' || level === null || Array.isArray(level)) return null;
-    const { sub, act: inner } = level as { sub?: unknown; act?: unknown };
-    if (typeof sub !== 'string' || sub === '') return null;
-    actors.push(sub);
-    level = inner;
-  }
-  return actors;
+  const parsed = readAct(act);
+  return parsed === null ? null : chainActors(parsed);
 }
 
 /** RFC 9068 §2.2.3 `scope` (space-separated) as a list; `[]` when absent, `null` when not a string. */
 export function scopesOf(scope: unknown): string[] | null {
   if (scope === undefined) return [];
-  if (typeof scope !== 'string') return null;
-  return [...new Set(scope.split(' ').filter(Boolean))];
+  return typeof scope === 'string' ? splitScope(scope) : null;
 }
 
 /** The required scopes the token does not hold, in the order they were required. */
