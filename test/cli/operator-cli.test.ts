@@ -1,0 +1,135 @@
+/**
+ * The operator's CLI as a person runs it (issue 2 names each command): `new-client`,
+ * `hash-password`, `audit` and `demo-token`, as real processes, including their error
+ * paths (bad id, short password, unknown jti, unknown command).
+ */
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { decodeJwt } from 'jose';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parsePolicy } from '../../broker/config/policy.js';
+import { verifyPassword } from '../../broker/config/password.js';
+import { API, ISSUER, claimsOf, makeBroker, type TestBroker } from '../helpers.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+function baton(args: string[], env: Record<string, string> = {}, input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      process.execPath,
+      ['--import', 'tsx', 'broker/cli.ts', ...args],
+      { cwd: ROOT, env: { ...process.env, BATON_POLICY: '', ...env } },
+      (error, stdout, stderr) => resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr }),
+    );
+    child.stdin!.end(input ?? '');
+  });
+}
+
+describe('npx baton new-client', () => {
+  it('prints a fresh secret once and a policy entry that holds only its hash and validates', async () => {
+    const { code, stdout } = await baton(['new-client', 'my-agent', '--scope', 'a:read', '--audience', 'https://api.example']);
+    expect(code).toBe(0);
+    const secret = /^client secret: (\S+)$/m.exec(stdout)?.[1];
+    expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const entry = JSON.parse(stdout.slice(stdout.indexOf('{'))) as Record<string, unknown>;
+    expect(entry).toEqual({
+      client_id: 'my-agent',
+      client_secret_sha256: createHash('sha256').update(secret!).digest('hex'),
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: ['urn:ietf:params:oauth:grant-type:token-exchange', 'client_credentials'],
+      scopes: ['a:read'],
+      audiences: ['https://api.example'],
+    });
+    expect(parsePolicy({ clients: [entry] }, ISSUER).clients.get('my-agent')?.scopes).toEqual(['a:read']);
+  });
+
+  it('refuses a client_id that policy would refuse, with exit code 1', async () => {
+    const { code, stdout, stderr } = await baton(['new-client', 'bad id!']);
+    expect({ code, stdout }).toEqual({ code: 1, stdout: '' });
+    expect(stderr).toBe('baton: new-client needs a client_id of 1-128 characters A-Z a-z 0-9 . _ ~ -\n');
+  });
+});
+
+describe('npx baton hash-password', () => {
+  it('prints a scrypt hash of the password read from stdin', async () => {
+    const { code, stdout } = await baton(['hash-password'], {}, 'correct horse battery staple\n');
+    expect(code).toBe(0);
+    const hash = stdout.trim();
+    expect(await verifyPassword('correct horse battery staple', hash)).toBe(true);
+    expect(await verifyPassword('correct horse battery stable', hash)).toBe(false);
+  });
+
+  it('refuses a password shorter than 8 characters', async () => {
+    const { code, stdout, stderr } = await baton(['hash-password'], {}, 'short\n');
+    expect({ code, stdout, stderr }).toEqual({ code: 1, stdout: '', stderr: 'baton: the password must be at least 8 characters\n' });
+  });
+});
+
+describe('npx baton audit', () => {
+  let b: TestBroker;
+  let handoffJti: string;
+  beforeEach(async () => {
+    b = await makeBroker();
+    const alice = await b.idp.sign({ sub: 'alice' });
+    const handoff = (await b.exchange('planner', { subject_token: alice, audience: 'agent:booker', scope: 'flights:book' })).body.access_token;
+    handoffJti = claimsOf(handoff).jti!;
+    await b.exchange('booker', { subject_token: String(handoff), audience: API, scope: 'trips:read' }); // refused
+    await b.exchange('booker', { subject_token: String(handoff), audience: API });
+  });
+  afterEach(async () => {
+    await b.close();
+  });
+
+  it('prints the tree around a token from the ledger, with the refusal beside it', async () => {
+    const { code, stdout } = await baton(['audit', handoffJti], { BATON_DB: path.join(b.dir, 'baton.db') });
+    expect(code).toBe(0);
+    const lines = stdout.split('\n');
+    expect(lines[0]).toBe('planner acting for alice  [token-exchange]  active   ◀ this token');
+    expect(lines[1]).toBe(`  jti ${handoffJti}  client planner`);
+    expect(stdout).toContain('✗ refused');
+    expect(stdout).toContain('to booker: invalid_scope (scope not allowed: trips:read (may ask for: flights:book))');
+    expect(stdout).toMatch(/└─ booker acting for alice, via planner {2}\[token-exchange\] {2}active/);
+    expect(stdout).toContain('1 token(s) from the root to this one, 1 derived from it, 1 refusal(s).');
+  });
+
+  it('prints the audit API JSON with --json', async () => {
+    const { code, stdout } = await baton(['audit', handoffJti, '--json'], { BATON_DB: path.join(b.dir, 'baton.db') });
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout) as { chain: Array<{ jti: string }>; descendants: { children: unknown[] }; refusals: unknown[] };
+    expect(report.chain.map((t) => t.jti)).toEqual([handoffJti]);
+    expect(report.descendants.children).toHaveLength(1);
+    expect(report.refusals).toHaveLength(1);
+  });
+
+  it('says so, with exit code 1, for a jti the ledger does not hold', async () => {
+    const db = path.join(b.dir, 'baton.db');
+    const { code, stdout, stderr } = await baton(['audit', 'no-such-jti'], { BATON_DB: db });
+    expect({ code, stdout, stderr }).toEqual({ code: 1, stdout: '', stderr: `No token no-such-jti in the ledger at ${db}\n` });
+  });
+});
+
+describe('npx baton demo-token and unknown commands', () => {
+  let b: TestBroker;
+  beforeEach(async () => {
+    b = await makeBroker();
+  });
+  afterEach(async () => {
+    await b.close();
+  });
+
+  it('mints a person token from the demo identity provider for the configured issuer', async () => {
+    const { code, stdout } = await baton(['demo-token', 'alice', '--scope', 'flights:book'], {
+      BATON_DB: path.join(b.dir, 'demo.db'),
+      BATON_ISSUER: 'http://127.0.0.1:8787',
+    });
+    expect(code).toBe(0);
+    expect(decodeJwt(stdout.trim())).toMatchObject({ iss: 'https://idp.demo.baton.invalid', sub: 'alice', aud: 'http://127.0.0.1:8787', scope: 'flights:book' });
+  });
+
+  it('answers an unknown command with the usage and exit code 1', async () => {
+    const { code, stderr } = await baton(['frobnicate']);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^Unknown command "frobnicate"\.\nUsage: baton <command>/);
+  });
+});
