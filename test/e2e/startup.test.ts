@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import net from 'node:net';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -72,5 +73,17 @@ describe('start-up', () => {
     const { code, output } = await runMain({ PORT: 'eighty' });
     expect(code).toBe(1);
     expect(output).toMatch(/PORT: /);
+  });
+
+  it('says the port is taken, with exit code 1, when another process holds it', async () => {
+    const holder = net.createServer().listen(0, '127.0.0.1');
+    await once(holder, 'listening');
+    try {
+      const { code, output } = await runMain({ PORT: String((holder.address() as net.AddressInfo).port) });
+      expect(code).toBe(1);
+      expect(output).toContain('Baton cannot start: the port is already in use (set PORT to another one)');
+    } finally {
+      holder.close();
+    }
   });
 });
