@@ -4,11 +4,11 @@
  * under the token they were refused against. Pure: the same report prints the same.
  * @module
  */
-import type { auditReport } from './endpoints/audit.js';
-import { actorsOf } from './policy/nest-act.js';
+import type { AuditReport } from './services/audit-report.js';
+import { actorsOf } from './tokens/act.js';
 import type { ActClaim } from './tokens/claims.js';
 
-type Report = NonNullable<Awaited<ReturnType<typeof auditReport>>>;
+type Report = AuditReport;
 type Entry = Report['chain'][number];
 type Node = Report['descendants'];
 type RefusalEntry = Report['refusals'][number];

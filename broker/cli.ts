@@ -17,7 +17,7 @@ import { mintDemoUserToken } from './config/demo-policy.js';
 import { parseEnv } from './config/env.js';
 import { ConfigError } from './config/format-issues.js';
 import { hashPassword } from './config/password.js';
-import { auditReport } from './endpoints/audit.js';
+import { auditReport } from './services/audit-report.js';
 import { openSqliteStore } from './store/sqlite-store.js';
 import { GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE } from './tokens/claims.js';
 

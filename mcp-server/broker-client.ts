@@ -9,7 +9,7 @@
  * could not be reached at all.
  * @module
  */
-import type { auditReport } from '../broker/endpoints/audit.js';
+import type { AuditReport as BrokerAuditReport } from '../broker/services/audit-report.js';
 import type { BatonClaims } from '../broker/tokens/claims.js';
 
 /** RFC 8693 §2.2.1 / RFC 6749 §5.1 token response, as Baton sends it. */
@@ -40,7 +40,7 @@ export interface ClientCredentialsParams {
 export type Introspection = { active: false } | ({ active: true } & BatonClaims);
 
 /** The audit API's report on one token (`GET /audit/tokens/{jti}`). */
-export type AuditReport = NonNullable<Awaited<ReturnType<typeof auditReport>>>;
+export type AuditReport = BrokerAuditReport;
 
 /** The RFC 8414 metadata fields the tools look at. */
 export interface BrokerMetadata {

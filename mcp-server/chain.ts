@@ -6,7 +6,7 @@
  * @module
  */
 import { decodeJwt } from 'jose';
-import { actorsOf } from '../broker/policy/nest-act.js';
+import { actorsOf } from '../broker/tokens/act.js';
 import { readAct, readAud } from '../broker/tokens/act.js';
 import type { ActClaim } from '../broker/tokens/claims.js';
 

@@ -20,7 +20,7 @@ import type { Context, Hono } from 'hono';
 import type { Mount } from '../broker/app.js';
 import type { ClientPolicy } from '../broker/config/policy.js';
 import type { BrokerDeps } from '../broker/deps.js';
-import { activeToken } from '../broker/endpoints/introspect.js';
+import { activeToken } from '../broker/services/introspection.js';
 import { NO_STORE } from '../broker/endpoints/urls.js';
 import { InProcessBrokerClient } from './in-process-broker-client.js';
 import { buildServer } from './server.js';

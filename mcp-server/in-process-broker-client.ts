@@ -9,10 +9,10 @@
 import type { ClientPolicy } from '../broker/config/policy.js';
 import { startApproval } from '../broker/approvals/start.js';
 import type { BrokerDeps } from '../broker/deps.js';
-import { auditReport } from '../broker/endpoints/audit.js';
+import { auditReport } from '../broker/services/audit-report.js';
 import { metadataDocument } from '../broker/endpoints/discovery.js';
-import { introspection } from '../broker/endpoints/introspect.js';
-import { revokeIfInvolved } from '../broker/endpoints/revoke.js';
+import { introspection } from '../broker/services/introspection.js';
+import { revokeIfInvolved } from '../broker/services/revocation.js';
 import { runGrant } from '../broker/grants/run-grant.js';
 import { OAuthError } from '../broker/oauth/errors.js';
 import type { Form } from '../broker/oauth/form.js';

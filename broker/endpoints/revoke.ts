@@ -9,23 +9,9 @@ import type { Hono } from 'hono';
 import type { BrokerDeps } from '../deps.js';
 import { InvalidRequest } from '../oauth/errors.js';
 import { single } from '../oauth/form.js';
-import { isInvolved } from '../policy/nest-act.js';
+import { revokeIfInvolved } from '../services/revocation.js';
 import { postFromClient } from './client-post.js';
 import { NO_STORE, PATHS } from './urls.js';
-
-/**
- * Revokes `token` and its descendants when `clientId` is its client or one of its
- * actors; does nothing otherwise (the caller cannot tell which happened).
- */
-export async function revokeIfInvolved(deps: BrokerDeps, clientId: string, token: string, now: number): Promise<void> {
-  let target;
-  try {
-    target = await deps.verifier.verifyOwn(token, now);
-  } catch {
-    return;
-  }
-  if (isInvolved(clientId, target)) await deps.store.revokeCascade(target.jti!, now);
-}
 
 export function mountRevoke(app: Hono, deps: BrokerDeps): void {
   postFromClient(app, deps, PATHS.revocation, async (c, { client, form, now }) => {

@@ -5,23 +5,9 @@
  * `max_delegation_depth`, or an actor already deeper in the chain, is refused.
  * @module
  */
+import { actorsOf } from '../tokens/act.js';
 import type { ActClaim } from '../tokens/claims.js';
 import { refuse, type Checked } from './refusal.js';
-
-/** The actors of a chain, outermost (current) first. */
-export function actorsOf(act: ActClaim | undefined): string[] {
-  const out: string[] = [];
-  for (let a = act; a !== undefined; a = a.act) out.push(a.sub);
-  return out;
-}
-
-/**
- * Whether a client takes part in a token: it is the token's client or one of its actors.
- * Decides who may revoke a token (RFC 7009) and audit it with its own credentials.
- */
-export function isInvolved(clientId: string, token: { clientId: string | undefined; act: ActClaim | null | undefined }): boolean {
-  return token.clientId === clientId || actorsOf(token.act ?? undefined).includes(clientId);
-}
 
 export interface NestActInput {
   /** The subject token's `act`, if any. */

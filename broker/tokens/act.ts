@@ -37,3 +37,18 @@ export function readAud(aud: unknown): string[] {
   if (Array.isArray(aud)) return aud.filter((a): a is string => typeof a === 'string');
   return [];
 }
+
+/** The actors of a chain, outermost (current) first. */
+export function actorsOf(act: ActClaim | undefined): string[] {
+  const out: string[] = [];
+  for (let a = act; a !== undefined; a = a.act) out.push(a.sub);
+  return out;
+}
+
+/**
+ * Whether a client takes part in a token: it is the token's client or one of its actors.
+ * Decides who may revoke a token (RFC 7009) and audit it with its own credentials.
+ */
+export function isInvolved(clientId: string, token: { clientId: string | undefined; act: ActClaim | null | undefined }): boolean {
+  return token.clientId === clientId || actorsOf(token.act ?? undefined).includes(clientId);
+}

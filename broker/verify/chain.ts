@@ -7,7 +7,7 @@
  * @module
  */
 import { splitScope } from '../policy/narrow-scope.js';
-import { actorsOf as chainActors } from '../policy/nest-act.js';
+import { actorsOf as chainActors } from '../tokens/act.js';
 import { readAct } from '../tokens/act.js';
 
 /**

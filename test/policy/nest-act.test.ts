@@ -1,6 +1,7 @@
 /** SPEC §4 rules 3 and 7: RFC 8693 §4.1 act nesting, depth limit, no loops. */
 import { describe, expect, it } from 'vitest';
-import { actorsOf, isInvolved, nestAct } from '../../broker/policy/nest-act.js';
+import { nestAct } from '../../broker/policy/nest-act.js';
+import { actorsOf, isInvolved } from '../../broker/tokens/act.js';
 import type { ActClaim } from '../../broker/tokens/claims.js';
 
 /** Builds an act chain from the current actor (first) down to the oldest (last). */
