@@ -53,6 +53,7 @@ export async function runGrant(deps: BrokerDeps, client: ClientPolicy, form: For
         grantType: (grantType ?? '').slice(0, 200),
         subjectJti: ctx.subjectJti ?? null,
         error: error.code,
+        reason: error.reason ?? error.code,
         errorDescription: error.description,
         requested: requested(form),
       });

@@ -27,6 +27,8 @@ export type OAuthErrorCode =
 export class OAuthError extends Error {
   /** Whether the client used HTTP Basic, so a 401 carries `WWW-Authenticate: Basic`. */
   basicChallenge = false;
+  /** The typed policy reason (`RefusalReason`) when a rule refused; kept in the refusal ledger. */
+  reason: string | undefined;
 
   constructor(
     readonly code: OAuthErrorCode,

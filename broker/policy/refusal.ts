@@ -47,6 +47,12 @@ export function isRefusal<T>(result: Checked<T>): result is Refusal {
 }
 
 export function refusalToError(refusal: Refusal): OAuthError {
+  const error = wireError(refusal);
+  error.reason = refusal.refused;
+  return error;
+}
+
+function wireError(refusal: Refusal): OAuthError {
   switch (refusal.refused) {
     case 'scope_widened':
     case 'scope_empty':

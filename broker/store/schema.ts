@@ -55,6 +55,8 @@ export const refusals = sqliteTable(
     /** jti of the (signature-checked) subject token, when there was one. */
     subjectJti: text('subject_jti'),
     error: text('error').notNull(),
+    /** The typed reason (a `RefusalReason`, or the OAuth error code when no rule named one). */
+    reason: text('reason'),
     errorDescription: text('error_description').notNull(),
     /** JSON of what was asked: scope, audience, resource, token types. */
     requested: text('requested').notNull(),

@@ -119,6 +119,7 @@ export class SqliteStore implements Store {
         grantType: sql.placeholder('grantType'),
         subjectJti: sql.placeholder('subjectJti'),
         error: sql.placeholder('error'),
+        reason: sql.placeholder('reason'),
         errorDescription: sql.placeholder('errorDescription'),
         requested: sql.placeholder('requested'),
       })

@@ -34,6 +34,8 @@ export interface RefusalRecord {
   grantType: string;
   subjectJti: string | null;
   error: string;
+  /** The typed reason (`RefusalReason`), or the OAuth error code when no rule named one. */
+  reason: string | null;
   errorDescription: string;
   requested: Record<string, unknown>;
 }
