@@ -13,6 +13,7 @@ import {
   GRANT_TOKEN_EXCHANGE,
 } from '../tokens/claims.js';
 import { ConfigError, formatIssues } from './format-issues.js';
+import { forTerminal } from '../text/show.js';
 import { isPasswordHash } from './password.js';
 
 export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
@@ -70,7 +71,7 @@ const Client = z.strictObject({
   jwks_uri: HttpsUrl.optional(),
   grant_types: z.array(z.enum(GRANT_TYPES)).min(1),
   scopes: z.array(ScopeToken).default([]),
-  audiences: z.array(z.string().min(1)).default([]),
+  audiences: z.array(z.string()).default([]),
   max_ttl_seconds: z.number().int().min(1).max(86_400).optional(),
 });
 
@@ -131,22 +132,25 @@ const PolicySchema = z
     });
   });
 
+/** Whitespace, control (Cc), format (Cf: bidi, zero-width) and separator characters. */
+const UNMEANT_CHARACTERS = /[\s\p{C}\p{Z}]/u;
+
 /**
- * An audience is an http(s) URL (an API) or `agent:<client_id>` (a hand-off to a client
- * in this file). Anything else is almost always a typo (`htps://`, `agnet:`), so it is
- * refused at start.
+ * SPEC §2: an audience is a logical name (RFC 8693 §2.1 `audience`, e.g. `mail-api`), an
+ * absolute URI (an API's URL, an RFC 8707 resource, a URN), or `agent:<client_id>`, a
+ * hand-off to a client in this file. Only what cannot be meant is refused: an empty value,
+ * whitespace or control characters, an `agent:` naming no client, a URI with a fragment
+ * (RFC 8707 §2). Returns the problem as a sentence, or undefined. Exported so
+ * `npx baton new-client` checks with the very same rule.
  */
-function audienceProblem(aud: string, clientIds: Set<string>): string | undefined {
+export function audienceProblem(aud: string, clientIds: ReadonlySet<string>): string | undefined {
+  if (aud === '') return 'must not be empty';
+  const shown = `"${forTerminal(aud, 200)}"`;
+  if (UNMEANT_CHARACTERS.test(aud)) return `${shown} must not contain whitespace or control characters`;
   if (aud.startsWith('agent:')) {
-    const id = aud.slice('agent:'.length);
-    return clientIds.has(id) ? undefined : `"${aud}" names no client in this file`;
+    return clientIds.has(aud.slice('agent:'.length)) ? undefined : `${shown} names no client in this file`;
   }
-  if (!URL.canParse(aud)) return `"${aud}" is neither an http(s) URL nor agent:<client_id>`;
-  const url = new URL(aud);
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    return `"${aud}" is neither an http(s) URL nor agent:<client_id>`;
-  }
-  if (url.hash) return `"${aud}" must not have a fragment`;
+  if (aud.includes('#') && URL.canParse(aud)) return `${shown} must not have a fragment`;
   return undefined;
 }
 

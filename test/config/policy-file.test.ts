@@ -239,27 +239,41 @@ describe('parsePolicy: refusals name the path', () => {
     );
   });
 
-  it('refuses an audience with a typo’d https prefix', () => {
-    expect(failure(() => parsePolicy(withClient(1, { audiences: ['htps://api.example'] }), ISSUER))).toEqual(
-      refused('clients.1.audiences.0: "htps://api.example" is neither an http(s) URL nor agent:<client_id>'),
+  it('accepts logical names, absolute URIs of any scheme and agent:<id> as audiences (SPEC §2, RFC 8693 §2.1)', () => {
+    const audiences = ['mail-api', 'https://api.airline.example', 'urn:example:calendar', 'api://default', 'agent:planner'];
+    expect([...parsePolicy(withClient(1, { audiences }), ISSUER).clients.get('flight-booker')!.audiences]).toEqual(audiences);
+  });
+
+  it('refuses an empty audience', () => {
+    expect(failure(() => parsePolicy(withClient(1, { audiences: [''] }), ISSUER))).toEqual(
+      refused('clients.1.audiences.0: must not be empty'),
     );
   });
 
-  it('refuses an audience with a typo’d agent prefix', () => {
-    expect(
-      failure(() => parsePolicy(withClient(0, { audiences: ['https://api.airline.example', 'agnet:flight-booker'] }), ISSUER)),
-    ).toEqual(refused('clients.0.audiences.1: "agnet:flight-booker" is neither an http(s) URL nor agent:<client_id>'));
-  });
-
-  it('refuses an audience that is not a URL at all', () => {
-    expect(failure(() => parsePolicy(withClient(1, { audiences: ['airline'] }), ISSUER))).toEqual(
-      refused('clients.1.audiences.0: "airline" is neither an http(s) URL nor agent:<client_id>'),
+  it('refuses an audience with whitespace, showing it without acting on the terminal', () => {
+    expect(failure(() => parsePolicy(withClient(1, { audiences: ['mail api'] }), ISSUER))).toEqual(
+      refused('clients.1.audiences.0: "mail api" must not contain whitespace or control characters'),
+    );
+    expect(failure(() => parsePolicy(withClient(1, { audiences: [' mail-api'] }), ISSUER))).toEqual(
+      refused('clients.1.audiences.0: " mail-api" must not contain whitespace or control characters'),
     );
   });
 
-  it('refuses an audience URL with a fragment', () => {
+  it('refuses an audience with control characters, made visible in the message', () => {
+    expect(failure(() => parsePolicy(withClient(1, { audiences: ['mail-api\u001b[2J'] }), ISSUER))).toEqual(
+      refused('clients.1.audiences.0: "mail-api<U+001B>[2J" must not contain whitespace or control characters'),
+    );
+    expect(failure(() => parsePolicy(withClient(1, { audiences: ['mail\u202eipa'] }), ISSUER))).toEqual(
+      refused('clients.1.audiences.0: "mail<U+202E>ipa" must not contain whitespace or control characters'),
+    );
+  });
+
+  it('refuses an audience URI with a fragment', () => {
     expect(failure(() => parsePolicy(withClient(1, { audiences: ['https://api.example/#x'] }), ISSUER))).toEqual(
       refused('clients.1.audiences.0: "https://api.example/#x" must not have a fragment'),
+    );
+    expect(failure(() => parsePolicy(withClient(1, { audiences: ['urn:example:mail#inbox'] }), ISSUER))).toEqual(
+      refused('clients.1.audiences.0: "urn:example:mail#inbox" must not have a fragment'),
     );
   });
 

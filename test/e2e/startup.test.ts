@@ -53,20 +53,21 @@ describe('start-up', () => {
     expect(output).not.toMatch(/\n\s+at /); // no stack trace
   });
 
-  it('refuses an unknown key and a typo in an audience prefix at start, not at the first request', async () => {
+  it('refuses an unknown key and an agent: audience naming no client at start, not at the first request', async () => {
     const file = path.join(dir, 'policy.json');
     const hash = 'a'.repeat(64);
     writeFileSync(
       file,
       JSON.stringify({
         max_delegation_dept: 3,
-        clients: [{ client_id: 'a', client_secret_sha256: hash, grant_types: ['client_credentials'], audiences: ['htps://api.example'] }],
+        clients: [{ client_id: 'a', client_secret_sha256: hash, grant_types: ['client_credentials'], audiences: ['mail-api', 'agent:nobody'] }],
       }),
     );
     const { code, output } = await runMain({ BATON_POLICY: file });
     expect(code).toBe(1);
     expect(output).toContain('max_delegation_dept');
-    expect(output).toContain('clients.0.audiences.0: "htps://api.example" is neither an http(s) URL nor agent:<client_id>');
+    expect(output).toContain('clients.0.audiences.1: "agent:nobody" names no client in this file');
+    expect(output).not.toContain('audiences.0');
   });
 
   it('refuses a bad environment value, naming the variable', async () => {

@@ -1,0 +1,53 @@
+/**
+ * SPEC §2 / RFC 8693 §2.1: an audience may be the logical name of a service (`mail-api`),
+ * as Keycloak client ids and Auth0 API identifiers are. A policy naming one starts, and
+ * an exchange or client_credentials request for it gets a token with exactly that `aud` (one value: a JWT string, RFC 7519 §4.1.3);
+ * `resource` stays an absolute URI (RFC 8707).
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ISSUER, claimsOf, makeBroker, type TestBroker } from '../helpers.js';
+
+let b: TestBroker;
+beforeEach(async () => {
+  b = await makeBroker({
+    policy: (p) => ({
+      ...p,
+      clients: p.clients.map((c) => (c.client_id === 'planner' ? { ...c, audiences: [...(c.audiences ?? []), 'mail-api'] } : c)),
+    }),
+  });
+});
+afterEach(async () => {
+  await b.close();
+});
+
+describe('a logical audience name', () => {
+  it('is exchanged for a token whose aud is exactly that name', async () => {
+    const alice = await b.idp.sign({ sub: 'alice' });
+    const { status, body } = await b.exchange('planner', { subject_token: alice, audience: 'mail-api', scope: 'trips:read' });
+    expect({ status, body: { ...body, access_token: typeof body.access_token } }).toEqual({
+      status: 200,
+      body: {
+        access_token: 'string',
+        issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+        token_type: 'Bearer',
+        expires_in: 300,
+        scope: 'trips:read',
+      },
+    });
+    expect(claimsOf(body.access_token)).toMatchObject({ iss: ISSUER, sub: 'alice', aud: 'mail-api', act: { sub: 'planner' } });
+  });
+
+  it('is granted to client_credentials as well', async () => {
+    const res = await b.post('/token', { grant_type: 'client_credentials', audience: 'mail-api' }, 'planner');
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(claimsOf(body.access_token)).toMatchObject({ sub: 'planner', aud: 'mail-api' });
+  });
+
+  it('is refused as a resource, which must be an absolute URI (RFC 8707)', async () => {
+    const alice = await b.idp.sign({ sub: 'alice' });
+    const { status, body } = await b.exchange('planner', { subject_token: alice, resource: 'mail-api', scope: 'trips:read' });
+    expect(status).toBe(400);
+    expect(body.error).toBe('invalid_target');
+  });
+});
