@@ -20,6 +20,7 @@ import { mountToken } from './endpoints/token.js';
 import { NO_STORE, PATHS } from './endpoints/urls.js';
 import { limitBody } from './oauth/body-limit.js';
 import { BearerError, OAuthError } from './oauth/errors.js';
+import { wireText } from './text/show.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -65,19 +66,24 @@ export function createApp(deps: BrokerDeps, extraMounts: Mount[] = []): Hono {
     if (error instanceof OAuthError) {
       const headers: Record<string, string> = { ...NO_STORE };
       if (error.status === 401 && error.basicChallenge) headers['WWW-Authenticate'] = 'Basic realm="baton", charset="UTF-8"';
-      return c.json(errorBody(error.code, error.description), error.status as 400, headers);
+      // wireText again as the last guard: whatever built the error, the wire gets §5.2 text.
+      return c.json(errorBody(error.code, wireText(error.description)), error.status as 400, headers);
     }
     if (error instanceof BearerError) {
+      /** A `WWW-Authenticate` parameter (a URL, a scope list) is kept whole up to this length. */
+      const CHALLENGE_PARAM_CHARS = 2048;
+      const description = wireText(error.description);
       const params = error.credentialsMissing
         ? error.challengeParams
-        : { ...error.challengeParams, error: error.code, error_description: error.description };
+        : { ...error.challengeParams, error: error.code, error_description: description };
+      // A quoted-string (RFC 9110 §11.2) of §5.2 characters holds no `"` or `\` to escape.
       const challenge = Object.entries(params)
-        .map(([k, v]) => `${k}="${v.replace(/["\\]/g, '')}"`)
+        .map(([k, v]) => `${k}="${wireText(v, CHALLENGE_PARAM_CHARS)}"`)
         .join(', ');
-      return c.json(errorBody(error.code, error.description), error.status, { ...NO_STORE, 'WWW-Authenticate': `Bearer ${challenge}` });
+      return c.json(errorBody(error.code, description), error.status, { ...NO_STORE, 'WWW-Authenticate': `Bearer ${challenge}` });
     }
     if (error instanceof HTTPException && error.status < 500) {
-      return c.json(errorBody('invalid_request', error.message || 'bad request'), error.status, NO_STORE);
+      return c.json(errorBody('invalid_request', wireText(error.message || 'bad request')), error.status, NO_STORE);
     }
     // Unexpected: log the kind and message (never the request, which may hold tokens).
     console.error(`[baton] server_error on ${c.req.method} ${c.req.path}: ${error.name}: ${error.message}`);

@@ -2,9 +2,12 @@
  * Typed OAuth errors (RFC 6749 §5.2, RFC 8693 §2.2.2, RFC 8707, RFC 7009, CIBA).
  * A throw site passes a log-only `detail`; the wire gets the `code` and a
  * `description` that is safe to show. `app.onError` is the one place that turns them
- * into responses.
+ * into responses. A description is made RFC 6749 §5.2-clean and bounded (`wireText`)
+ * when the error is made, so every path that reads it (HTTP, the in-process MCP client,
+ * the refusal ledger) sees the same safe text, whatever a throw site put into it.
  * @module
  */
+import { wireText } from '../text/show.js';
 
 export type OAuthErrorCode =
   | 'invalid_request'
@@ -29,14 +32,17 @@ export class OAuthError extends Error {
   basicChallenge = false;
   /** The typed policy reason (`RefusalReason`) when a rule refused; kept in the refusal ledger. */
   reason: string | undefined;
+  /** Sent to the client: says what was wrong without leaking internals; §5.2-clean, bounded. */
+  readonly description: string;
 
   constructor(
     readonly code: OAuthErrorCode,
     readonly status: number,
-    /** Sent to the client: says what was wrong without leaking internals. */
-    readonly description: string,
+    description: string,
   ) {
-    super(description);
+    const safe = wireText(description);
+    super(safe);
+    this.description = safe;
     this.name = 'OAuthError';
   }
 }
@@ -135,15 +141,20 @@ export class NotFound extends OAuthError {
 
 /** RFC 6750 §3.1 errors for bearer-protected endpoints (audit API, /mcp). */
 export class BearerError extends Error {
+  /** §5.2-clean and bounded, as for `OAuthError`; it also goes into `WWW-Authenticate`. */
+  readonly description: string;
+
   constructor(
     readonly code: 'invalid_request' | 'invalid_token' | 'insufficient_scope',
     readonly status: 400 | 401 | 403,
-    readonly description: string,
+    description: string,
     readonly challengeParams: Record<string, string> = {},
     /** RFC 6750 §3.1: when no credentials were sent, the challenge carries no error code. */
     readonly credentialsMissing = false,
   ) {
-    super(description);
+    const safe = wireText(description);
+    super(safe);
+    this.description = safe;
     this.name = 'BearerError';
   }
 }
