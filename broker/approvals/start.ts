@@ -17,7 +17,7 @@ import type { ClientPolicy } from '../config/policy.js';
 import type { BrokerDeps } from '../deps.js';
 import { InvalidRequest } from '../oauth/errors.js';
 import { single, type Form } from '../oauth/form.js';
-import { parseParams, repeated, seconds, text } from '../oauth/params.js';
+import { parseParams, repeated, scope, seconds, text, username } from '../oauth/params.js';
 import { checkBindingMessage } from '../policy/binding-message.js';
 import { narrowAudience } from '../policy/narrow-audience.js';
 import { narrowScope } from '../policy/narrow-scope.js';
@@ -35,8 +35,9 @@ export const MAX_EXPIRY = 600;
 const UNSUPPORTED_HINTS = ['id_token_hint', 'login_hint_token'] as const;
 
 const Params = z.object({
-  login_hint: text().max(200),
-  scope: text(),
+  /** Checked like a username, so what a person is later shown cannot drive their terminal. */
+  login_hint: username(),
+  scope: scope(),
   audience: repeated(),
   resource: repeated(),
   binding_message: text().optional(),

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import type { BrokerDeps } from '../deps.js';
-import { parseParams, repeated, seconds, text } from '../oauth/params.js';
+import { parseParams, repeated, scope as scopeParam, seconds } from '../oauth/params.js';
 import { clampLifetime } from '../policy/clamp-lifetime.js';
 import { narrowAudience } from '../policy/narrow-audience.js';
 import { narrowScope } from '../policy/narrow-scope.js';
@@ -16,7 +16,7 @@ import { GRANT_CLIENT_CREDENTIALS } from '../tokens/claims.js';
 import type { Grant, GrantContext, TokenResponse } from './grant.js';
 
 const Params = z.object({
-  scope: text().optional(),
+  scope: scopeParam().optional(),
   audience: repeated(),
   resource: repeated(),
   expires_in: seconds().optional(),

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { BrokerDeps } from '../deps.js';
-import { parseParams, repeated, seconds, text } from '../oauth/params.js';
+import { parseParams, repeated, scope as scopeParam, seconds, text } from '../oauth/params.js';
 import { clampLifetime } from '../policy/clamp-lifetime.js';
 import { mayExchange } from '../policy/may-exchange.js';
 import { narrowAudience } from '../policy/narrow-audience.js';
@@ -25,7 +25,7 @@ const Params = z.object({
   actor_token: text().optional(),
   actor_token_type: text().optional(),
   requested_token_type: text().optional(),
-  scope: text().optional(),
+  scope: scopeParam().optional(),
   audience: repeated(),
   resource: repeated(),
   /** Baton extension: ask for a shorter lifetime than the default (seconds). */

@@ -2,12 +2,17 @@
  * Reads an `application/x-www-form-urlencoded` body (RFC 6749 §3.2) the strict way:
  * - another content type is `invalid_request`;
  * - a parameter sent twice is `invalid_request` (RFC 6749 §3.1), except the ones a
- *   spec lets repeat (RFC 8693 `audience`, RFC 8707 `resource`);
- * - a parameter sent without a value is treated as omitted (RFC 6749 §3.1).
- * The 64 KB cap is enforced before this by the app's `bodyLimit`.
+ *   spec lets repeat (RFC 8693 `audience`, RFC 8707 `resource`); repeats are counted
+ *   before empty values are dropped, so `subject_token=&subject_token=X` is refused
+ *   rather than read as X;
+ * - a parameter sent without a value is then treated as omitted (RFC 6749 §3.1).
+ * The 64 KB cap is enforced before this by the app's `bodyLimit`; how many values a
+ * repeatable parameter may have is checked by the grant's schema (`oauth/limits.ts`), so
+ * that refusal is recorded in the ledger like any other.
  * @module
  */
 import type { Context } from 'hono';
+import { inputText } from '../text/show.js';
 import { InvalidRequest } from './errors.js';
 
 /** Parameters that may appear more than once. */
@@ -17,16 +22,20 @@ export type Form = Record<string, string | string[]>;
 
 export function parseForm(body: string, repeatable: ReadonlySet<string> = REPEATABLE): Form {
   const form: Form = Object.create(null);
+  /** Single-valued parameters seen with an empty value: they still count as sent. */
+  let empty: Set<string> | undefined;
   for (const [key, value] of new URLSearchParams(body)) {
-    if (value === '') continue;
-    const seen = form[key];
-    if (seen === undefined) {
-      form[key] = repeatable.has(key) ? [value] : value;
-    } else if (Array.isArray(seen)) {
-      seen.push(value);
-    } else {
-      throw new InvalidRequest(`parameter ${key} was sent more than once`);
+    const repeats = repeatable.has(key);
+    if (!repeats && (form[key] !== undefined || empty?.has(key) === true)) {
+      throw new InvalidRequest(`parameter ${inputText(key)} was sent more than once`);
     }
+    if (value === '') {
+      if (!repeats) (empty ??= new Set()).add(key);
+      continue;
+    }
+    const seen = form[key];
+    if (seen === undefined) form[key] = repeats ? [value] : value;
+    else (seen as string[]).push(value);
   }
   return form;
 }

@@ -4,6 +4,7 @@
  * allow-list; the issued `aud` is exactly the requested values, nothing added.
  * @module
  */
+import { inputList, inputText } from '../text/show.js';
 import { refuse, type Checked } from './refusal.js';
 
 export interface NarrowAudienceInput {
@@ -24,14 +25,14 @@ export function narrowAudience({ audience, resource, allowed }: NarrowAudienceIn
   }
   const badResource = resource.find((r) => !isResourceUri(r));
   if (badResource !== undefined) {
-    return refuse('resource_invalid', `resource must be an absolute URI without a fragment: ${badResource}`);
+    return refuse('resource_invalid', `resource must be an absolute URI without a fragment: ${inputText(badResource)}`);
   }
   const requested = [...new Set([...audience, ...resource])];
   const outside = requested.filter((a) => !allowed.has(a));
   if (outside.length > 0) {
     return refuse(
       'audience_not_allowed',
-      `audience not allowed: ${outside.join(' ')} (may ask for: ${[...allowed].join(' ') || 'nothing'})`,
+      `audience not allowed: ${inputList(outside)} (may ask for: ${[...allowed].join(' ') || 'nothing'})`,
     );
   }
   return { ok: requested };

@@ -3,6 +3,7 @@
  * With no scope requested, the whole intersection is issued; an empty result is refused.
  * @module
  */
+import { inputList } from '../text/show.js';
 import { refuse, type Checked } from './refusal.js';
 
 /** Splits a space-separated scope string into distinct tokens, keeping first-seen order. */
@@ -35,7 +36,7 @@ export function narrowScope({ requested, subjectScopes, actorScopes }: NarrowSco
   if (asked.length === 0) return refuse('scope_empty', 'the requested scope is empty');
   const outside = asked.filter((s) => !allowedSet.has(s));
   if (outside.length > 0) {
-    return refuse('scope_widened', `scope not allowed: ${outside.join(' ')} (may ask for: ${[...allowedSet].join(' ') || 'nothing'})`);
+    return refuse('scope_widened', `scope not allowed: ${inputList(outside)} (may ask for: ${[...allowedSet].join(' ') || 'nothing'})`);
   }
   return { ok: asked.join(' ') };
 }

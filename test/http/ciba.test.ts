@@ -175,7 +175,7 @@ describe('POST /bc-authorize', () => {
       'a requested_expiry that is not a positive number of seconds',
       { ...REQUEST, requested_expiry: '0' },
       400,
-      { error: 'invalid_request', error_description: 'requested_expiry: must be a positive whole number of seconds' },
+      { error: 'invalid_request', error_description: 'requested_expiry must be a positive whole number of seconds' },
     ],
     [
       'a client without the CIBA grant',
