@@ -17,6 +17,7 @@ import {
 import type { ClientPolicy, Policy } from '../config/policy.js';
 import type { Store } from '../store/store.js';
 import { ASYMMETRIC_ALGS, MAX_TOKEN_LENGTH } from '../tokens/claims.js';
+import { isCompactJws } from '../tokens/compact-jws.js';
 import { InvalidClient, InvalidRequest } from './errors.js';
 import { single, type Form } from './form.js';
 
@@ -112,6 +113,7 @@ export class ClientAuthenticator {
       throw new InvalidClient('client_assertion_type must be jwt-bearer');
     }
     if (assertion.length > MAX_TOKEN_LENGTH) throw new InvalidClient('client assertion too large');
+    if (!isCompactJws(assertion)) throw new InvalidClient('client assertion is not a canonical compact JWS');
     let claimed: unknown;
     try {
       claimed = decodeJwt(assertion).iss;

@@ -20,10 +20,11 @@ import {
   type JWTVerifyGetKey,
 } from 'jose';
 import type { TrustedIssuerPolicy } from '../config/policy.js';
+import { inputText } from '../text/show.js';
 import { readAct, readAud, readScopes } from './act.js';
 import { ASYMMETRIC_ALGS, MAX_TOKEN_LENGTH, type ActClaim } from './claims.js';
+import { isCompactJws } from './compact-jws.js';
 import type { KeyRing } from './signing-keys.js';
-
 
 /** A token that did not verify; `message` is safe to send to the client. */
 export class TokenRejected extends Error {
@@ -57,7 +58,7 @@ function describe(error: unknown, what: string): TokenRejected {
   if (error instanceof joseErrors.JWTExpired) return new TokenRejected(`${what} has expired`);
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
     if (error.claim === 'nbf') return new TokenRejected(`${what} is not valid yet`);
-    return new TokenRejected(`${what} has an unacceptable "${error.claim}" claim`);
+    return new TokenRejected(`${what} has an unacceptable ${error.claim} claim`);
   }
   // A remote key set that times out, answers non-200 or non-JSON, or cannot be reached
   // (fetch's TypeError) leaves the token unverifiable, not malformed.
@@ -68,6 +69,12 @@ function describe(error: unknown, what: string): TokenRejected {
   if (error instanceof joseErrors.JWKSNoMatchingKey) return new TokenRejected(`${what} is signed with an unknown key`);
   if (error instanceof joseErrors.JOSEAlgNotAllowed) return new TokenRejected(`${what} uses an algorithm that is not allowed`);
   return new TokenRejected(`${what} is not a valid signed JWT`);
+}
+
+/** Size first (cheap), then the one canonical spelling (RFC 7515 §7.1), before any decoding. */
+function checkSpelling(token: string, what: string): void {
+  if (token.length > MAX_TOKEN_LENGTH) throw new TokenRejected(`${what} is too large`);
+  if (!isCompactJws(token)) throw new TokenRejected(`${what} is not a valid signed JWT`);
 }
 
 export class TokenVerifier {
@@ -99,7 +106,7 @@ export class TokenVerifier {
 
   /** Verifies one of Baton's own access tokens (signature, iss, typ, exp, nbf). */
   async verifyOwn(token: string, now: number, what = 'the token'): Promise<VerifiedToken> {
-    if (token.length > MAX_TOKEN_LENGTH) throw new TokenRejected(`${what} is too large`);
+    checkSpelling(token, what);
     try {
       const { payload } = await jwtVerify(token, this.#ownKey, {
         algorithms: ['ES256'],
@@ -122,7 +129,7 @@ export class TokenVerifier {
 
   /** Verifies a subject token from Baton or from a trusted issuer (SPEC §4 rule 2). */
   async verifySubject(token: string, now: number, what = 'the subject token'): Promise<VerifiedToken> {
-    if (token.length > MAX_TOKEN_LENGTH) throw new TokenRejected(`${what} is too large`);
+    checkSpelling(token, what);
     let iss: unknown;
     try {
       iss = decodeJwt(token).iss;
@@ -131,7 +138,11 @@ export class TokenVerifier {
     }
     if (iss === this.issuer) return this.verifyOwn(token, now, what);
     const trusted = typeof iss === 'string' ? this.#trusted.get(iss) : undefined;
-    if (trusted === undefined) throw new TokenRejected(`${what} comes from an issuer Baton does not trust`);
+    if (trusted === undefined) {
+      // The operator needs the name to fix a policy; it is attacker-controlled, so sanitised.
+      if (typeof iss !== 'string') throw new TokenRejected(`${what} has no iss claim`);
+      throw new TokenRejected(`${what} comes from ${inputText(iss)}, an issuer Baton does not trust`);
+    }
     try {
       const { payload } = await jwtVerify(token, trusted.keys, {
         algorithms: ASYMMETRIC_ALGS,

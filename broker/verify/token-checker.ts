@@ -7,6 +7,7 @@
  * @module
  */
 import { decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { isCompactJws } from '../tokens/compact-jws.js';
 import { actorsOf, missingScopes, scopesOf } from './chain.js';
 import type { Delegation } from './index.js';
 import type { IssuerClient } from './issuer.js';
@@ -44,6 +45,8 @@ export class TokenChecker {
   async #verify(token: string): Promise<JWTPayload> {
     const { issuer, audience, clockTolerance } = this.rules;
     if (token.length > MAX_TOKEN_LENGTH) throw invalidToken('the token is too large');
+    // RFC 7515 §7.1: one token, one spelling; jose alone would take padding or whitespace.
+    if (!isCompactJws(token)) throw invalidToken('the token is not a valid signed JWT');
     // A token that is not even claiming to be Baton's is refused without fetching keys.
     let claimed: unknown;
     try {

@@ -96,6 +96,15 @@ describe('requireDelegation against a running Baton', () => {
     );
   });
 
+  it('refuses a padded spelling of a valid token as invalid_token, and takes the canonical one (RFC 7515 §2)', async () => {
+    const { apiToken } = await chain();
+    const api = downstream();
+    for (const padded of [`${apiToken}==`, `${apiToken}=`]) {
+      expect(await refusal(await call(api, padded))).toEqual(invalidToken('the token is not a valid signed JWT'));
+    }
+    expect((await call(api, apiToken)).status).toBe(200);
+  });
+
   it('refuses an expired token', async () => {
     broker.clock.offset = -3600;
     let expired: string;
