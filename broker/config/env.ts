@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from 'zod';
-import { ConfigError, formatIssues } from './format-issues.js';
+import { ConfigError, formatIssues, issueSentence } from './format-issues.js';
 
 const EnvSchema = z.object({
   PORT: z
@@ -47,7 +47,7 @@ function definedOnly(env: NodeJS.ProcessEnv): Record<string, string> {
 }
 
 export function parseEnv(env: NodeJS.ProcessEnv = process.env): BrokerEnv {
-  const parsed = EnvSchema.safeParse(definedOnly(env));
+  const parsed = EnvSchema.safeParse(definedOnly(env), { error: issueSentence });
   if (!parsed.success) throw new ConfigError(formatIssues(parsed.error));
   const e = parsed.data;
   const issuer = (e.BATON_ISSUER ?? `http://${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.PORT}`).replace(

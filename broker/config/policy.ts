@@ -12,7 +12,7 @@ import {
   GRANT_CLIENT_CREDENTIALS,
   GRANT_TOKEN_EXCHANGE,
 } from '../tokens/claims.js';
-import { ConfigError, formatIssues } from './format-issues.js';
+import { ConfigError, formatIssues, issueSentence, jsonSyntaxProblem } from './format-issues.js';
 import { forTerminal } from '../text/show.js';
 import { isPasswordHash } from './password.js';
 
@@ -210,7 +210,7 @@ function toClient(c: ParsedClient, policyMax: number): ClientPolicy {
 export function parsePolicy(input: unknown, issuer: string): Policy {
   const secretInClear = findClearSecret(input);
   if (secretInClear) throw new ConfigError(secretInClear);
-  const parsed = PolicySchema.safeParse(input);
+  const parsed = PolicySchema.safeParse(input, { error: issueSentence });
   if (!parsed.success) throw new ConfigError(formatIssues(parsed.error));
   const p = parsed.data;
   const own = p.trusted_issuers.findIndex((t) => t.issuer === issuer);
@@ -252,12 +252,9 @@ export function loadPolicyFile(file: string, issuer: string): Policy {
   } catch (error) {
     throw new ConfigError(`BATON_POLICY: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(`${file}: not valid JSON: ${(error as Error).message}`);
-  }
+  const syntax = jsonSyntaxProblem(text);
+  if (syntax !== undefined) throw new ConfigError(`${file}: not valid JSON at ${syntax}`);
+  const json: unknown = JSON.parse(text);
   try {
     return parsePolicy(json, issuer);
   } catch (error) {

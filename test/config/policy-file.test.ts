@@ -345,7 +345,7 @@ describe('parsePolicy: refusals name the path', () => {
   it('refuses an unknown token_endpoint_auth_method', () => {
     expect(failure(() => parsePolicy(withClient(1, { token_endpoint_auth_method: 'client_secret_jwt' }), ISSUER))).toEqual(
       refused(
-        'clients.1.token_endpoint_auth_method: Invalid option: expected one of "client_secret_basic"|"client_secret_post"|"private_key_jwt"',
+        'clients.1.token_endpoint_auth_method: must be one of: client_secret_basic, client_secret_post, private_key_jwt',
       ),
     );
   });
@@ -353,7 +353,7 @@ describe('parsePolicy: refusals name the path', () => {
   it('refuses a grant type Baton does not offer', () => {
     expect(failure(() => parsePolicy(withClient(1, { grant_types: [TE, 'password'] }), ISSUER))).toEqual(
       refused(
-        `clients.1.grant_types.1: Invalid option: expected one of "${TE}"|"${CIBA}"|"client_credentials"`,
+        `clients.1.grant_types.1: must be one of: ${TE}, ${CIBA}, client_credentials`,
       ),
     );
   });
@@ -451,10 +451,10 @@ describe('parsePolicy: refusals name the path', () => {
 
   it('refuses a non-integer or zero lifetime', () => {
     expect(failure(() => parsePolicy(withClient(1, { max_ttl_seconds: 0 }), ISSUER))).toEqual(
-      refused('clients.1.max_ttl_seconds: Too small: expected number to be >=1'),
+      refused('clients.1.max_ttl_seconds: must be at least 1'),
     );
     expect(failure(() => parsePolicy(withClient(1, { max_ttl_seconds: 1.5 }), ISSUER))).toEqual(
-      refused('clients.1.max_ttl_seconds: Invalid input: expected int, received number'),
+      refused('clients.1.max_ttl_seconds: must be a whole number'),
     );
   });
 
@@ -497,18 +497,18 @@ describe('parsePolicy: refusals name the path', () => {
 
   it('refuses a max_delegation_depth of zero', () => {
     expect(failure(() => parsePolicy({ ...example(), max_delegation_depth: 0 }, ISSUER))).toEqual(
-      refused('max_delegation_depth: Too small: expected number to be >=1'),
+      refused('max_delegation_depth: must be at least 1'),
     );
   });
 
   it('refuses JSON that is not an object, at the root', () => {
-    expect(failure(() => parsePolicy([], ISSUER))).toEqual(refused('(root): Invalid input: expected object, received array'));
-    expect(failure(() => parsePolicy(null, ISSUER))).toEqual(refused('(root): Invalid input: expected object, received null'));
+    expect(failure(() => parsePolicy([], ISSUER))).toEqual(refused('(root): must be an object, not an array'));
+    expect(failure(() => parsePolicy(null, ISSUER))).toEqual(refused('(root): must be an object, not null'));
   });
 
   it('refuses a wrongly typed field with a ConfigError, not a crash', () => {
     expect(failure(() => parsePolicy(withClient(0, { audiences: 'https://api.airline.example' }), ISSUER))).toEqual(
-      refused('clients.0.audiences: Invalid input: expected array, received string'),
+      refused('clients.0.audiences: must be an array, not a string'),
     );
   });
 
@@ -520,7 +520,7 @@ describe('parsePolicy: refusals name the path', () => {
         [
           'users.0.password_hash: is not a hash from `npx baton hash-password`',
           'clients.1.client_secret_sha256: must be the 64 lowercase hex characters of a SHA-256 (npx baton new-client)',
-          'clients.1.max_ttl_seconds: Too big: expected number to be <=86400',
+          'clients.1.max_ttl_seconds: must be at most 86400',
           'clients.1.max_ttl_seconds: exceeds tokens.max_ttl_seconds (3600)',
           'clients.1.audiences.0: "agent:nobody" names no client in this file',
         ].join('\n'),
@@ -545,15 +545,7 @@ describe('loadPolicyFile', () => {
   it('names the file when it is not valid JSON', () => {
     const file = path.join(dir, 'broken.json');
     writeFileSync(file, '{ "clients": [ }');
-    let message = '';
-    try {
-      loadPolicyFile(file, ISSUER);
-    } catch (error) {
-      expect(error).toBeInstanceOf(ConfigError);
-      message = (error as Error).message;
-    }
-    expect(message.startsWith(`${file}: not valid JSON: `)).toBe(true);
-    expect(message.length).toBeGreaterThan(`${file}: not valid JSON: `.length);
+    expect(failure(() => loadPolicyFile(file, ISSUER))).toEqual(refused(`${file}: not valid JSON at line 1, column 16: unexpected "}"`));
   });
 
   it('names the file and each bad field when the policy is invalid', () => {
@@ -688,7 +680,7 @@ describe('parseEnv', () => {
 
   it('refuses an unknown BATON_SYNC', () => {
     expect(failure(() => parseEnv({ BATON_SYNC: 'OFF' }))).toEqual(
-      refused('BATON_SYNC: Invalid option: expected one of "FULL"|"NORMAL"'),
+      refused('BATON_SYNC: must be one of: FULL, NORMAL'),
     );
   });
 
