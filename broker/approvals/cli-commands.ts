@@ -3,8 +3,11 @@
  * machines without a browser (SPEC §6). They read the database at `BATON_DB` directly,
  * as `npx baton audit` does, so they work while the broker runs (SQLite WAL) or not.
  *
- * Everything shown came from an agent, but the backchannel endpoint accepted only
- * printable text without control characters, so it cannot drive the terminal.
+ * Nearly everything shown was written by an agent (its id aside: the user it names, the
+ * scope, audience and reason it asked for). The backchannel endpoint checks them, but a
+ * row may predate a check or reach the database another way, so every such string is
+ * rendered through `forTerminal`: an escape sequence, bidi override or zero-width
+ * character shows as `<U+XXXX>` and can never rewrite what the person approves.
  * @module
  */
 import { parseArgs } from 'node:util';
@@ -12,6 +15,7 @@ import { parseEnv } from '../config/env.js';
 import { ConfigError } from '../config/format-issues.js';
 import { openSqliteStore } from '../store/sqlite-store.js';
 import type { ApprovalRecord, Store } from '../store/store.js';
+import { forTerminal } from '../text/show.js';
 import { approveRequest, denyRequest, type Decision } from './decide.js';
 
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
@@ -29,12 +33,12 @@ export function renderPending(approvals: readonly ApprovalRecord[], now: number)
   for (const a of approvals) {
     lines.push(
       '',
-      a.authReqId,
-      `  agent     ${a.clientId}`,
-      `  user      ${a.username}`,
-      `  scope     ${a.scope}`,
-      `  audience  ${a.aud.join(' ')}`,
-      `  reason    ${a.bindingMessage ?? '(none given)'}`,
+      forTerminal(a.authReqId, 200),
+      `  agent     ${forTerminal(a.clientId, 200)}`,
+      `  user      ${forTerminal(a.username, 200)}`,
+      `  scope     ${forTerminal(a.scope)}`,
+      `  audience  ${a.aud.map((x) => forTerminal(x, 600)).join(' ')}`,
+      `  reason    ${a.bindingMessage === null ? '(none given)' : forTerminal(a.bindingMessage, 200)}`,
       `  expires   in ${timeLeft(a.expiresAt - now)}`,
     );
   }
@@ -52,12 +56,13 @@ async function withStore<T>(use: (store: Store) => Promise<T>): Promise<T> {
   }
 }
 
+/** Prints the outcome on one line; the line quotes stored, agent-written text, so it is made inert. */
 function report(decision: Decision, success: (a: ApprovalRecord) => string): number {
   if (!decision.ok) {
-    process.stderr.write(`${decision.message}\n`);
+    process.stderr.write(`${forTerminal(decision.message, 4000)}\n`);
     return 1;
   }
-  process.stdout.write(`${success(decision.approval)}\n`);
+  process.stdout.write(`${forTerminal(success(decision.approval), 4000)}\n`);
   return 0;
 }
 

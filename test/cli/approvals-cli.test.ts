@@ -173,6 +173,47 @@ describe('npx baton approvals / approve / deny', () => {
     expect(await b.store.getApproval(id)).toMatchObject({ status: 'denied', decidedBy: 'ops' });
   });
 
+  it('shows hostile stored rows inert: escapes, bidi and zero-width characters cannot rewrite what the person approves', async () => {
+    // The attack of issue 9 point 5: a second request whose text, printed raw, clears the
+    // screen and redraws the first request as asking for less. Written straight into the
+    // database, as a row from before validation (or from another writer) would be.
+    const honest = await request({ login_hint: 'alice' });
+    const now = Math.floor(Date.now() / 1000);
+    const ESC = '\u001b';
+    const hostile = {
+      auth_req_id: `evil${ESC}[2J`,
+      client_id: `planner${ESC}[1A`,
+      username: `bob${ESC}[2J${ESC}[H${honest}\n  agent     planner\n  user      alice\n  scope     trips:read`,
+      scope: `trips:book\u202E daer:spirt`,
+      aud: JSON.stringify([`${API}\u200B`, `agent:booker${ESC}]0;title\u0007`]),
+      binding_message: `fine\u2028${ESC}[31mApproved by admin\u2066`,
+    };
+    b.store.sqlite
+      .prepare(
+        `INSERT INTO approval_requests (auth_req_id, client_id, username, scope, aud, binding_message, created_at, expires_at, interval, next_poll_at, status)
+         VALUES (@auth_req_id, @client_id, @username, @scope, @aud, @binding_message, ${now + 1}, ${now + 300}, 5, ${now}, 'pending')`,
+      )
+      .run(hostile);
+    const run = await baton(db, 'approvals');
+    expect(run.code).toBe(0);
+    // Nothing that acts on a terminal or reorders text reaches it.
+    expect(run.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069]/);
+    const block = maskTime(run.stdout).split('\n\n')[1];
+    expect(block).toBe(
+      [
+        'evil<U+001B>[2J',
+        '  agent     planner<U+001B>[1A',
+        `  user      bob<U+001B>[2J<U+001B>[H${honest}<U+000A>  agent     planner<U+000A>  user      alice<U+000A>  scope     trips:read`,
+        '  scope     trips:book<U+202E> daer:spirt',
+        `  audience  ${API}<U+200B> agent:booker<U+001B>]0;title<U+0007>`,
+        '  reason    fine<U+2028><U+001B>[31mApproved by admin<U+2066>',
+        '  expires   in <left>',
+      ].join('\n'),
+    );
+    // The honest request is still shown, once, on its own.
+    expect(run.stdout.split('\n').filter((l) => l === honest)).toHaveLength(1);
+  });
+
   it('exits 1 with a message for an unknown or expired id, or none at all', async () => {
     b.clock.now -= 1000;
     const expired = await request({ login_hint: 'alice' });
