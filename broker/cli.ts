@@ -12,13 +12,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { approve, deny, listApprovals } from './approvals/cli-commands.js';
+import { ledgerFile, openExistingStore } from './cli/ledger.js';
 import { renderAuditTree } from './audit-tree.js';
 import { mintDemoUserToken } from './config/demo-policy.js';
 import { parseEnv } from './config/env.js';
 import { ConfigError } from './config/format-issues.js';
 import { hashPassword } from './config/password.js';
 import { auditReport } from './services/audit-report.js';
-import { openSqliteStore } from './store/sqlite-store.js';
+import { forTerminal } from './text/show.js';
 import { GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE } from './tokens/claims.js';
 
 const USAGE = `Usage: baton <command>
@@ -87,11 +88,11 @@ async function audit(args: string[]): Promise<number> {
   const jti = positionals[0];
   if (jti === undefined) throw new ConfigError('audit needs a jti: npx baton audit <jti>');
   const env = parseEnv();
-  const store = openSqliteStore(env.dbFile, { synchronous: env.synchronous });
+  const store = openExistingStore(env);
   try {
     const report = await auditReport({ store }, jti);
     if (report === undefined) {
-      process.stderr.write(`No token ${jti} in the ledger at ${env.dbFile}\n`);
+      process.stderr.write(`No token ${forTerminal(jti, 200)} in the ledger at ${forTerminal(ledgerFile(env))}\n`);
       return 1;
     }
     process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderAuditTree(report, Math.floor(Date.now() / 1000))}\n`);

@@ -13,7 +13,7 @@
 import { parseArgs } from 'node:util';
 import { parseEnv } from '../config/env.js';
 import { ConfigError } from '../config/format-issues.js';
-import { openSqliteStore } from '../store/sqlite-store.js';
+import { openExistingStore } from '../cli/ledger.js';
 import type { ApprovalRecord, Store } from '../store/store.js';
 import { forTerminal } from '../text/show.js';
 import { approveRequest, denyRequest, type Decision } from './decide.js';
@@ -47,8 +47,7 @@ export function renderPending(approvals: readonly ApprovalRecord[], now: number)
 }
 
 async function withStore<T>(use: (store: Store) => Promise<T>): Promise<T> {
-  const env = parseEnv();
-  const store = openSqliteStore(env.dbFile, { synchronous: env.synchronous });
+  const store = openExistingStore(parseEnv());
   try {
     return await use(store);
   } finally {

@@ -26,7 +26,9 @@ function baton(db: string, ...args: string[]): Promise<Run> {
       process.execPath,
       ['--import', 'tsx', 'broker/cli.ts', ...args],
       { cwd: ROOT, env: { ...process.env, BATON_DB: db, BATON_POLICY: '' } },
-      (error, stdout, stderr) => resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr }),
+      // The `ledger: <file>` line every ledger command starts with is tested in operator-cli.test.ts.
+      (error, stdout, stderr) =>
+        resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr: stderr.replace(`ledger: ${path.resolve(db)}\n`, '') }),
     );
   });
 }

@@ -5,6 +5,8 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { decodeJwt } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -105,8 +107,36 @@ describe('npx baton audit', () => {
   it('says so, with exit code 1, for a jti the ledger does not hold', async () => {
     const db = path.join(b.dir, 'baton.db');
     const { code, stdout, stderr } = await baton(['audit', 'no-such-jti'], { BATON_DB: db });
-    expect({ code, stdout, stderr }).toEqual({ code: 1, stdout: '', stderr: `No token no-such-jti in the ledger at ${db}\n` });
+    expect({ code, stdout, stderr }).toEqual({ code: 1, stdout: '', stderr: `ledger: ${db}\nNo token no-such-jti in the ledger at ${db}\n` });
   });
+
+  it('says on stderr which ledger it reads, as an absolute path, keeping stdout for the report', async () => {
+    const { code, stdout, stderr } = await baton(['audit', handoffJti, '--json'], { BATON_DB: path.relative(ROOT, path.join(b.dir, 'baton.db')) });
+    expect(code).toBe(0);
+    expect(stderr).toBe(`ledger: ${path.join(b.dir, 'baton.db')}\n`);
+    expect(JSON.parse(stdout)).toMatchObject({ chain: [{ jti: handoffJti }] });
+  });
+});
+
+describe('the CLI never opens a ledger that is not there', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'baton-noledger-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  for (const args of [['audit', 'some-jti'], ['approvals'], ['approve', 'some-id'], ['deny', 'some-id']]) {
+    it(`refuses a missing database for ${args[0]}, naming the file, and creates nothing`, async () => {
+      const db = path.join(dir, 'typo', 'baton.db');
+      const { code, stdout, stderr } = await baton(args, { BATON_DB: db });
+      expect({ code, stdout, stderr }).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: `baton: no ledger at ${db} (BATON_DB): point BATON_DB at the broker's database, or start the broker once (npm start) to create it\n`,
+      });
+      expect(existsSync(path.join(dir, 'typo'))).toBe(false);
+    });
+  }
 });
 
 describe('npx baton demo-token and unknown commands', () => {

@@ -1,0 +1,44 @@
+/**
+ * The ledger as the operator's CLI opens it. `npm start` creates the database; a CLI
+ * command never does, because a typo in `BATON_DB` (or running from another folder)
+ * would otherwise open a fresh, empty ledger and show "no pending requests" while agents
+ * wait. So every command that reads or changes the ledger (audit, approvals, approve,
+ * deny, and any later one) opens it here: a missing file is refused unless the caller
+ * asks to create one, and the file in use is named on stderr (stdout stays the report).
+ * @module
+ */
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { BrokerEnv } from '../config/env.js';
+import { ConfigError } from '../config/format-issues.js';
+import { openSqliteStore, type SqliteStore } from '../store/sqlite-store.js';
+import { forTerminal } from '../text/show.js';
+
+export interface OpenLedgerOptions {
+  /** Create the database (and its folder) when it is missing, as `npm start` does. */
+  create?: boolean;
+  /** Where the `ledger: <file>` line goes; stderr by default. */
+  say?: (line: string) => void;
+}
+
+/** `BATON_DB` as an absolute path, resolved against the folder the operator runs in. */
+export function ledgerFile(env: BrokerEnv): string {
+  return path.resolve(env.dbFile);
+}
+
+/** Opens the ledger at `BATON_DB`, refusing a missing one; names the file it opened. */
+export function openExistingStore(env: BrokerEnv, options: OpenLedgerOptions = {}): SqliteStore {
+  const file = ledgerFile(env);
+  const shown = forTerminal(file);
+  if (!existsSync(file)) {
+    if (options.create !== true) {
+      throw new ConfigError(
+        `no ledger at ${shown} (BATON_DB): point BATON_DB at the broker's database, or start the broker once (npm start) to create it`,
+      );
+    }
+  } else if (!statSync(file).isFile()) {
+    throw new ConfigError(`BATON_DB: ${shown} is not a file`);
+  }
+  (options.say ?? ((line: string) => process.stderr.write(`${line}\n`)))(`ledger: ${shown}`);
+  return openSqliteStore(file, { synchronous: env.synchronous });
+}
