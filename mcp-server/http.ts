@@ -6,16 +6,25 @@
  *   a request without an acceptable Baton bearer token gets 401 with
  *   `WWW-Authenticate: Bearer resource_metadata="..."` (RFC 6750 §3; `error="invalid_token"`
  *   only when a token was presented, as §3.1 asks).
- * - An acceptable token is active (Baton's own, unrevoked) and its `aud` holds
- *   `${issuer}/mcp` (RFC 8707 audience binding, so a token minted for another API is no
- *   key to this one). The tools act as the token's current actor (`act.sub`, or
- *   `client_id` without `act`) through `InProcessBrokerClient`, and exchange the token,
- *   never pass it on.
- * - Stateless: every POST gets a fresh server and transport (no session to steal or
- *   leak); GET and DELETE, which need a session, are 405.
+ * - An acceptable token is active (Baton's own, unrevoked, canonically spelled) and its
+ *   `aud` is exactly `${issuer}/mcp` (RFC 8707 audience binding): a token minted for
+ *   another API, or for another API *and* this one, is no key here, so an API that was
+ *   handed such a token cannot act as the agent at `/mcp`. The tools act as the token's
+ *   current actor (`act.sub`, or `client_id` without `act`) through
+ *   `InProcessBrokerClient`, and exchange the token, never pass it on.
+ * - Browsers (MCP transports, "Security Warning"): a request whose `Origin` is present
+ *   and is not the issuer's origin (or one the operator allowed) is 403, `Origin: null`
+ *   included; when the issuer is a loopback address, a `Host` that is not a loopback
+ *   name is 403 too, which stops DNS rebinding from reaching a local broker. Clients
+ *   that are not browsers send no `Origin` and are unaffected.
+ * - Stateless: every POST gets its own transport (no session to steal or leak); GET
+ *   and DELETE, which need a session, are 405. The MCP server itself is built once and
+ *   reused (`McpServerPool`); each request's caller reaches the tools through the
+ *   request's context (`asCaller`), and the SDK's `extra.authInfo` carries the token.
  * @module
  */
-import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { Context, Hono } from 'hono';
 import type { Mount } from '../broker/app.js';
 import type { ClientPolicy } from '../broker/config/policy.js';
@@ -24,7 +33,8 @@ import { activeToken } from '../broker/services/introspection.js';
 import { NO_STORE } from '../broker/endpoints/urls.js';
 import { InProcessBrokerClient } from './in-process-broker-client.js';
 import { buildServer } from './server.js';
-import { fixedAgentToken } from './tool-deps.js';
+import { McpServerPool } from './server-pool.js';
+import { asCaller, callerToolDeps, fixedAgentToken, type ToolDeps } from './tool-deps.js';
 
 export const MCP_PATH = '/mcp';
 export const PROTECTED_RESOURCE_PATH = '/.well-known/oauth-protected-resource';
@@ -40,7 +50,7 @@ export function protectedResourceMetadata(deps: BrokerDeps) {
   };
 }
 
-type Authenticated = { client: ClientPolicy; token: string };
+type Authenticated = { client: ClientPolicy; token: string; authInfo: AuthInfo };
 
 /** RFC 6750 §3 challenge pointing at the RFC 9728 metadata. */
 function unauthorized(c: Context, deps: BrokerDeps, presented: boolean, description: string): Response {
@@ -52,46 +62,97 @@ function unauthorized(c: Context, deps: BrokerDeps, presented: boolean, descript
   });
 }
 
+function forbidden(c: Context, description: string): Response {
+  return c.json({ error: 'access_denied', error_description: description }, 403, NO_STORE);
+}
+
 async function authenticate(c: Context, deps: BrokerDeps): Promise<Authenticated | Response> {
+  const resource = `${deps.issuer}${MCP_PATH}`;
   const header = c.req.header('authorization');
   const match = header === undefined ? null : /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)[ ]*$/i.exec(header);
   if (header === undefined || !/^bearer\b/i.test(header)) {
-    return unauthorized(c, deps, false, `a Baton bearer token with audience ${deps.issuer}${MCP_PATH} is required`);
+    return unauthorized(c, deps, false, `a Baton bearer token with audience ${resource} is required`);
   }
   if (match === null) return unauthorized(c, deps, true, 'the Authorization header is not a bearer token');
   const token = match[1]!;
   const verified = await activeToken(deps, token, deps.now());
   if (verified === undefined) return unauthorized(c, deps, true, 'the token is not active');
-  if (!verified.aud.includes(`${deps.issuer}${MCP_PATH}`)) {
-    return unauthorized(c, deps, true, `the token is not for ${deps.issuer}${MCP_PATH}`);
+  if (!verified.aud.includes(resource)) return unauthorized(c, deps, true, `the token is not for ${resource}`);
+  // RFC 8707 §2 audience binding: whoever else the token was for could replay it here.
+  if (verified.aud.length !== 1) {
+    return unauthorized(c, deps, true, `the token is for other audiences too; ${resource} takes only a token for it alone`);
   }
   const actor = verified.act?.sub ?? verified.clientId;
   const client = actor === undefined ? undefined : deps.policy.clients.get(actor);
   if (client === undefined) return unauthorized(c, deps, true, "the token's actor is not a registered client");
-  return { client, token };
+  const authInfo: AuthInfo = {
+    token,
+    clientId: client.clientId,
+    scopes: verified.scopes,
+    ...(verified.exp === undefined ? {} : { expiresAt: verified.exp }),
+    resource: new URL(resource),
+  };
+  return { client, token, authInfo };
 }
 
-export const mountMcp: Mount = (app: Hono, deps: BrokerDeps) => {
-  const metadata = protectedResourceMetadata(deps);
-  for (const path of [PROTECTED_RESOURCE_PATH, `${PROTECTED_RESOURCE_PATH}${MCP_PATH}`]) {
-    app.get(path, (c) => c.json(metadata, 200, { 'Cache-Control': 'public, max-age=300' }));
-  }
+/** `localhost`, `127.0.0.0/8` and `[::1]`: names that can only mean this machine. */
+function isLoopbackHostname(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
 
-  app.all(MCP_PATH, async (c) => {
-    const auth = await authenticate(c, deps);
-    if (auth instanceof Response) return auth;
-    if (c.req.method !== 'POST') {
-      return c.json({ error: 'invalid_request', error_description: 'this MCP endpoint is stateless: use POST' }, 405, {
-        ...NO_STORE,
-        Allow: 'POST',
-      });
+/** The hostname in a `Host` header (`host[:port]`), or undefined when it is not one. */
+function hostnameOf(host: string): string | undefined {
+  if (!URL.canParse(`http://${host}`)) return undefined;
+  const url = new URL(`http://${host}`);
+  const bare = url.username === '' && url.password === '' && url.pathname === '/' && url.search === '' && url.hash === '';
+  return bare ? url.hostname : undefined;
+}
+
+export interface McpMountOptions {
+  /** Origins allowed besides the issuer's own (exact `scheme://host[:port]`), for browser-based MCP clients. */
+  allowedOrigins?: readonly string[];
+  /** Builds the one MCP server the endpoint reuses; a test can count builds through it. */
+  buildServer?: (deps: ToolDeps) => McpServer;
+}
+
+/** The `/mcp` mount, with the origins it accepts and how its MCP server is built. */
+export function createMcpMount(options: McpMountOptions = {}): Mount {
+  return (app: Hono, deps: BrokerDeps) => {
+    const metadata = protectedResourceMetadata(deps);
+    for (const path of [PROTECTED_RESOURCE_PATH, `${PROTECTED_RESOURCE_PATH}${MCP_PATH}`]) {
+      app.get(path, (c) => c.json(metadata, 200, { 'Cache-Control': 'public, max-age=300' }));
     }
-    const server = buildServer({
-      broker: new InProcessBrokerClient(deps, auth.client),
-      agentToken: fixedAgentToken(auth.token),
+
+    const issuer = new URL(deps.issuer);
+    const origins = new Set([issuer.origin, ...(options.allowedOrigins ?? []).map((o) => new URL(o).origin)]);
+    const loopback = isLoopbackHostname(issuer.hostname);
+    const build = options.buildServer ?? buildServer;
+    const tools = callerToolDeps();
+    const pool = new McpServerPool(() => build(tools));
+
+    app.all(MCP_PATH, async (c) => {
+      // Origin: null (sandboxed frames, file:) is a browser too, and never the issuer.
+      const origin = c.req.header('origin');
+      if (origin !== undefined && !origins.has(origin)) return forbidden(c, 'requests from this Origin are not allowed at /mcp');
+      if (loopback) {
+        const hostname = hostnameOf(c.req.header('host') ?? new URL(c.req.url).host);
+        if (hostname === undefined || !isLoopbackHostname(hostname)) {
+          return forbidden(c, 'this broker listens on a loopback address and takes only a loopback Host');
+        }
+      }
+      const auth = await authenticate(c, deps);
+      if (auth instanceof Response) return auth;
+      if (c.req.method !== 'POST') {
+        return c.json({ error: 'invalid_request', error_description: 'this MCP endpoint is stateless: use POST' }, 405, {
+          ...NO_STORE,
+          Allow: 'POST',
+        });
+      }
+      const caller = { broker: new InProcessBrokerClient(deps, auth.client), agentToken: fixedAgentToken(auth.token) };
+      return asCaller(caller, () => pool.handle(c.req.raw, auth.authInfo));
     });
-    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined });
-    await server.connect(transport);
-    return transport.handleRequest(c.req.raw);
-  });
-};
+  };
+}
+
+/** `/mcp` accepting the issuer's own origin only. */
+export const mountMcp: Mount = createMcpMount();

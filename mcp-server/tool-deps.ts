@@ -4,8 +4,14 @@
  * `BATON_SUBJECT_TOKEN` (the token the agent was handed) or else a client_credentials
  * token of its own; at `/mcp` it is the bearer token the caller presented, which is
  * exchanged, never passed on.
+ *
+ * `/mcp` builds its MCP server once and serves every caller with it, so there the tools
+ * get `callerToolDeps()`: a broker client and agent token that are looked up, on each
+ * call, in the request's own async context (`asCaller`), never in shared state. One
+ * request's identity cannot reach another's, even when they run at the same time.
  * @module
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { BrokerClient } from './broker-client.js';
 
@@ -40,4 +46,47 @@ export function clientCredentialsAgentToken(broker: BrokerClient, nowSeconds = (
     }
     return cached.token;
   };
+}
+
+/** Who one `/mcp` request acts as: the broker client of its token's actor, and the token. */
+export interface ToolCaller {
+  readonly broker: BrokerClient;
+  agentToken(): Promise<string>;
+}
+
+const callers = new AsyncLocalStorage<ToolCaller>();
+
+/** Runs `run` (and everything it starts) as `caller`: what `callerToolDeps()` resolves to. */
+export function asCaller<T>(caller: ToolCaller, run: () => T): T {
+  return callers.run(caller, run);
+}
+
+function currentCaller(): ToolCaller {
+  const caller = callers.getStore();
+  // A tool reached outside `asCaller` is a wiring bug; acting as nobody is the safe answer.
+  if (caller === undefined) throw new Error('no MCP caller in this context');
+  return caller;
+}
+
+/** A `BrokerClient` that forwards each call to the current request's caller. */
+class CallerBroker implements BrokerClient {
+  get clientId() {
+    return currentCaller().broker.clientId;
+  }
+  get brokerUrl() {
+    return currentCaller().broker.brokerUrl;
+  }
+  metadata: BrokerClient['metadata'] = () => currentCaller().broker.metadata();
+  exchange: BrokerClient['exchange'] = (p) => currentCaller().broker.exchange(p);
+  clientCredentials: BrokerClient['clientCredentials'] = (p) => currentCaller().broker.clientCredentials(p);
+  introspect: BrokerClient['introspect'] = (t) => currentCaller().broker.introspect(t);
+  revoke: BrokerClient['revoke'] = (t) => currentCaller().broker.revoke(t);
+  audit: BrokerClient['audit'] = (jti) => currentCaller().broker.audit(jti);
+  allowances: BrokerClient['allowances'] = () => currentCaller().broker.allowances();
+  approvals: BrokerClient['approvals'] = () => currentCaller().broker.approvals();
+}
+
+/** Tool deps for a server shared by many callers: each call acts as the caller of its request. */
+export function callerToolDeps(): ToolDeps {
+  return { broker: new CallerBroker(), agentToken: () => currentCaller().agentToken() };
 }
