@@ -9,10 +9,10 @@
  *   demo-token <username>     a person's token from the demo identity provider
  * @module
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { approve, deny, listApprovals } from './approvals/cli-commands.js';
 import { ledgerFile, openExistingStore } from './cli/ledger.js';
+import { NEW_CLIENT_USAGE, newClient } from './cli/new-client.js';
 import { renderAuditTree } from './audit-tree.js';
 import { mintDemoUserToken } from './config/demo-policy.js';
 import { parseEnv } from './config/env.js';
@@ -20,13 +20,12 @@ import { ConfigError } from './config/format-issues.js';
 import { hashPassword } from './config/password.js';
 import { auditReport } from './services/audit-report.js';
 import { forTerminal } from './text/show.js';
-import { GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE } from './tokens/claims.js';
 
 const USAGE = `Usage: baton <command>
   start                                  run the broker (same as npm start)
-  new-client <client_id> [--method client_secret_basic|client_secret_post]
-             [--scope S]... [--audience A]... [--grant G]...
-                                         print a fresh secret and the policy entry with its hash
+  ${NEW_CLIENT_USAGE}
+                                         print a fresh secret (or, for private_key_jwt, a key pair)
+                                         and the policy entry, checked against BATON_POLICY
   hash-password                          read a password from stdin, print its scrypt hash
   audit <jti> [--json]                   print the delegation tree around a token (reads BATON_DB)
   approvals [--user U]                   list pending approval requests, newest first (reads BATON_DB)
@@ -47,40 +46,6 @@ async function readStdin(): Promise<string> {
     if (process.stdin.isTTY && chunk.includes(10)) break;
   }
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
-}
-
-async function newClient(args: string[]): Promise<void> {
-  const { positionals, values } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      method: { type: 'string', default: 'client_secret_basic' },
-      scope: { type: 'string', multiple: true, default: [] },
-      audience: { type: 'string', multiple: true, default: [] },
-      grant: { type: 'string', multiple: true, default: [GRANT_TOKEN_EXCHANGE, GRANT_CLIENT_CREDENTIALS] },
-    },
-  });
-  const clientId = positionals[0];
-  if (clientId === undefined || !/^[A-Za-z0-9._~-]{1,128}$/.test(clientId)) {
-    throw new ConfigError('new-client needs a client_id of 1-128 characters A-Z a-z 0-9 . _ ~ -');
-  }
-  if (values.method !== 'client_secret_basic' && values.method !== 'client_secret_post') {
-    throw new ConfigError('--method must be client_secret_basic or client_secret_post (private_key_jwt clients have jwks, not secrets)');
-  }
-  const secret = randomBytes(32).toString('base64url');
-  const entry = {
-    client_id: clientId,
-    client_secret_sha256: createHash('sha256').update(secret).digest('hex'),
-    token_endpoint_auth_method: values.method,
-    grant_types: values.grant,
-    scopes: values.scope,
-    audiences: values.audience,
-  };
-  process.stdout.write(
-    `client_id:     ${clientId}\nclient secret: ${secret}\n` +
-      `(shown once: give it to the agent; the policy keeps only its SHA-256)\n\n` +
-      `Policy entry for "clients":\n${JSON.stringify(entry, null, 2)}\n`,
-  );
 }
 
 async function audit(args: string[]): Promise<number> {
@@ -117,8 +82,7 @@ export async function runCli(argv: string[]): Promise<number> {
       await import('./main.js').then((m) => m.runMain());
       return -1;
     case 'new-client':
-      await newClient(rest);
-      return 0;
+      return newClient(rest);
     case 'hash-password': {
       const password = await readStdin();
       if (password.length < 8) throw new ConfigError('the password must be at least 8 characters');

@@ -58,6 +58,26 @@ const User = z.strictObject({
   password_hash: z.string().refine(isPasswordHash, 'is not a hash from `npx baton hash-password`'),
 });
 
+/**
+ * SPEC §10: a token bucket (requests per second, refilled continuously, up to `burst`).
+ * Bounded so a typo cannot overflow the arithmetic; 1,000,000 is "effectively off".
+ */
+const RateLimitSchema = z.strictObject({
+  requests_per_second: z.number().positive().max(1_000_000),
+  burst: z.number().int().min(1).max(1_000_000),
+});
+export const DEFAULT_RATE_LIMITS = {
+  requests_per_second: 50,
+  burst: 100,
+  failed_authentication: { requests_per_second: 5, burst: 50 },
+} as const;
+const RateLimits = z.strictObject({
+  requests_per_second: RateLimitSchema.shape.requests_per_second.default(DEFAULT_RATE_LIMITS.requests_per_second),
+  burst: RateLimitSchema.shape.burst.default(DEFAULT_RATE_LIMITS.burst),
+  /** Per remote address, counting failed client authentications only. */
+  failed_authentication: RateLimitSchema.default(DEFAULT_RATE_LIMITS.failed_authentication),
+});
+
 const Client = z.strictObject({
   client_id: z
     .string()
@@ -73,6 +93,8 @@ const Client = z.strictObject({
   scopes: z.array(ScopeToken).default([]),
   audiences: z.array(z.string()).default([]),
   max_ttl_seconds: z.number().int().min(1).max(86_400).optional(),
+  /** Overrides `rate_limits` for this client. */
+  rate_limit: RateLimitSchema.optional(),
 });
 
 const PolicySchema = z
@@ -82,6 +104,7 @@ const PolicySchema = z
     trusted_issuers: z.array(TrustedIssuer).default([]),
     users: z.array(User).default([]),
     clients: z.array(Client).min(1, 'at least one client is needed'),
+    rate_limits: RateLimits.default(DEFAULT_RATE_LIMITS),
   })
   .superRefine((p, ctx) => {
     const ids = new Set<string>();
@@ -178,6 +201,23 @@ export interface TrustedIssuerPolicy {
   readonly audience: string;
 }
 
+/** A token bucket: sustained `ratePerSecond`, at most `burst` at once. */
+export interface RateLimit {
+  readonly ratePerSecond: number;
+  readonly burst: number;
+}
+
+export interface RateLimitPolicy {
+  /** Each authenticated client's limit, unless `clients` has its own. */
+  readonly perClient: RateLimit;
+  readonly clients: ReadonlyMap<string, RateLimit>;
+  /** Failed client authentications per remote address. */
+  readonly failedAuthentication: RateLimit;
+}
+
+const toRateLimit = (r: { requests_per_second: number; burst: number }): RateLimit =>
+  Object.freeze({ ratePerSecond: r.requests_per_second, burst: r.burst });
+
 export interface Policy {
   readonly defaultTtlSeconds: number;
   readonly maxTtlSeconds: number;
@@ -187,6 +227,7 @@ export interface Policy {
   readonly clients: ReadonlyMap<string, ClientPolicy>;
   /** Every scope any client may hold, for `scopes_supported`. */
   readonly scopesSupported: readonly string[];
+  readonly rateLimits: RateLimitPolicy;
 }
 
 function toClient(c: ParsedClient, policyMax: number): ClientPolicy {
@@ -227,6 +268,11 @@ export function parsePolicy(input: unknown, issuer: string): Policy {
     users: new Map(p.users.map((u) => [u.username, u.password_hash])),
     clients: new Map(p.clients.map((c) => [c.client_id, toClient(c, p.tokens.max_ttl_seconds)])),
     scopesSupported: [...new Set(p.clients.flatMap((c) => c.scopes))].sort(),
+    rateLimits: Object.freeze({
+      perClient: toRateLimit(p.rate_limits),
+      clients: new Map(p.clients.flatMap((c) => (c.rate_limit ? [[c.client_id, toRateLimit(c.rate_limit)] as const] : []))),
+      failedAuthentication: toRateLimit(p.rate_limits.failed_authentication),
+    }),
   });
 }
 
@@ -244,8 +290,8 @@ function findClearSecret(input: unknown): string | undefined {
   return undefined;
 }
 
-/** Reads and validates the policy file; the error names the file and each bad field. */
-export function loadPolicyFile(file: string, issuer: string): Policy {
+/** Reads a policy file as JSON, without validating it; the error names the file. */
+export function readPolicyJson(file: string): unknown {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -254,7 +300,12 @@ export function loadPolicyFile(file: string, issuer: string): Policy {
   }
   const syntax = jsonSyntaxProblem(text);
   if (syntax !== undefined) throw new ConfigError(`${file}: not valid JSON at ${syntax}`);
-  const json: unknown = JSON.parse(text);
+  return JSON.parse(text) as unknown;
+}
+
+/** Reads and validates the policy file; the error names the file and each bad field. */
+export function loadPolicyFile(file: string, issuer: string): Policy {
+  const json = readPolicyJson(file);
   try {
     return parsePolicy(json, issuer);
   } catch (error) {

@@ -5,10 +5,10 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { decodeJwt } from 'jose';
+import { createLocalJWKSet, decodeJwt, importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parsePolicy } from '../../broker/config/policy.js';
 import { verifyPassword } from '../../broker/config/password.js';
@@ -49,7 +49,93 @@ describe('npx baton new-client', () => {
   it('refuses a client_id that policy would refuse, with exit code 1', async () => {
     const { code, stdout, stderr } = await baton(['new-client', 'bad id!']);
     expect({ code, stdout }).toEqual({ code: 1, stdout: '' });
-    expect(stderr).toBe('baton: new-client needs a client_id of 1-128 characters A-Z a-z 0-9 . _ ~ -\n');
+    expect(stderr).toBe('baton: new-client: client_id: must be 1-128 characters of A-Z a-z 0-9 . _ ~ -\n');
+  });
+});
+
+describe('npx baton new-client checks with the policy’s own rules', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'baton-newclient-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('refuses an audience the broker would refuse at start, with the same sentence', async () => {
+    const { code, stdout, stderr } = await baton(['new-client', 'mailer', '--audience', 'mail-api', '--audience', 'mail api']);
+    expect({ code, stdout, stderr }).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'baton: new-client: --audience 2: "mail api" must not contain whitespace or control characters\n',
+    });
+  });
+
+  it('refuses a grant Baton does not offer, listing those it does', async () => {
+    const { code, stdout, stderr } = await baton(['new-client', 'mailer', '--grant', 'password']);
+    expect({ code, stdout, stderr }).toEqual({
+      code: 1,
+      stdout: '',
+      stderr:
+        'baton: new-client: --grant 1: must be one of: urn:ietf:params:oauth:grant-type:token-exchange, urn:openid:params:grant-type:ciba, client_credentials (or token-exchange, ciba)\n',
+    });
+  });
+
+  it('checks agent: audiences against the clients of the policy file in BATON_POLICY', async () => {
+    const alone = await baton(['new-client', 'mailer', '--audience', 'agent:booker']);
+    expect({ code: alone.code, stderr: alone.stderr }).toEqual({
+      code: 1,
+      stderr:
+        'baton: new-client: --audience 1: "agent:booker" names no client in this file (set BATON_POLICY to the policy file so agent: audiences are checked against its clients)\n',
+    });
+    const file = path.join(dir, 'policy.json');
+    writeFileSync(file, JSON.stringify({ clients: [{ client_id: 'booker', client_secret_sha256: 'a'.repeat(64), grant_types: ['client_credentials'] }] }));
+    const withFile = await baton(['new-client', 'mailer', '--audience', 'agent:booker', '--audience', 'mail-api', '--grant', 'ciba'], { BATON_POLICY: file });
+    expect(withFile.code).toBe(0);
+    expect(JSON.parse(withFile.stdout.slice(withFile.stdout.indexOf('{')))).toMatchObject({
+      audiences: ['agent:booker', 'mail-api'],
+      grant_types: ['urn:openid:params:grant-type:ciba'],
+    });
+    const taken = await baton(['new-client', 'booker'], { BATON_POLICY: file });
+    expect({ code: taken.code, stderr: taken.stderr }).toEqual({ code: 1, stderr: 'baton: new-client: client_id: duplicate client_id "booker"\n' });
+  });
+
+  it('makes a private_key_jwt key pair: the private JWK printed once, the policy entry with only the public key', async () => {
+    const { code, stdout } = await baton(['new-client', 'signer', '--method', 'private_key_jwt', '--scope', 'a:read', '--audience', 'mail-api']);
+    expect(code).toBe(0);
+    const [, privateLine] = /^private key \(JWK\): (\{.*\})$/m.exec(stdout) ?? [];
+    const privateJwk = JSON.parse(privateLine!) as JWK;
+    expect(privateJwk).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig', d: expect.any(String) });
+    const entry = JSON.parse(stdout.slice(stdout.indexOf('{\n'))) as { jwks: { keys: JWK[] } };
+    const { d: _d, ...publicJwk } = privateJwk;
+    expect(entry).toEqual({
+      client_id: 'signer',
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks: { keys: [publicJwk] },
+      grant_types: ['urn:ietf:params:oauth:grant-type:token-exchange', 'client_credentials'],
+      scopes: ['a:read'],
+      audiences: ['mail-api'],
+    });
+    expect(parsePolicy({ clients: [entry] }, ISSUER).clients.get('signer')?.authMethod).toBe('private_key_jwt');
+    // The pair matches: an assertion signed with the private key verifies with the published key.
+    const assertion = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: privateJwk.kid! }).setIssuer('signer').sign(await importJWK(privateJwk));
+    expect((await jwtVerify(assertion, createLocalJWKSet(entry.jwks))).payload.iss).toBe('signer');
+  });
+
+  it('writes the private key to a 0600 file with --key-out, never to stdout, and never over an existing file', async () => {
+    const keyFile = path.join(dir, 'signer.jwk.json');
+    const { code, stdout } = await baton(['new-client', 'signer', '--method', 'private_key_jwt', '--key-out', keyFile]);
+    expect(code).toBe(0);
+    expect(stdout).not.toContain('"d"');
+    expect(stdout).toContain(`private key (JWK) written to ${keyFile}`);
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    const privateJwk = JSON.parse(readFileSync(keyFile, 'utf8')) as JWK;
+    const entry = JSON.parse(stdout.slice(stdout.indexOf('{\n'))) as { jwks: { keys: JWK[] } };
+    expect(entry.jwks.keys[0]!.x).toBe(privateJwk.x);
+    const again = await baton(['new-client', 'signer', '--method', 'private_key_jwt', '--key-out', keyFile]);
+    expect({ code: again.code, stdout: again.stdout, stderr: again.stderr }).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `baton: ${keyFile} already exists; new-client never overwrites a key\n`,
+    });
   });
 });
 
