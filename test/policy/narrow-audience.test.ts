@@ -96,3 +96,17 @@ describe('narrowAudience', () => {
     });
   });
 });
+
+describe('narrowAudience messages quote what was asked safely', () => {
+  it('shows refused values wire-safe and bounded', () => {
+    const audience = ['a\u202E"b', ...Array.from({ length: 9 }, (_, i) => `x${i}`)];
+    expect(narrowAudience({ audience, resource: [], allowed: new Set([API]) })).toEqual({
+      refused: 'audience_not_allowed',
+      message: `audience not allowed: a??b x0 x1 x2 x3 x4 x5 x6 (and 2 more) (may ask for: ${API})`,
+    });
+    expect(narrowAudience({ audience: [], resource: [`not a uri \\${'z'.repeat(100)}`], allowed: new Set([API]) })).toEqual({
+      refused: 'resource_invalid',
+      message: `resource must be an absolute URI without a fragment: not a uri ?${'z'.repeat(50)}...`,
+    });
+  });
+});

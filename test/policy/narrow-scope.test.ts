@@ -121,3 +121,13 @@ describe('narrowScope', () => {
     });
   });
 });
+
+describe('narrowScope messages quote what was asked safely', () => {
+  it('shows at most 8 refused scopes, each wire-safe and cut to 64 characters', () => {
+    const asked = ['ev"il\u001b[2J', 'x'.repeat(100), ...Array.from({ length: 10 }, (_, i) => `s${i}`)].join(' ');
+    expect(narrowScope({ requested: asked, subjectScopes: ['trips:read'], actorScopes: ['trips:read'] })).toEqual({
+      refused: 'scope_widened',
+      message: `scope not allowed: ev?il?[2J ${'x'.repeat(61)}... s0 s1 s2 s3 s4 s5 (and 4 more) (may ask for: trips:read)`,
+    });
+  });
+});
