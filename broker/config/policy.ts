@@ -14,6 +14,7 @@ import {
 } from '../tokens/claims.js';
 import { ConfigError, formatIssues, issueSentence, jsonSyntaxProblem } from './format-issues.js';
 import { forTerminal } from '../text/show.js';
+import { isUsername, USERNAME_RULE } from '../text/username.js';
 import { isPasswordHash } from './password.js';
 
 export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
@@ -54,7 +55,8 @@ const TrustedIssuer = z
   });
 
 const User = z.strictObject({
-  username: z.string().min(1).max(200),
+  // The one username rule, shared with CIBA login_hint and MCP request_approval.
+  username: z.string().refine(isUsername, USERNAME_RULE),
   password_hash: z.string().refine(isPasswordHash, 'is not a hash from `npx baton hash-password`'),
 });
 

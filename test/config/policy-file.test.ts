@@ -480,6 +480,19 @@ describe('parsePolicy: refusals name the path', () => {
     expect(failure(() => parsePolicy(p, ISSUER))).toEqual(refused('users.0.password: unknown key'));
   });
 
+  it('refuses a username the login_hint rule would refuse, so policy and CIBA agree on who a person is', () => {
+    for (const username of ['alice\u001b[2J', 'alice bob', '-alice', 'al\u202eice', 'x'.repeat(129), '']) {
+      const p = example();
+      p.users = [{ username, password_hash: ALICE_HASH }];
+      expect(failure(() => parsePolicy(p, ISSUER))).toEqual(
+        refused('users.0.username: must be 1-128 characters of ASCII letters, digits and . _ @ + -, starting with a letter or digit'),
+      );
+    }
+    const p = example();
+    p.users = [{ username: 'alice.smith+ops@example.com', password_hash: ALICE_HASH }];
+    expect([...parsePolicy(p, ISSUER).users.keys()]).toEqual(['alice.smith+ops@example.com']);
+  });
+
   it('refuses a duplicate username', () => {
     const p = example();
     p.users = [
