@@ -3,11 +3,15 @@
  * `act` is the current actor, earlier actors nest inside it. The tools show the chain
  * current actor first, and as a sentence ("flight-booker acting for alice, delegated by
  * trip-planner").
+ *
+ * Names in a chain come from tokens (a subject from an identity provider among them), so
+ * they are shown through `forTerminal`: no control, bidi or zero-width characters.
  * @module
  */
 import { decodeJwt } from 'jose';
 import { actorsOf } from '../broker/tokens/act.js';
 import { readAct, readAud } from '../broker/tokens/act.js';
+import { forTerminal } from '../broker/text/show.js';
 import type { ActClaim } from '../broker/tokens/claims.js';
 
 /** The actors of an `act` claim, current actor first; [] when malformed or absent. */
@@ -18,9 +22,10 @@ export function actorsOfClaim(act: unknown): string[] {
 
 /** "trip-planner acting for alice", with earlier actors after "delegated by". */
 export function describeChain(sub: string, actors: readonly string[]): string {
-  if (actors.length === 0) return `${sub} acting for itself`;
-  const earlier = actors.length > 1 ? `, delegated by ${actors.slice(1).join(' ← ')}` : '';
-  return `${actors[0]} acting for ${sub}${earlier}`;
+  const name = (s: string) => forTerminal(s, 128);
+  if (actors.length === 0) return `${name(sub)} acting for itself`;
+  const earlier = actors.length > 1 ? `, delegated by ${actors.slice(1).map(name).join(' ← ')}` : '';
+  return `${name(actors[0]!)} acting for ${name(sub)}${earlier}`;
 }
 
 export { isoTime } from '../broker/audit-tree.js';

@@ -3,10 +3,13 @@
  * (matching the tool's `outputSchema`). Failure is `isError: true` text that says what
  * happened: a policy refusal names what was refused and what the agent may ask for
  * instead; a down broker says so. `guard` wraps every handler so no input, however odd,
- * becomes a crash or a protocol error.
+ * becomes a crash or a protocol error. A refusal's description is Baton's own wire text
+ * (RFC 6749 §5.2 characters, bounded); it is passed through `wireText` again here because
+ * over HTTP it arrived from the network.
  * @module
  */
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { forTerminal, wireText } from '../broker/text/show.js';
 import { BrokerRefused, BrokerUnreachable, type BrokerClient } from './broker-client.js';
 
 export function ok(text: string, structuredContent: Record<string, unknown>): CallToolResult {
@@ -51,7 +54,7 @@ function hint(error: BrokerRefused): string {
 /** The text of a refusal: what was refused, why, and what the agent may ask for instead. */
 export function refusalText(action: string, error: BrokerRefused, broker: BrokerClient): string {
   const lines = [
-    `Baton refused to ${action}: ${error.error}${error.errorDescription ? ` (${error.errorDescription})` : ''}.`,
+    `Baton refused to ${action}: ${wireText(error.error, 64)}${error.errorDescription ? ` (${wireText(error.errorDescription)})` : ''}.`,
     hint(error),
   ];
   const allowed = broker.allowances();
@@ -72,6 +75,6 @@ export async function guard(action: string, broker: BrokerClient, body: () => Pr
     if (error instanceof BrokerUnreachable) return toolError(`Could not ${action}: ${error.message}`);
     // Unexpected: say what, never a stack (and never a token: messages here come from our code or zod).
     const message = error instanceof Error ? error.message : String(error);
-    return toolError(`Could not ${action}: ${message.slice(0, 500)}`);
+    return toolError(`Could not ${action}: ${forTerminal(message, 500)}`);
   }
 }

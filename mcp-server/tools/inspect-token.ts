@@ -1,11 +1,13 @@
 /**
  * `inspect_token` (SPEC §7): RFC 7662 introspection of a token, with its act chain shown
  * current actor first. Anything not active (unknown, expired, revoked, not Baton's)
- * reads the same, as introspection answers it.
+ * reads the same, as introspection answers it. Claims are shown through `forTerminal`
+ * (a subject from an identity provider is not Baton's text).
  * @module
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
+import { forTerminal } from '../../broker/text/show.js';
 import { actorsOfClaim, describeChain, isoTime } from '../chain.js';
 import { guard, ok } from '../results.js';
 import type { ToolDeps } from '../tool-deps.js';
@@ -54,11 +56,12 @@ export function registerInspectTokenTool(server: McpServer, deps: ToolDeps): voi
           issued_at: isoTime(info.iat),
           expires_at: isoTime(info.exp),
         };
+        const show = (s: string) => forTerminal(s, 2000);
         const text = [
           `Active: ${describeChain(info.sub, actors)}.`,
-          actors.length > 0 ? `chain (current actor first): ${actors.join(' ← ')} ← ${info.sub}` : undefined,
-          `scope: ${info.scope || '(none)'}; audience: ${audience.join(' ')}; client: ${info.client_id}`,
-          `issued ${out.issued_at}, expires ${out.expires_at}; jti ${info.jti}`,
+          actors.length > 0 ? `chain (current actor first): ${[...actors, info.sub].map(show).join(' ← ')}` : undefined,
+          `scope: ${info.scope ? show(info.scope) : '(none)'}; audience: ${audience.map(show).join(' ')}; client: ${show(info.client_id)}`,
+          `issued ${out.issued_at}, expires ${out.expires_at}; jti ${show(info.jti)}`,
         ]
           .filter((l) => l !== undefined)
           .join('\n');

@@ -7,6 +7,7 @@
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
+import { isUsername, USERNAME_RULE } from '../../broker/text/username.js';
 import { waitForApproval } from '../approvals.js';
 import { describeIssued, issuedToken, IssuedTokenShape } from '../issued-token.js';
 import { guard, ok, toolError } from '../results.js';
@@ -23,7 +24,11 @@ export function registerRequestApprovalTool(server: McpServer, deps: ToolDeps): 
         'Ask a person to approve that you act for them (scope, audience and your reason are shown to them), then wait for their answer. ' +
         'On approval you get a token for that person with you as the actor. Use it when you hold no token for the person yet.',
       inputSchema: {
-        user: z.string().min(1).max(200).describe('The username of the person to ask, e.g. "alice".'),
+        // The one username rule the broker applies to login_hint: nothing that could drive the person's terminal.
+        user: z
+          .string()
+          .refine(isUsername, `must be a username: ${USERNAME_RULE.replace(/^must be /, '')}`)
+          .describe('The username of the person to ask, e.g. "alice" (ASCII letters, digits and . _ @ + -).'),
         scope: z.string().min(1).max(2000).describe('Space-separated scopes you ask for, e.g. "trips:read trips:book".'),
         audience: z
           .union([Audience, z.array(Audience).min(1).max(16)])
