@@ -141,4 +141,17 @@ describe.each(setups)('request_approval, broker %s', (_name, makeSetup) => {
     expect(text(res)).toContain('Give a reason of at most 100 characters of plain text, without line breaks or control characters.');
     expect(await s.deps.store.listPendingApprovals(s.deps.now())).toEqual([]);
   });
+
+  it.each([
+    ['an escape sequence', 'bob\u001b[2J\u001b[H'],
+    ['a bidi override', 'alice\u202E'],
+    ['a line break', 'alice\nagent planner'],
+    ['a leading dash', '-alice'],
+  ])('refuses a user name with %s before asking anyone, by the broker\'s username rule', async (_name, user) => {
+    const res = await call({ ...ASK, user });
+    expect(res.isError).toBe(true);
+    expect(text(res)).toMatch(/Input validation error/);
+    expect(text(res)).toContain('must be a username: 1-128 characters of ASCII letters, digits and . _ @ + -, starting with a letter or digit');
+    expect(await s.deps.store.listPendingApprovals(s.deps.now())).toEqual([]);
+  });
 });
