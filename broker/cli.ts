@@ -1,6 +1,7 @@
 /**
  * `npx baton <command>`: the operator's tools.
  *   start                     run the broker (same as npm start)
+ *   init [file]               a starter policy: one person, one agent, an IdP to fill in
  *   new-client <id> [...]     a fresh secret and the policy entry holding its hash
  *   hash-password             a scrypt hash for a user's password (read from stdin)
  *   audit <jti> [--json]      the delegation tree around a token, from the ledger
@@ -11,6 +12,7 @@
  */
 import { parseArgs } from 'node:util';
 import { approve, deny, listApprovals } from './approvals/cli-commands.js';
+import { INIT_USAGE, init } from './cli/init.js';
 import { ledgerFile, openExistingStore } from './cli/ledger.js';
 import { NEW_CLIENT_USAGE, newClient } from './cli/new-client.js';
 import { renderAuditTree } from './audit-tree.js';
@@ -23,6 +25,9 @@ import { forTerminal } from './text/show.js';
 
 const USAGE = `Usage: baton <command>
   start                                  run the broker (same as npm start)
+  ${INIT_USAGE}
+                                         write a starter policy (default ./baton-policy.json):
+                                         one person, one agent, an identity provider to fill in
   ${NEW_CLIENT_USAGE}
                                          print a fresh secret (or, for private_key_jwt, a key pair)
                                          and the policy entry, checked against BATON_POLICY
@@ -81,6 +86,8 @@ export async function runCli(argv: string[]): Promise<number> {
     case 'start':
       await import('./main.js').then((m) => m.runMain());
       return -1;
+    case 'init':
+      return init(rest);
     case 'new-client':
       return newClient(rest);
     case 'hash-password': {

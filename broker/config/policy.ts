@@ -25,6 +25,13 @@ export type GrantType = (typeof GRANT_TYPES)[number];
 /** RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`. */
 const ScopeToken = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'is not a valid scope token');
 
+/**
+ * JSON has no comments, so a policy file may carry notes in a `"$comment"` key (the name
+ * JSON Schema uses) at the top and in each issuer, user and client: a string or a list of
+ * lines. Baton ignores them; `npx baton init` writes its guidance there.
+ */
+const Comment = z.union([z.string(), z.array(z.string())], { error: 'must be a string or a list of strings' }).optional();
+
 const Jwk = z
   .looseObject({ kty: z.string() })
   .refine((k) => !('d' in k), 'holds private key material ("d"); publish only public keys');
@@ -43,6 +50,7 @@ const Ttls = z
 
 const TrustedIssuer = z
   .strictObject({
+    $comment: Comment,
     issuer: z.string().min(1),
     jwks: Jwks.optional(),
     jwks_uri: HttpsUrl.optional(),
@@ -55,6 +63,7 @@ const TrustedIssuer = z
   });
 
 const User = z.strictObject({
+  $comment: Comment,
   // The one username rule, shared with CIBA login_hint and MCP request_approval.
   username: z.string().refine(isUsername, USERNAME_RULE),
   password_hash: z.string().refine(isPasswordHash, 'is not a hash from `npx baton hash-password`'),
@@ -81,6 +90,7 @@ const RateLimits = z.strictObject({
 });
 
 const Client = z.strictObject({
+  $comment: Comment,
   client_id: z
     .string()
     .regex(/^[A-Za-z0-9._~-]{1,128}$/, 'must be 1-128 characters of A-Z a-z 0-9 . _ ~ -'),
@@ -101,6 +111,7 @@ const Client = z.strictObject({
 
 const PolicySchema = z
   .strictObject({
+    $comment: Comment,
     tokens: Ttls.default({ default_ttl_seconds: 300, max_ttl_seconds: 3600 }),
     max_delegation_depth: z.number().int().min(1).max(32).default(4),
     trusted_issuers: z.array(TrustedIssuer).default([]),

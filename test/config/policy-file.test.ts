@@ -145,6 +145,24 @@ describe('parsePolicy: a valid file', () => {
     });
   });
 
+  it('accepts "$comment" notes (a string or lines) at the top and in each entry, and ignores them', () => {
+    const p = example();
+    const noted = {
+      $comment: ['A starter policy.', 'Fill in the IdP.'],
+      ...p,
+      trusted_issuers: p.trusted_issuers.map((t) => ({ $comment: 'your IdP', ...t })),
+      users: p.users.map((u) => ({ $comment: 'a person', ...u })),
+      clients: p.clients.map((c) => ({ $comment: 'an agent', ...c })),
+    };
+    expect(parsePolicy(noted, ISSUER)).toEqual(parsePolicy(example(), ISSUER));
+  });
+
+  it('refuses a "$comment" that is not text', () => {
+    expect(failure(() => parsePolicy({ ...example(), $comment: 5 }, ISSUER))).toEqual(
+      refused('$comment: must be a string or a list of strings'),
+    );
+  });
+
   it('accepts a private_key_jwt client with jwks_uri and no secret', () => {
     const p = withClient(1, { token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'https://booker.example/jwks' }, [
       'client_secret_sha256',
