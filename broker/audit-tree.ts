@@ -11,7 +11,8 @@
  * as quoted data. Chains can be thousands of tokens long (re-targeting adds no `act`
  * level), so the walk uses an explicit stack, never recursion, and indentation stops
  * growing at `MAX_DRAWN_DEPTH`, past which each token is labelled with its depth.
- * The report may carry more fields than these (paging, truncation); they are ignored.
+ * A bounded report (an elided chain middle, a page of descendants, the newest refusals)
+ * says so in the tree; fields the renderer does not know are ignored.
  * @module
  */
 import { forTerminal } from './text/show.js';
@@ -64,6 +65,14 @@ export interface AuditTreeInput {
   descendants: TreeView;
   refusals: readonly RefusalView[];
   approval?: ApprovalView | null | undefined;
+  /** A bounded report: tokens from the root to this one, when `chain` leaves some out... */
+  chain_length?: number | undefined;
+  /** ...how many were left out, all between `chain[0]` (the root) and `chain[1]`... */
+  chain_elided?: number | undefined;
+  /** ...a cursor when more descendants exist than `descendants` holds... */
+  descendants_cursor?: string | null | undefined;
+  /** ...and all refusals, when `refusals` holds only the newest. */
+  refusals_total?: number | undefined;
 }
 
 export interface RenderOptions {
@@ -148,15 +157,20 @@ export function renderAuditTree(report: AuditTreeInput, now: number, options: Re
     return deep ? prefix : prefix + under;
   };
 
-  // Ancestors form a single path down to the audited token.
+  // Ancestors form a single path down to the audited token; a bounded report may leave
+  // out the middle of a long one, between the root and the rest.
   const ancestors = report.chain.length - 1;
+  const elided = Math.max(0, report.chain_elided ?? 0);
   let prefix = '';
-  for (let i = 0; i < ancestors; i++) prefix = emit(report.chain[i]!, prefix, i, true);
+  for (let i = 0; i < ancestors; i++) {
+    prefix = emit(report.chain[i]!, prefix, i === 0 ? 0 : i + elided, true);
+    if (i === 0 && elided > 0) out.push(`${prefix}⋮  ${elided} more token(s) of this chain not shown`);
+  }
 
   // The audited token and everything derived from it, depth first, children in order.
   let derived = -1;
   const stack: Array<{ node: TreeView; prefix: string; depth: number; last: boolean }> = [
-    { node: report.descendants, prefix, depth: Math.max(ancestors, 0), last: true },
+    { node: report.descendants, prefix, depth: Math.max(ancestors, 0) + (ancestors > 0 ? elided : 0), last: true },
   ];
   for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
     derived++;
@@ -166,6 +180,10 @@ export function renderAuditTree(report: AuditTreeInput, now: number, options: Re
       stack.push({ node: children[i]!, prefix: below, depth: item.depth + 1, last: i === children.length - 1 });
     }
   }
-  out.push('', `${report.chain.length} token(s) from the root to this one, ${derived} derived from it, ${report.refusals.length} refusal(s).`);
+  const chainLength = report.chain_length ?? report.chain.length;
+  const moreDerived = report.descendants_cursor ? ' shown (more not shown)' : '';
+  const refusals = report.refusals_total ?? report.refusals.length;
+  const newest = refusals > report.refusals.length ? ` (the newest ${report.refusals.length} shown)` : '';
+  out.push('', `${chainLength} token(s) from the root to this one, ${derived} derived from it${moreDerived}, ${refusals} refusal(s)${newest}.`);
   return out.join('\n');
 }

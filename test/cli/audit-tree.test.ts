@@ -203,3 +203,33 @@ describe('renderAuditTree with hostile or huge reports', () => {
 });
 
 const API_X = 'https://api.example';
+
+describe('renderAuditTree with a bounded report', () => {
+  it('says what a bounded report leaves out: the middle of a long chain, more descendants, older refusals', () => {
+    const root = entry('j-root', null, { sub: 'planner' }, 'planner');
+    const near = entry('j-near', 'j-x', { sub: 'planner' }, 'planner');
+    const token = entry('j-token', 'j-near', { sub: 'planner' }, 'planner');
+    const refusal = {
+      at: T0,
+      client_id: 'narrow',
+      subject_jti: 'j-token',
+      error: 'invalid_scope',
+      error_description: 'scope not allowed: x',
+      requested: { scope: 'x' },
+    };
+    const report = {
+      chain: [root, near, token],
+      descendants: { ...token, children: [{ ...entry('j-child', 'j-token', { sub: 'booker', act: { sub: 'planner' } }, 'booker'), children: [] }] },
+      refusals: [refusal],
+      approval: null,
+      chain_length: 12_001,
+      chain_elided: 11_998,
+      descendants_cursor: 'abc',
+      refusals_total: 40,
+    };
+    const out = renderAuditTree(report, T0 + 100).split('\n');
+    expect(out[4]).toBe('⋮  11998 more token(s) of this chain not shown');
+    expect(out[5]).toBe(`└─ [depth 11999] planner acting for alice  [token-exchange]  active`);
+    expect(out.at(-1)).toBe('12001 token(s) from the root to this one, 1 derived from it shown (more not shown), 40 refusal(s) (the newest 1 shown).');
+  });
+});
