@@ -20,6 +20,8 @@ import { mountToken } from './endpoints/token.js';
 import { NO_STORE, PATHS } from './endpoints/urls.js';
 import { limitBody } from './oauth/body-limit.js';
 import { BearerError, OAuthError } from './oauth/errors.js';
+import { mountOps } from './ops/health.js';
+import { logServerError, observeRequests } from './ops/observe.js';
 import { wireText } from './text/show.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -34,6 +36,8 @@ export type Mount = (app: Hono, deps: BrokerDeps) => void;
 export function createApp(deps: BrokerDeps, extraMounts: Mount[] = []): Hono {
   const app = new Hono();
 
+  // First, so every answer (a 413, a 404, an error) gets a request id, a log line and a count.
+  app.use('*', observeRequests(deps));
   app.use(
     '*',
     limitBody(MAX_BODY_BYTES, (c) => c.json(errorBody('invalid_request', 'the request body is larger than 64 KB'), 413, NO_STORE)),
@@ -53,6 +57,7 @@ export function createApp(deps: BrokerDeps, extraMounts: Mount[] = []): Hono {
   mountRevoke(app, deps);
   mountBackchannel(app, deps);
   mountAudit(app, deps);
+  mountOps(app, deps);
   for (const mount of extraMounts) mount(app, deps);
 
   // POST-only endpoints answer other methods with 405, not "not found".
@@ -86,7 +91,7 @@ export function createApp(deps: BrokerDeps, extraMounts: Mount[] = []): Hono {
       return c.json(errorBody('invalid_request', wireText(error.message || 'bad request')), error.status, NO_STORE);
     }
     // Unexpected: log the kind and message (never the request, which may hold tokens).
-    console.error(`[baton] server_error on ${c.req.method} ${c.req.path}: ${error.name}: ${error.message}`);
+    logServerError(deps.log, c, error);
     return c.json(errorBody('server_error', 'the server could not complete the request'), 500, NO_STORE);
   });
 

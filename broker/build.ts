@@ -7,6 +7,9 @@ import type { Policy } from './config/policy.js';
 import type { BrokerDeps } from './deps.js';
 import { PATHS } from './endpoints/urls.js';
 import { ClientAuthenticator } from './oauth/client-auth.js';
+import { silentLogger, type Logger } from './ops/log.js';
+import { Metrics } from './ops/metrics.js';
+import { RateLimiter } from './ops/rate-limit.js';
 import type { Store } from './store/store.js';
 import { TokenIssuer } from './tokens/issue.js';
 import { loadKeyRing } from './tokens/signing-keys.js';
@@ -18,6 +21,8 @@ export interface BuildOptions {
   store: Store;
   adminToken?: string | undefined;
   now?: () => number;
+  /** Where request logs go; none by default (tests, the CLI). */
+  log?: Logger;
 }
 
 export const systemNow = (): number => Math.floor(Date.now() / 1000);
@@ -31,10 +36,13 @@ export async function buildDeps(options: BuildOptions): Promise<BrokerDeps> {
     policy,
     store,
     keyRing,
-    verifier: new TokenVerifier(issuer, keyRing, policy.trustedIssuers.values()),
+    verifier: new TokenVerifier(issuer, keyRing, policy.trustedIssuers.values(), { allowInsecureKeyUrls: policy.allowInsecureKeyUrls }),
     clients: new ClientAuthenticator({ policy, store, issuer, tokenEndpoint: `${issuer}${PATHS.token}` }),
     tokens: new TokenIssuer(issuer, keyRing, store),
     adminToken: options.adminToken,
     now,
+    log: options.log ?? silentLogger,
+    metrics: new Metrics(store, now),
+    rateLimiter: new RateLimiter(policy.rateLimits),
   });
 }

@@ -5,6 +5,9 @@
  */
 import type { Policy } from './config/policy.js';
 import type { ClientAuthenticator } from './oauth/client-auth.js';
+import type { Logger } from './ops/log.js';
+import type { Metrics } from './ops/metrics.js';
+import type { RateLimiter } from './ops/rate-limit.js';
 import type { Store } from './store/store.js';
 import type { TokenIssuer } from './tokens/issue.js';
 import type { KeyRing } from './tokens/signing-keys.js';
@@ -22,4 +25,10 @@ export interface BrokerDeps {
   readonly adminToken: string | undefined;
   /** Unix seconds. Injected so tests can move time. */
   readonly now: () => number;
+  /** SPEC §10: one log line per request; silent unless the caller passes a logger. */
+  readonly log: Logger;
+  /** SPEC §10: this broker's own Prometheus registry. */
+  readonly metrics: Metrics;
+  /** SPEC §10: per-client and per-address buckets, in memory (each broker its own). */
+  readonly rateLimiter: RateLimiter;
 }

@@ -1,9 +1,13 @@
 /**
  * `npm start`: env → policy → database (migrations) → keys → serve. The only module
  * with start-up side effects. A configuration problem prints `field: what is wrong`
- * and exits 1, never a bare stack trace.
+ * and exits 1, never a bare stack trace. The banner is human text on stdout; request
+ * logs are JSON lines on stderr (SPEC §10). SIGTERM (or SIGINT) stops taking
+ * connections, lets requests in flight finish, closes the database, flushes the logs and
+ * exits 0.
  * @module
  */
+import type { Server } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { serve, type ServerType } from '@hono/node-server';
 import { mountMcp } from '../mcp-server/http.js';
@@ -14,6 +18,8 @@ import { parseEnv, type BrokerEnv } from './config/env.js';
 import { ConfigError } from './config/format-issues.js';
 import { loadPolicyFile, parsePolicy, type Policy } from './config/policy.js';
 import type { BrokerDeps } from './deps.js';
+import { createLogger, flushLogs } from './ops/log.js';
+import { limitServer, serverOptions } from './ops/server-limits.js';
 import { openSqliteStore } from './store/sqlite-store.js';
 
 export interface RunningBroker {
@@ -66,25 +72,31 @@ export async function startBroker(processEnv: NodeJS.ProcessEnv = process.env): 
   const env = parseEnv(processEnv);
   const { policy, demo } = await loadPolicy(env);
   const store = openSqliteStore(env.dbFile, { synchronous: env.synchronous });
-  const deps = await buildDeps({ issuer: env.issuer, policy, store, adminToken: env.adminToken });
+  const log = createLogger(env.logLevel);
+  const deps = await buildDeps({ issuer: env.issuer, policy, store, adminToken: env.adminToken, log });
+  deps.metrics.collectProcessMetrics();
   const app = createApp(deps, [mountMcp]);
   const { server, port } = await new Promise<{ server: ServerType; port: number }>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: env.port, hostname: env.host }, (info) => resolve({ server: s, port: info.port }));
+    const s = serve(
+      { fetch: app.fetch, port: env.port, hostname: env.host, serverOptions: serverOptions(env.server) },
+      (info) => resolve({ server: s, port: info.port }),
+    );
     s.once('error', reject);
   });
+  const closeServer = limitServer(server as Server, env.server);
   const url = `http://${env.host.includes(':') ? `[${env.host}]` : env.host}:${port}`;
   console.log(banner(env, policy, demo, url));
+  log.info({ url, issuer: env.issuer, max_connections: env.server.maxConnections }, 'listening');
   return {
     deps,
     server,
     url,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => {
-          void store.close().then(resolve);
-        });
-        (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
-      }),
+    async close() {
+      await closeServer(env.server.shutdownTimeoutMs);
+      await store.close();
+      log.info('stopped');
+      flushLogs(log);
+    },
   };
 }
 
@@ -97,7 +109,13 @@ export async function runMain(): Promise<void> {
       if (stopping) return;
       stopping = true;
       console.log(`\n${signal}: finishing in-flight requests, closing the ledger`);
-      void broker.close().then(() => process.exit(0));
+      void broker.close().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          console.error(`Baton did not stop cleanly: ${(error as Error).message}`);
+          process.exit(1);
+        },
+      );
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));

@@ -40,6 +40,9 @@ export function testPolicy(idpJwk: Record<string, unknown>): PolicyFile {
   return {
     tokens: { default_ttl_seconds: 300, max_ttl_seconds: 3600 },
     max_delegation_depth: 4,
+    // The clock of a test broker stands still, so the default per-client limit (burst 100)
+    // would never refill; test/http/ops.test.ts checks the limits with its own policy.
+    rate_limits: { requests_per_second: 1_000_000, burst: 1_000_000 },
     trusted_issuers: [{ issuer: IDP, jwks: { keys: [idpJwk as { kty: string }] }, audience: ISSUER }],
     users: [],
     clients: [

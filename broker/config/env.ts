@@ -6,6 +6,15 @@
 import { z } from 'zod';
 import { ConfigError, formatIssues, issueSentence } from './format-issues.js';
 
+/** A duration in milliseconds, 1 ms to 1 hour. */
+const millis = (fallback: number) =>
+  z
+    .string()
+    .regex(/^\d{1,7}$/, 'must be a whole number of milliseconds')
+    .transform(Number)
+    .pipe(z.number().min(1, 'must be at least 1 ms').max(3_600_000, 'must be at most 3600000 ms (1 hour)'))
+    .default(fallback);
+
 const EnvSchema = z.object({
   PORT: z
     .string()
@@ -25,6 +34,18 @@ const EnvSchema = z.object({
     .min(32, 'must be at least 32 characters (use: openssl rand -hex 32)')
     .optional(),
   BATON_SYNC: z.enum(['FULL', 'NORMAL']).default('FULL'),
+  // SPEC §10 operations: connection limits (milliseconds) and logging.
+  BATON_HEADERS_TIMEOUT_MS: millis(10_000),
+  BATON_REQUEST_TIMEOUT_MS: millis(30_000),
+  BATON_IDLE_TIMEOUT_MS: millis(5_000),
+  BATON_SHUTDOWN_TIMEOUT_MS: millis(10_000),
+  BATON_MAX_CONNECTIONS: z
+    .string()
+    .regex(/^\d{1,6}$/, 'must be a whole number of connections (1-100000)')
+    .transform(Number)
+    .pipe(z.number().min(1, 'must be at least 1').max(100_000, 'must be at most 100000'))
+    .default(512),
+  BATON_LOG_LEVEL: z.enum(['silent', 'fatal', 'error', 'warn', 'info', 'debug']).default('info'),
 });
 
 export interface BrokerEnv {
@@ -36,6 +57,15 @@ export interface BrokerEnv {
   readonly policyFile: string | undefined;
   readonly adminToken: string | undefined;
   readonly synchronous: 'FULL' | 'NORMAL';
+  /** SPEC §10: slow and idle connections are cut, and there are at most so many. */
+  readonly server: {
+    readonly headersTimeoutMs: number;
+    readonly requestTimeoutMs: number;
+    readonly idleTimeoutMs: number;
+    readonly shutdownTimeoutMs: number;
+    readonly maxConnections: number;
+  };
+  readonly logLevel: 'silent' | 'fatal' | 'error' | 'warn' | 'info' | 'debug';
 }
 
 /** Empty strings count as unset, as a shell's `VAR=` means "no value". */
@@ -62,5 +92,13 @@ export function parseEnv(env: NodeJS.ProcessEnv = process.env): BrokerEnv {
     policyFile: e.BATON_POLICY,
     adminToken: e.BATON_ADMIN_TOKEN,
     synchronous: e.BATON_SYNC,
+    server: Object.freeze({
+      headersTimeoutMs: e.BATON_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.BATON_REQUEST_TIMEOUT_MS,
+      idleTimeoutMs: e.BATON_IDLE_TIMEOUT_MS,
+      shutdownTimeoutMs: e.BATON_SHUTDOWN_TIMEOUT_MS,
+      maxConnections: e.BATON_MAX_CONNECTIONS,
+    }),
+    logLevel: e.BATON_LOG_LEVEL,
   });
 }

@@ -17,7 +17,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { and, desc, eq, gte, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, count, desc, eq, gt, gte, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import * as schema from './schema.js';
@@ -31,6 +31,7 @@ import {
   type RefusalRecord,
   type StoredSigningKey,
   type Store,
+  type StoreStats,
   type TokenQuery,
   type TokenRecord,
   type TokenTree,
@@ -359,6 +360,20 @@ export class SqliteStore implements Store {
 
   async releaseIssueClaim(authReqId: string, jti: string): Promise<void> {
     this.#approvals.releaseClaim(authReqId, jti);
+  }
+
+  async ping(): Promise<void> {
+    this.sqlite.prepare('SELECT 1').get();
+  }
+
+  async stats(now: number): Promise<StoreStats> {
+    const { tokens, refusals, approvalRequests: a } = schema;
+    const n = (q: { get(): { n: number } | undefined }) => q.get()?.n ?? 0;
+    return {
+      tokens: n(this.db.select({ n: count() }).from(tokens)),
+      refusals: n(this.db.select({ n: count() }).from(refusals)),
+      pendingApprovals: n(this.db.select({ n: count() }).from(a).where(and(eq(a.status, 'pending'), gt(a.expiresAt, now)))),
+    };
   }
 
   async close(): Promise<void> {

@@ -173,5 +173,16 @@ export interface Store {
   /** Undoes a claim whose token could not be issued, so the next poll can try again. */
   releaseIssueClaim(authReqId: string, jti: string): Promise<void>;
 
+  /** SPEC §10 `/healthz`: resolves when the database answers a trivial query. */
+  ping(): Promise<void>;
+  /** SPEC §10 `/metrics`, read on scrape only: ledger size and pending approvals at `now`. */
+  stats(now: number): Promise<StoreStats>;
+
   close(): Promise<void>;
+}
+
+export interface StoreStats {
+  tokens: number;
+  refusals: number;
+  pendingApprovals: number;
 }
