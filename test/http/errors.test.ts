@@ -3,6 +3,8 @@
  * strict form parsing (RFC 6749 §3.1), a 64 KB body cap, and no 5xx for any input.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createApp } from '../../broker/app.js';
+import { BearerError, InvalidRequest } from '../../broker/oauth/errors.js';
 import { ADMIN_TOKEN, API, AT, basic, claimsOf, IDP, ISSUER, makeBroker, SECRETS, TE, toBody, type TestBroker } from '../helpers.js';
 
 let b: TestBroker;
@@ -133,6 +135,34 @@ describe('routing', () => {
     const res = await b.app.request(path);
     expect(res.headers.get('allow')).toBe('POST');
     await expectError(res, 405, { error: 'invalid_request', error_description: 'use POST' });
+  });
+});
+
+describe('the one error handler is the last guard (RFC 6749 §5.2, RFC 6750 §3)', () => {
+  const HOSTILE = 'bad "token" \\ \u001b[2J\u202E é\nnext';
+  const SECTION_5_2 = /^[\x20\x21\x23-\x5B\x5D-\x7E]*$/;
+
+  it('makes any OAuth or bearer error description clean, in the body and in WWW-Authenticate', async () => {
+    const app = createApp(b.deps, [
+      (a) => {
+        a.get('/t/oauth', () => {
+          throw new InvalidRequest(`${HOSTILE}${'x'.repeat(1000)}`);
+        });
+        a.get('/t/bearer', () => {
+          throw new BearerError('invalid_token', 401, HOSTILE, { realm: 'baton"\\', resource_metadata: 'https://baton.test/.well-known/x' });
+        });
+      },
+    ]);
+    const oauth = await app.request('/t/oauth');
+    const body = (await oauth.json()) as { error: string; error_description: string };
+    expect(body).toEqual({ error: 'invalid_request', error_description: `bad ?token? ? ?[2J? ??next${'x'.repeat(272)}...` });
+    expect(body.error_description).toMatch(SECTION_5_2);
+    const bearer = await app.request('/t/bearer');
+    expect(bearer.status).toBe(401);
+    expect(await bearer.json()).toEqual({ error: 'invalid_token', error_description: 'bad ?token? ? ?[2J? ??next' });
+    expect(bearer.headers.get('www-authenticate')).toBe(
+      'Bearer realm="baton??", resource_metadata="https://baton.test/.well-known/x", error="invalid_token", error_description="bad ?token? ? ?[2J? ??next"',
+    );
   });
 });
 
