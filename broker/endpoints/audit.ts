@@ -1,7 +1,10 @@
 /**
  * The audit API (SPEC §3, §5), behind the `BATON_ADMIN_TOKEN` bearer:
  * - `GET /audit/tokens/{jti}`: `chain` (root first, the token last), `descendants` (a
- *   tree with `children`) and `refusals` against the token or any descendant;
+ *   tree with `children`) and `refusals` against the token or any descendant, each part
+ *   bounded (`services/audit-report.ts` says how and which fields tell what was left out);
+ * - `GET /audit/tokens/{jti}/descendants?after=&limit=`: the next descendants, breadth-first,
+ *   from the report's `descendants_cursor`;
  * - `GET /audit/tokens?sub=&client_id=&since=&limit=&cursor=`: newest first, paginated.
  *
  * An agent may also read the report of one token it is involved in (its client or one
@@ -15,7 +18,14 @@ import type { Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { BrokerDeps } from '../deps.js';
 import { BearerError, InvalidRequest, NotFound } from '../oauth/errors.js';
-import { auditReport, tokenEntry } from '../services/audit-report.js';
+import {
+  auditReport,
+  decodeDescendantsCursor,
+  descendantsPage,
+  DESCENDANTS_SHOWN,
+  MAX_DESCENDANTS_PAGE,
+  tokenEntry,
+} from '../services/audit-report.js';
 import type { LedgerToken } from '../store/store.js';
 import { NO_STORE, PATHS } from './urls.js';
 
@@ -65,23 +75,60 @@ const ListQuery = z.object({
     .optional(),
 });
 
+const PageQuery = z.object({
+  after: z
+    .string()
+    .transform((s, ctx) => {
+      const cursor = decodeDescendantsCursor(s);
+      if (cursor === undefined) {
+        ctx.addIssue({ code: 'custom', message: 'after is not a cursor this API gave out' });
+        return z.NEVER;
+      }
+      return cursor;
+    })
+    .optional(),
+  limit: z
+    .string()
+    .regex(/^\d+$/, 'limit must be a whole number')
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .min(1, `limit must be 1 to ${MAX_DESCENDANTS_PAGE}`)
+        .max(MAX_DESCENDANTS_PAGE, `limit must be 1 to ${MAX_DESCENDANTS_PAGE}`),
+    )
+    .default(DESCENDANTS_SHOWN),
+});
+
 function encodeCursor(t: LedgerToken): string {
   return Buffer.from(`${t.iat}.${t.jti}`).toString('base64url');
 }
 
 export function mountAudit(app: Hono, deps: BrokerDeps): void {
   const url = `${deps.issuer}${PATHS.audit}`;
-  app.get(`${PATHS.audit}/:jti`, async (c) => {
+  /** The admin, or (undefined when admin) the client reading a token it is involved in. */
+  const reader = async (c: Context): Promise<string | undefined> => {
     const authorization = c.req.header('authorization');
-    let client: string | undefined;
     if (authorization !== undefined && /^basic /i.test(authorization)) {
-      client = (await deps.clients.authenticate(authorization, {}, deps.now(), url)).clientId;
-    } else {
-      requireAdmin(c, deps.adminToken);
+      return (await deps.clients.authenticate(authorization, {}, deps.now(), url)).clientId;
     }
-    const report = await auditReport(deps, c.req.param('jti'), client);
+    requireAdmin(c, deps.adminToken);
+    return undefined;
+  };
+
+  app.get(`${PATHS.audit}/:jti`, async (c) => {
+    const report = await auditReport(deps, c.req.param('jti'), await reader(c));
     if (report === undefined) throw new NotFound('no token with that jti in the ledger');
     return c.json(report, 200, NO_STORE);
+  });
+
+  app.get(`${PATHS.audit}/:jti/descendants`, async (c) => {
+    const client = await reader(c);
+    const parsed = PageQuery.safeParse(c.req.query());
+    if (!parsed.success) throw new InvalidRequest(parsed.error.issues[0]!.message);
+    const page = await descendantsPage(deps, c.req.param('jti'), parsed.data, client);
+    if (page === undefined) throw new NotFound('no token with that jti in the ledger');
+    return c.json(page, 200, NO_STORE);
   });
 
   app.get(PATHS.audit, async (c) => {

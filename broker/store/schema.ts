@@ -3,7 +3,12 @@
  * `migrations/`; `migrate()` applies them at start.
  *
  * - `tokens`: the ledger of every token Baton issued, with its parent link, so a
- *   revocation can walk the descendants through `tokens_parent_jti` (no scan).
+ *   revocation can walk the descendants through `tokens_parent_jti` (no scan). Each row
+ *   also keeps its chain's root (`root_jti`) and how many exchanges separate it from that
+ *   root (`hop`), both copied from the parent in the same read that checks the parent is
+ *   not revoked: the audit finds a chain's root and length without walking it, the
+ *   exchange bounds a chain's length (`policy/chain-length.ts`), and retention prunes
+ *   whole chains by root through an index.
  * - `refusals`: every refused exchange, with the reason and, when the subject token's
  *   signature checked out, the jti it was refused against (for the audit tree).
  * - `signing_keys`: Baton's own keys; a restart reuses them, retired keys stay
@@ -15,6 +20,7 @@
  *   the root token of the chain it started.
  * @module
  */
+import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
 export const tokens = sqliteTable(
@@ -36,12 +42,25 @@ export const tokens = sqliteTable(
     revokedAt: integer('revoked_at'),
     /** The jti whose revocation reached this token (itself when revoked directly). */
     revokedVia: text('revoked_via'),
+    /**
+     * The first token of this chain (the row itself for a root). Null only for rows from
+     * before migration 0004, which fills it in; the store always sets it.
+     */
+    rootJti: text('root_jti'),
+    /** Exchanges between the root and this token: 0 for a root, the parent's hop + 1 otherwise. */
+    hop: integer('hop').notNull().default(0),
   },
   (t) => [
     index('tokens_parent_jti').on(t.parentJti),
     index('tokens_sub_iat').on(t.sub, t.iat),
     index('tokens_client_iat').on(t.clientId, t.iat),
     index('tokens_iat').on(t.iat),
+    // Retention: a chain's tokens by root, and whether any outlives a cutoff, by seek.
+    index('tokens_root_exp').on(t.rootJti, t.exp),
+    // Retention: the roots whose chains may have expired, oldest first (roots only).
+    index('tokens_roots_exp')
+      .on(t.exp)
+      .where(sql`${t.rootJti} = ${t.jti}`),
   ],
 );
 
@@ -118,5 +137,10 @@ export const approvalRequests = sqliteTable(
     index('approval_requests_status_created').on(t.status, t.createdAt),
     index('approval_requests_username').on(t.username),
     index('approval_requests_issued_jti').on(t.issuedJti),
+    // The caps on pending requests (per client, per client and person) count by seek.
+    index('approval_requests_client_pending').on(t.clientId, t.status, t.expiresAt),
+    index('approval_requests_client_user_pending').on(t.clientId, t.username, t.status, t.expiresAt),
+    // Retention: requests that expired before a cutoff.
+    index('approval_requests_expires').on(t.expiresAt),
   ],
 );

@@ -3,12 +3,24 @@
  * change is one conditional `UPDATE ... WHERE status = ?` whose `changes` says whether
  * it happened, so two racing decisions, or two racing polls of an approved request, can
  * never both win: an approval yields at most one token.
+ *
+ * A new request is one conditional `INSERT ... SELECT ... WHERE <under the caps>`, so the
+ * caps on pending requests (issue 9 point 10: one client filed 11,575 for one person in
+ * 10 s) hold however many requests race, on one broker or several.
  * @module
  */
 import { and, desc, eq, gt, sql } from 'drizzle-orm';
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import { FIELD_CAPS, within } from './limits.js';
 import * as schema from './schema.js';
-import type { ApprovalRecord, NewApproval } from './store.js';
+import { MAX_PENDING_LIST, type ApprovalRecord, type NewApproval, type PendingCaps } from './store.js';
+
+/**
+ * Pending requests one client may have open: 100 in all and 20 for any one person. The
+ * per-person cap is per client on purpose: a cap on a person across all clients would let
+ * one agent fill that person's queue and lock every other agent out of asking them.
+ */
+export const DEFAULT_PENDING_CAPS: PendingCaps = { perClient: 100, perClientUser: 20 };
 
 type ApprovalRow = typeof schema.approvalRequests.$inferSelect;
 
@@ -20,8 +32,28 @@ export class SqliteApprovals {
   readonly #get;
   readonly #schedulePoll;
   readonly #claim;
+  readonly #insertUnderCaps;
 
-  constructor(readonly db: BetterSQLite3Database<typeof schema>) {
+  constructor(
+    readonly db: BetterSQLite3Database<typeof schema>,
+    sqlite: { prepare(source: string): { run(params: Record<string, unknown>): { changes: number } } },
+  ) {
+    this.#insertUnderCaps = sqlite.prepare(
+      `INSERT INTO approval_requests
+         (auth_req_id, client_id, username, scope, aud, binding_message, created_at, expires_at,
+          interval, next_poll_at, status)
+       SELECT :authReqId, :clientId, :username, :scope, :aud, :bindingMessage, :createdAt, :expiresAt,
+          :interval, :createdAt, 'pending'
+       WHERE (SELECT count(*) FROM (
+                SELECT 1 FROM approval_requests
+                WHERE client_id = :clientId AND status = 'pending' AND expires_at > :createdAt
+                LIMIT :perClient)) < :perClient
+         AND (SELECT count(*) FROM (
+                SELECT 1 FROM approval_requests
+                WHERE client_id = :clientId AND username = :username AND status = 'pending'
+                  AND expires_at > :createdAt
+                LIMIT :perClientUser)) < :perClientUser`,
+    );
     const t = schema.approvalRequests;
     const id = eq(t.authReqId, sql.placeholder('id'));
     // The poll path is prepared once; decisions and listings are rare (a person acting).
@@ -39,11 +71,26 @@ export class SqliteApprovals {
       .prepare();
   }
 
-  create(a: NewApproval): void {
-    this.db
-      .insert(schema.approvalRequests)
-      .values({ ...a, aud: JSON.stringify(a.aud), nextPollAt: a.createdAt, status: 'pending' })
-      .run();
+  /** Inserts the request unless a cap is reached (one statement); whether it did. */
+  create(a: NewApproval, caps: PendingCaps = DEFAULT_PENDING_CAPS): boolean {
+    const row = {
+      authReqId: within('auth_req_id', a.authReqId, FIELD_CAPS.id),
+      clientId: within('client_id', a.clientId, FIELD_CAPS.id),
+      username: within('username', a.username, FIELD_CAPS.sub),
+      scope: within('scope', a.scope, FIELD_CAPS.scope),
+      aud: within('aud', JSON.stringify(a.aud), FIELD_CAPS.aud),
+      bindingMessage: a.bindingMessage === null ? null : within('binding_message', a.bindingMessage, FIELD_CAPS.bindingMessage),
+    };
+    // Each count stops at its cap (LIMIT), so a full queue costs no more than a short one.
+    const result = this.#insertUnderCaps.run({
+      ...row,
+      createdAt: a.createdAt,
+      expiresAt: a.expiresAt,
+      interval: a.interval,
+      perClient: caps.perClient,
+      perClientUser: caps.perClientUser,
+    });
+    return result.changes === 1;
   }
 
   get(authReqId: string): ApprovalRecord | undefined {
@@ -57,7 +104,7 @@ export class SqliteApprovals {
     return row === undefined ? undefined : toRecord(row);
   }
 
-  listPending(now: number, username?: string): ApprovalRecord[] {
+  listPending(now: number, username?: string, limit = MAX_PENDING_LIST): ApprovalRecord[] {
     const t = schema.approvalRequests;
     const where = [eq(t.status, 'pending'), gt(t.expiresAt, now)];
     if (username !== undefined) where.push(eq(t.username, username));
@@ -66,6 +113,7 @@ export class SqliteApprovals {
       .from(t)
       .where(and(...where))
       .orderBy(desc(t.createdAt), desc(t.authReqId))
+      .limit(Math.max(0, Math.min(limit, MAX_PENDING_LIST)))
       .all()
       .map(toRecord);
   }

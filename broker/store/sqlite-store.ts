@@ -11,30 +11,44 @@
  *
  * CIBA approval requests are written directly (`sqlite-approvals.ts`): each change is one
  * conditional UPDATE, and a person's decision is rare.
+ *
+ * Chains and trees are walked by SQLite (recursive CTEs, which iterate), never by
+ * recursion in JavaScript, and every walk that feeds a report is bounded: `chain` stops
+ * after `nearest` ancestors and fetches the root by `root_jti`; `descendants` returns a
+ * page. Trees are built from those rows in pure code (`ledger/tree.ts`).
+ *
+ * The database holds the private signing key: its folder is created 0700 and the file
+ * (and with it SQLite's -wal and -shm, which copy its mode) 0600 (issue 9 point 12).
  * @module
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { and, count, desc, eq, gt, gte, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { capJson, capText, FIELD_CAPS, within } from './limits.js';
 import * as schema from './schema.js';
 import { SqliteApprovals } from './sqlite-approvals.js';
 import {
   ParentRevokedError,
   type ApprovalRecord,
-  type NewApproval,
+  type DescendantsCursor,
+  type ExportQuery,
+  type LedgerDescendant,
   type LedgerRefusal,
+  type LedgerState,
   type LedgerToken,
+  type NewApproval,
+  type PendingCaps,
+  type PruneBatch,
   type RefusalRecord,
   type StoredSigningKey,
   type Store,
   type StoreStats,
   type TokenQuery,
   type TokenRecord,
-  type TokenTree,
 } from './store.js';
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../migrations', import.meta.url));
@@ -64,12 +78,100 @@ function toLedgerToken(row: TokenRow): LedgerToken {
     exp: row.exp,
     revokedAt: row.revokedAt,
     revokedVia: row.revokedVia,
+    rootJti: row.rootJti ?? row.jti,
+    hop: row.hop,
   };
+}
+
+/** A `tokens` row as raw SQL returns it (snake_case columns). */
+interface RawTokenRow {
+  jti: string;
+  parent_jti: string | null;
+  sub: string;
+  act: string | null;
+  client_id: string;
+  grant_type: string;
+  scope: string;
+  aud: string;
+  iat: number;
+  exp: number;
+  revoked_at: number | null;
+  revoked_via: string | null;
+  root_jti: string | null;
+  hop: number;
+}
+
+function fromRaw(r: RawTokenRow): LedgerToken {
+  return toLedgerToken({
+    jti: r.jti,
+    parentJti: r.parent_jti,
+    sub: r.sub,
+    act: r.act,
+    clientId: r.client_id,
+    grantType: r.grant_type,
+    scope: r.scope,
+    aud: r.aud,
+    iat: r.iat,
+    exp: r.exp,
+    revokedAt: r.revoked_at,
+    revokedVia: r.revoked_via,
+    rootJti: r.root_jti,
+    hop: r.hop,
+  });
+}
+
+interface RawRefusalRow {
+  id: number;
+  at: number;
+  client_id: string;
+  grant_type: string;
+  subject_jti: string | null;
+  error: string;
+  reason: string | null;
+  error_description: string;
+  requested: string;
+}
+
+function refusalFromRaw(r: RawRefusalRow): LedgerRefusal {
+  return {
+    id: r.id,
+    at: r.at,
+    clientId: r.client_id,
+    grantType: r.grant_type,
+    subjectJti: r.subject_jti,
+    error: r.error,
+    reason: r.reason,
+    errorDescription: r.error_description,
+    requested: JSON.parse(r.requested) as Record<string, unknown>,
+  };
+}
+
+/** Stops a walk over a corrupt (cyclic) ledger; no real chain comes near it. */
+const WALK_GUARD = 10_000_000;
+
+/**
+ * Creates the database's folder 0700 and the file 0600 before SQLite opens it (SQLite
+ * gives -wal and -shm the mode of the database file), and tightens an existing file that
+ * others could read: it holds the private signing key. Folders that already exist are
+ * left alone (the database may live in a shared folder such as /tmp).
+ */
+function prepareDatabaseFile(file: string): void {
+  const resolved = path.resolve(file);
+  mkdirSync(path.dirname(resolved), { recursive: true, mode: 0o700 });
+  closeSync(openSync(resolved, 'a', 0o600));
+  for (const f of [resolved, `${resolved}-wal`, `${resolved}-shm`]) {
+    if (!existsSync(f) || (statSync(f).mode & 0o077) === 0) continue;
+    try {
+      chmodSync(f, 0o600);
+    } catch {
+      // Not ours to change (another user's file): SQLite will still open or refuse it.
+    }
+  }
 }
 
 /** Opens (creating if needed) the database file and applies the migrations. */
 export function openSqliteStore(file: string, options: SqliteStoreOptions = {}): SqliteStore {
-  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  if (file !== ':memory:' && file !== '') prepareDatabaseFile(file);
   const sqlite = new Database(file);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
@@ -86,7 +188,7 @@ export class SqliteStore implements Store {
   #lastAssertionSweep = 0;
   readonly #insertToken;
   readonly #insertRefusal;
-  readonly #revokedAt;
+  readonly #ledgerState;
   readonly #getToken;
   readonly #approvals: SqliteApprovals;
   readonly #commitBatch: (batch: Pending[]) => Array<unknown | undefined>;
@@ -110,6 +212,8 @@ export class SqliteStore implements Store {
         aud: sql.placeholder('aud'),
         iat: sql.placeholder('iat'),
         exp: sql.placeholder('exp'),
+        rootJti: sql.placeholder('rootJti'),
+        hop: sql.placeholder('hop'),
       })
       .prepare();
     this.#insertRefusal = db
@@ -125,8 +229,10 @@ export class SqliteStore implements Store {
         requested: sql.placeholder('requested'),
       })
       .prepare();
-    this.#revokedAt = db
-      .select({ revokedAt: tokens.revokedAt })
+    // The one read the hot path makes about a token: its revocation, and its place in the
+    // chain, which a child copies.
+    this.#ledgerState = db
+      .select({ revokedAt: tokens.revokedAt, hop: tokens.hop, rootJti: tokens.rootJti })
       .from(tokens)
       .where(eq(tokens.jti, sql.placeholder('jti')))
       .prepare();
@@ -135,7 +241,7 @@ export class SqliteStore implements Store {
       .from(tokens)
       .where(eq(tokens.jti, sql.placeholder('jti')))
       .prepare();
-    this.#approvals = new SqliteApprovals(db);
+    this.#approvals = new SqliteApprovals(db, sqlite);
 
     // One transaction per batch; a row that fails (revoked parent, constraint) fails
     // alone: SQLite rolls back only that statement and the others still commit.
@@ -143,20 +249,23 @@ export class SqliteStore implements Store {
       batch.map((item) => {
         try {
           if (item.kind === 'refusal') {
-            const r = item.row;
-            this.#insertRefusal.run({ ...r, requested: JSON.stringify(r.requested) });
+            this.#insertRefusal.run(cappedRefusal(item.row));
             return undefined;
           }
           const t = item.row;
+          // A child copies its chain's root and counts one more hop; a parent the ledger
+          // lacks starts a new chain. Same single read that checks the parent stands.
+          let rootJti = t.jti;
+          let hop = 0;
           if (t.parentJti !== null) {
-            const parent = this.#revokedAt.get({ jti: t.parentJti });
+            const parent = this.#ledgerState.get({ jti: t.parentJti });
             if (parent?.revokedAt != null) return new ParentRevokedError(t.parentJti);
+            if (parent !== undefined) {
+              rootJti = parent.rootJti ?? t.parentJti;
+              hop = parent.hop + 1;
+            }
           }
-          this.#insertToken.run({
-            ...t,
-            act: t.act === null ? null : JSON.stringify(t.act),
-            aud: JSON.stringify(t.aud),
-          });
+          this.#insertToken.run({ ...cappedToken(t), rootJti, hop });
           return undefined;
         } catch (error) {
           return error;
@@ -207,7 +316,12 @@ export class SqliteStore implements Store {
   }
 
   async revokedAt(jti: string): Promise<number | null | undefined> {
-    return this.#revokedAt.get({ jti })?.revokedAt;
+    return this.#ledgerState.get({ jti })?.revokedAt;
+  }
+
+  async ledgerState(jti: string): Promise<LedgerState | undefined> {
+    const row = this.#ledgerState.get({ jti });
+    return row === undefined ? undefined : { revokedAt: row.revokedAt, hop: row.hop };
   }
 
   async revokeCascade(jti: string, at: number): Promise<number> {
@@ -225,52 +339,45 @@ export class SqliteStore implements Store {
     return result.changes;
   }
 
-  async chain(jti: string): Promise<LedgerToken[]> {
+  async chain(jti: string, nearest = WALK_GUARD): Promise<LedgerToken[]> {
+    // Walks up from the token at most `nearest` rows; the root comes by its jti.
     const rows = this.sqlite
       .prepare(
-        `WITH RECURSIVE up(jti, parent_jti, depth) AS (
-           SELECT jti, parent_jti, 0 FROM tokens WHERE jti = ?
+        `WITH RECURSIVE up(jti, parent_jti, n) AS (
+           SELECT jti, parent_jti, 1 FROM tokens WHERE jti = ?
            UNION ALL
-           SELECT t.jti, t.parent_jti, up.depth + 1 FROM tokens t JOIN up ON t.jti = up.parent_jti
-           WHERE up.depth < 64
+           SELECT t.jti, t.parent_jti, up.n + 1 FROM tokens t JOIN up ON t.jti = up.parent_jti
+           WHERE up.n < ?
          )
-         SELECT jti FROM up ORDER BY depth DESC`,
+         SELECT t.* FROM up JOIN tokens t ON t.jti = up.jti ORDER BY up.n DESC`,
       )
-      .all(jti) as Array<{ jti: string }>;
-    return this.#tokensByJti(rows.map((r) => r.jti));
+      .all(jti, Math.max(1, Math.min(nearest, WALK_GUARD))) as RawTokenRow[];
+    const tokens = rows.map(fromRaw);
+    const top = tokens[0];
+    if (top === undefined || top.jti === top.rootJti) return tokens;
+    const root = this.#getToken.get({ jti: top.rootJti });
+    return root === undefined ? tokens : [toLedgerToken(root), ...tokens];
   }
 
-  async descendants(jti: string): Promise<TokenTree | undefined> {
+  async descendants(jti: string, page: { limit: number; after?: DescendantsCursor }): Promise<LedgerDescendant[]> {
+    const self = this.#ledgerState.get({ jti });
+    if (self === undefined) return [];
+    const after = page.after ?? { hop: -1, iat: 0, jti: '' };
+    // UNION, not UNION ALL: a corrupt, cyclic ledger still ends the walk.
     const rows = this.sqlite
       .prepare(
         `WITH RECURSIVE d(jti) AS (
-           SELECT ? UNION SELECT t.jti FROM tokens t JOIN d ON t.parent_jti = d.jti
+           SELECT jti FROM tokens WHERE parent_jti = ?
+           UNION
+           SELECT t.jti FROM tokens t JOIN d ON t.parent_jti = d.jti
          )
-         SELECT jti FROM d`,
+         SELECT t.* FROM d JOIN tokens t ON t.jti = d.jti
+         WHERE (t.hop, t.iat, t.jti) > (?, ?, ?)
+         ORDER BY t.hop, t.iat, t.jti
+         LIMIT ?`,
       )
-      .all(jti) as Array<{ jti: string }>;
-    const all = await this.#tokensByJti(rows.map((r) => r.jti));
-    const nodes = new Map<string, TokenTree>(all.map((t) => [t.jti, { ...t, children: [] }]));
-    for (const node of nodes.values()) {
-      if (node.jti !== jti && node.parentJti !== null) nodes.get(node.parentJti)?.children.push(node);
-    }
-    for (const node of nodes.values()) node.children.sort((a, b) => a.iat - b.iat || a.jti.localeCompare(b.jti));
-    return nodes.get(jti);
-  }
-
-  async #tokensByJti(jtis: string[]): Promise<LedgerToken[]> {
-    if (jtis.length === 0) return [];
-    const found = new Map<string, LedgerToken>();
-    // SQLite caps bound parameters; chunk large trees.
-    for (let i = 0; i < jtis.length; i += 500) {
-      const rows = this.db
-        .select()
-        .from(schema.tokens)
-        .where(inArray(schema.tokens.jti, jtis.slice(i, i + 500)))
-        .all();
-      for (const row of rows) found.set(row.jti, toLedgerToken(row));
-    }
-    return jtis.flatMap((j) => found.get(j) ?? []);
+      .all(jti, after.hop, after.iat, after.jti, page.limit) as RawTokenRow[];
+    return rows.map((r) => ({ ...fromRaw(r), depth: r.hop - self.hop }));
   }
 
   async refusalsAgainst(jtis: string[]): Promise<LedgerRefusal[]> {
@@ -284,6 +391,117 @@ export class SqliteStore implements Store {
       for (const r of rows) out.push({ ...r, requested: JSON.parse(r.requested) });
     }
     return out.sort((a, b) => a.at - b.at || a.id - b.id);
+  }
+
+  async refusalsInTree(jti: string, limit: number): Promise<{ refusals: LedgerRefusal[]; total: number }> {
+    // The newest `limit`, and the count of all in the same statement (a window function).
+    const rows = this.sqlite
+      .prepare(
+        `WITH RECURSIVE d(jti) AS (
+           SELECT ? UNION SELECT t.jti FROM tokens t JOIN d ON t.parent_jti = d.jti
+         )
+         SELECT r.*, count(*) OVER () AS total FROM refusals r
+         WHERE r.subject_jti IN (SELECT jti FROM d)
+         ORDER BY r.at DESC, r.id DESC
+         LIMIT ?`,
+      )
+      .all(jti, limit) as Array<RawRefusalRow & { total: number }>;
+    return { refusals: rows.map(refusalFromRaw).reverse(), total: rows[0]?.total ?? 0 };
+  }
+
+  async exportTokens(query: ExportQuery, after?: { iat: number; jti: string }): Promise<LedgerToken[]> {
+    const from = after ?? { iat: query.since - 1, jti: '' };
+    const rows = this.sqlite
+      .prepare(
+        `SELECT * FROM tokens
+         WHERE iat >= ? AND iat < ? AND (iat, jti) > (?, ?)
+         ORDER BY iat, jti LIMIT ?`,
+      )
+      .all(query.since, query.until, from.iat, from.jti, query.limit) as RawTokenRow[];
+    return rows.map(fromRaw);
+  }
+
+  async exportRefusals(query: ExportQuery, after?: { at: number; id: number }): Promise<LedgerRefusal[]> {
+    const from = after ?? { at: query.since - 1, id: 0 };
+    const rows = this.sqlite
+      .prepare(
+        `SELECT * FROM refusals
+         WHERE at >= ? AND at < ? AND (at, id) > (?, ?)
+         ORDER BY at, id LIMIT ?`,
+      )
+      .all(query.since, query.until, from.at, from.id, query.limit) as RawRefusalRow[];
+    return rows.map(refusalFromRaw);
+  }
+
+  async pruneChains(cutoff: number, batch: PruneBatch): Promise<number> {
+    this.#flush();
+    return this.#pruneChains(cutoff, batch.limit);
+  }
+
+  /**
+   * One transaction deleting at most `limit` rows: for each chain whose root expired
+   * before the cutoff and none of whose tokens lives on past it (one index seek), first
+   * the refusals against its tokens, then its tokens other than the root, then the
+   * approval that started it and the root. The root goes last, so a chain cut short by
+   * the limit is found again by the next call through its root.
+   */
+  #pruneChains = (cutoff: number, limit: number): number =>
+    this.sqlite.transaction(() => {
+      const roots = this.sqlite
+        .prepare(
+          `SELECT r.jti FROM tokens r
+           WHERE r.root_jti = r.jti AND r.exp < ?
+             AND NOT EXISTS (SELECT 1 FROM tokens t WHERE t.root_jti = r.jti AND t.exp >= ?)
+           ORDER BY r.exp LIMIT 16`,
+        )
+        .all(cutoff, cutoff) as Array<{ jti: string }>;
+      const deleteRefusals = this.sqlite.prepare(
+        `DELETE FROM refusals WHERE id IN (
+           SELECT r.id FROM tokens t JOIN refusals r ON r.subject_jti = t.jti WHERE t.root_jti = ? LIMIT ?)`,
+      );
+      const deleteTokens = this.sqlite.prepare(
+        `DELETE FROM tokens WHERE jti IN (SELECT jti FROM tokens WHERE root_jti = ? AND jti <> ? LIMIT ?)`,
+      );
+      let budget = limit;
+      for (const { jti } of roots) {
+        budget -= deleteRefusals.run(jti, budget).changes;
+        if (budget <= 0) break;
+        const tokens = deleteTokens.run(jti, jti, budget).changes;
+        budget -= tokens;
+        if (budget <= 0) break;
+        budget -= this.sqlite.prepare('DELETE FROM approval_requests WHERE issued_jti = ?').run(jti).changes;
+        budget -= this.sqlite.prepare('DELETE FROM tokens WHERE jti = ?').run(jti).changes;
+        if (budget <= 0) break;
+      }
+      return limit - Math.max(budget, 0);
+    })();
+
+  async pruneRefusals(cutoff: number, batch: PruneBatch): Promise<number> {
+    this.#flush();
+    return this.sqlite
+      .prepare('DELETE FROM refusals WHERE id IN (SELECT id FROM refusals WHERE at < ? ORDER BY at LIMIT ?)')
+      .run(cutoff, batch.limit).changes;
+  }
+
+  async pruneApprovals(cutoff: number, batch: PruneBatch): Promise<number> {
+    return this.sqlite
+      .prepare(
+        `DELETE FROM approval_requests WHERE auth_req_id IN (
+           SELECT a.auth_req_id FROM approval_requests a
+           WHERE a.expires_at < ?
+             AND (a.issued_jti IS NULL OR NOT EXISTS (SELECT 1 FROM tokens t WHERE t.jti = a.issued_jti))
+           ORDER BY a.expires_at LIMIT ?)`,
+      )
+      .run(cutoff, batch.limit).changes;
+  }
+
+  async pruneAssertionJtis(cutoff: number, batch: PruneBatch): Promise<number> {
+    return this.sqlite
+      .prepare(
+        `DELETE FROM client_assertion_jtis WHERE rowid IN (
+           SELECT rowid FROM client_assertion_jtis WHERE exp < ? ORDER BY exp LIMIT ?)`,
+      )
+      .run(cutoff, batch.limit).changes;
   }
 
   async listTokens(query: TokenQuery): Promise<LedgerToken[]> {
@@ -324,8 +542,8 @@ export class SqliteStore implements Store {
     return result.changes === 1;
   }
 
-  async createApproval(approval: NewApproval): Promise<void> {
-    this.#approvals.create(approval);
+  async createApproval(approval: NewApproval, caps?: PendingCaps): Promise<boolean> {
+    return this.#approvals.create(approval, caps);
   }
 
   async getApproval(authReqId: string): Promise<ApprovalRecord | undefined> {
@@ -336,8 +554,8 @@ export class SqliteStore implements Store {
     return this.#approvals.forToken(jti);
   }
 
-  async listPendingApprovals(now: number, username?: string): Promise<ApprovalRecord[]> {
-    return this.#approvals.listPending(now, username);
+  async listPendingApprovals(now: number, username?: string, limit?: number): Promise<ApprovalRecord[]> {
+    return this.#approvals.listPending(now, username, limit);
   }
 
   async decideApproval(
@@ -380,4 +598,34 @@ export class SqliteStore implements Store {
     this.#flush();
     this.sqlite.close();
   }
+}
+
+/** A refusal row within its caps: text cut with a marker, the request record replaced by one. */
+function cappedRefusal(r: RefusalRecord) {
+  return {
+    at: r.at,
+    clientId: capText(r.clientId, FIELD_CAPS.id),
+    grantType: capText(r.grantType, FIELD_CAPS.id),
+    subjectJti: r.subjectJti === null ? null : capText(r.subjectJti, FIELD_CAPS.id),
+    error: capText(r.error, FIELD_CAPS.id),
+    reason: r.reason === null ? null : capText(r.reason, FIELD_CAPS.id),
+    errorDescription: capText(r.errorDescription, FIELD_CAPS.errorDescription),
+    requested: capJson(r.requested, FIELD_CAPS.requested),
+  };
+}
+
+/** A token row within its caps, or `LedgerFieldTooLargeError`: an issued token is never cut. */
+function cappedToken(t: TokenRecord) {
+  return {
+    jti: within('jti', t.jti, FIELD_CAPS.id),
+    parentJti: t.parentJti === null ? null : within('parent_jti', t.parentJti, FIELD_CAPS.id),
+    sub: within('sub', t.sub, FIELD_CAPS.sub),
+    act: t.act === null ? null : within('act', JSON.stringify(t.act), FIELD_CAPS.act),
+    clientId: within('client_id', t.clientId, FIELD_CAPS.id),
+    grantType: within('grant_type', t.grantType, FIELD_CAPS.id),
+    scope: within('scope', t.scope, FIELD_CAPS.scope),
+    aud: within('aud', JSON.stringify(t.aud), FIELD_CAPS.aud),
+    iat: t.iat,
+    exp: t.exp,
+  };
 }

@@ -21,10 +21,33 @@ export interface TokenRecord {
   exp: number;
 }
 
-/** A ledger token row plus its revocation state. */
+/** A ledger token row plus its revocation state and place in its chain. */
 export interface LedgerToken extends TokenRecord {
   revokedAt: number | null;
   revokedVia: string | null;
+  /** The first token of its chain (itself for a root). */
+  rootJti: string;
+  /** Exchanges between the root and this token (0 for a root), so the chain holds hop + 1 tokens. */
+  hop: number;
+}
+
+/** A descendant in breadth-first order: `depth` 1 for a child of the audited token. */
+export interface LedgerDescendant extends LedgerToken {
+  depth: number;
+}
+
+/** Where a page of descendants left off: breadth-first order is (hop, iat, jti). */
+export interface DescendantsCursor {
+  hop: number;
+  iat: number;
+  jti: string;
+}
+
+/** What the hot path reads about a subject token, in one indexed read. */
+export interface LedgerState {
+  /** Unix seconds of the revocation, null while the token stands. */
+  revokedAt: number | null;
+  hop: number;
 }
 
 /** One refused exchange (SPEC §5): who asked, what for, and why it was refused. */
@@ -44,11 +67,6 @@ export interface LedgerRefusal extends RefusalRecord {
   id: number;
 }
 
-/** A node of the descendants tree of the audit API. */
-export interface TokenTree extends LedgerToken {
-  children: TokenTree[];
-}
-
 export interface StoredSigningKey {
   kid: string;
   alg: string;
@@ -56,6 +74,29 @@ export interface StoredSigningKey {
   publicJwk: string;
   createdAt: number;
   retiredAt: number | null;
+}
+
+/** A page of the ledger for `npx baton export`: oldest first, keyset-paginated. */
+export interface ExportQuery {
+  /** Issued (tokens) or refused (refusals) at or after this Unix time. */
+  since: number;
+  /** ... and before this one. */
+  until: number;
+  limit: number;
+}
+
+/** One retention step (`ledger/retention.ts` computes the cutoffs and loops the steps). */
+export interface PruneBatch {
+  /** How many rows one statement may delete at most. */
+  limit: number;
+}
+
+/** OpenID CIBA flood guard: how many pending requests `createApproval` lets stand. */
+export interface PendingCaps {
+  /** Pending, unexpired requests one client may have at once. */
+  perClient: number;
+  /** Pending, unexpired requests one client may have for one person at once. */
+  perClientUser: number;
 }
 
 export interface TokenQuery {
@@ -97,6 +138,17 @@ export interface ApprovalRecord extends NewApproval {
   issuedJti: string | null;
 }
 
+/** The most pending requests `listPendingApprovals` returns unless asked for fewer. */
+export const MAX_PENDING_LIST = 200;
+
+/** Thrown by `recordIssued` when a field is over its hard cap (`store/limits.ts`). */
+export class LedgerFieldTooLargeError extends Error {
+  constructor(readonly field: string) {
+    super(`the ${field} is too large to record`);
+    this.name = 'LedgerFieldTooLargeError';
+  }
+}
+
 /** Thrown by `recordIssued` when the parent was revoked before the row could commit. */
 export class ParentRevokedError extends Error {
   constructor(readonly parentJti: string) {
@@ -126,12 +178,49 @@ export interface Store {
    * transaction. Returns how many rows were newly revoked.
    */
   revokeCascade(jti: string, at: number): Promise<number>;
-  /** The ancestors of a token, root first, the token itself last. */
-  chain(jti: string): Promise<LedgerToken[]>;
-  /** Every token exchanged from `jti`, as a tree (the root node is `jti` itself). */
-  descendants(jti: string): Promise<TokenTree | undefined>;
+  /** Revocation state and hop of a token: `undefined` when the ledger has no such jti. */
+  ledgerState(jti: string): Promise<LedgerState | undefined>;
+  /**
+   * The ancestors of a token, root first, the token itself last. With `nearest`, only the
+   * root and the `nearest` tokens closest to (and including) this one: the walk stops
+   * there, so a long chain costs no more than a short one; `hop + 1` says how long it is.
+   */
+  chain(jti: string, nearest?: number): Promise<LedgerToken[]>;
+  /**
+   * Up to `limit` tokens exchanged from `jti` (directly or not), breadth-first: by depth,
+   * then issue time, then jti; after `after` when given. Rows only: callers build trees.
+   */
+  descendants(jti: string, page: { limit: number; after?: DescendantsCursor }): Promise<LedgerDescendant[]>;
   /** Refusals against any of the given jtis, oldest first. */
   refusalsAgainst(jtis: string[]): Promise<LedgerRefusal[]>;
+  /**
+   * The `limit` newest refusals against the token or any of its descendants (returned
+   * oldest first), and how many there are in all.
+   */
+  refusalsInTree(jti: string, limit: number): Promise<{ refusals: LedgerRefusal[]; total: number }>;
+  /** Tokens issued in [since, until), by (iat, jti), after `after`; for `npx baton export`. */
+  exportTokens(query: ExportQuery, after?: { iat: number; jti: string }): Promise<LedgerToken[]>;
+  /** Refusals recorded in [since, until), by (at, id), after `after`; for `npx baton export`. */
+  exportRefusals(query: ExportQuery, after?: { at: number; id: number }): Promise<LedgerRefusal[]>;
+
+  /**
+   * Retention, one bounded step each (`ledger/retention.ts` loops them, yielding between
+   * calls). Each resolves how many rows it deleted; 0 means nothing is left to do.
+   *
+   * `pruneChains`: whole chains none of whose tokens expires at or after `cutoff`, with the
+   * refusals against them and the approval that started them; never a chain with a token
+   * still alive at `cutoff` (so, with cutoff ≤ now, never one with a live token).
+   */
+  pruneChains(cutoff: number, batch: PruneBatch): Promise<number>;
+  /** Refusals recorded before `cutoff`. */
+  pruneRefusals(cutoff: number, batch: PruneBatch): Promise<number>;
+  /**
+   * Approval requests that expired before `cutoff`, whatever their state, except those
+   * whose token is still in the ledger (they go with its chain).
+   */
+  pruneApprovals(cutoff: number, batch: PruneBatch): Promise<number>;
+  /** Spent client-assertion jtis that expired before `cutoff`. */
+  pruneAssertionJtis(cutoff: number, batch: PruneBatch): Promise<number>;
   listTokens(query: TokenQuery): Promise<LedgerToken[]>;
 
   /** Signing keys, newest first. */
@@ -144,13 +233,21 @@ export interface Store {
    */
   useAssertionJti(clientId: string, jti: string, exp: number, now: number): Promise<boolean>;
 
-  /** Records a new CIBA request, pending, first poll allowed at once. */
-  createApproval(approval: NewApproval): Promise<void>;
+  /**
+   * Records a new CIBA request, pending, first poll allowed at once, unless the client
+   * already has `caps.perClient` pending unexpired requests, or `caps.perClientUser` for
+   * this person: then resolves false and records nothing. The count and the insert are one
+   * statement, so concurrent requests (or brokers) cannot overshoot the cap.
+   */
+  createApproval(approval: NewApproval, caps?: PendingCaps): Promise<boolean>;
   getApproval(authReqId: string): Promise<ApprovalRecord | undefined>;
   /** The approval a token was issued on, for the audit trail (CIBA root tokens only). */
   approvalForToken(jti: string): Promise<ApprovalRecord | undefined>;
-  /** Pending requests that have not expired at `now`, newest first; one user's when given. */
-  listPendingApprovals(now: number, username?: string): Promise<ApprovalRecord[]>;
+  /**
+   * Pending requests that have not expired at `now`, newest first; one user's when given;
+   * at most `limit` (default `MAX_PENDING_LIST`).
+   */
+  listPendingApprovals(now: number, username?: string, limit?: number): Promise<ApprovalRecord[]>;
   /**
    * A person's decision. Only a pending, unexpired request changes; resolves whether it
    * did, so a second decision (or one on an expired request) is a no-op.

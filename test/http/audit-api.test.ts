@@ -15,6 +15,17 @@ afterEach(async () => {
 
 const EVIL = 'https://evil.example';
 
+/** The fields a report adds when nothing was left out of it. */
+function whole(n: { chain: number; descendants: number; refusals: number }) {
+  return {
+    chain_length: n.chain,
+    chain_elided: 0,
+    descendants_shown: n.descendants,
+    descendants_cursor: null,
+    refusals_total: n.refusals,
+  };
+}
+
 async function get(path: string, bearer: string | null = ADMIN_TOKEN): Promise<Response> {
   return b.app.request(path, { headers: bearer === null ? {} : { authorization: `Bearer ${bearer}` } });
 }
@@ -150,6 +161,7 @@ describe('GET /audit/tokens/{jti}', () => {
         descendants: { ...s.entry.h2, children: [{ ...s.entry.t3, children: [] }] },
         refusals: [s.refusal],
         approval: null,
+        ...whole({ chain: 2, descendants: 1, refusals: 1 }),
       },
     });
   });
@@ -164,6 +176,7 @@ describe('GET /audit/tokens/{jti}', () => {
         descendants: { ...s.entry.h1, children: [{ ...s.entry.h2, children: [{ ...s.entry.t3, children: [] }] }] },
         refusals: [s.refusal],
         approval: null,
+        ...whole({ chain: 1, descendants: 2, refusals: 1 }),
       },
     });
   });
@@ -178,6 +191,7 @@ describe('GET /audit/tokens/{jti}', () => {
         descendants: { ...s.entry.t3, children: [] },
         refusals: [],
         approval: null,
+        ...whole({ chain: 3, descendants: 0, refusals: 0 }),
       },
     });
   });
@@ -199,6 +213,7 @@ describe('GET /audit/tokens/{jti}', () => {
         descendants: { ...s.entry.h2, ...revoked, children: [{ ...s.entry.t3, ...revoked, children: [] }] },
         refusals: [s.refusal],
         approval: null,
+        ...whole({ chain: 2, descendants: 1, refusals: 1 }),
       },
     });
   });

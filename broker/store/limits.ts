@@ -1,0 +1,54 @@
+/**
+ * Hard caps on what one ledger row may hold: the last guard behind the request limits
+ * and the sanitising done at the edges (`oauth/limits.ts`, `text/show.ts`). Issue 9 point
+ * 8: refused exchanges with a 62 KB scope grew the database by 109 MB in 10 s, all filed
+ * against another agent's token. Whatever slips past the edges, no row grows past these.
+ *
+ * Two rules, by what the row is:
+ * - a refusal records what was asked, for people to read: over its cap, text is cut with a
+ *   marker and a JSON record is replaced by a small marker object saying how big it was;
+ * - a token or approval row records what Baton issued or will issue: cutting it would make
+ *   the ledger disagree with the token, so an over-cap field refuses the row instead
+ *   (`LedgerFieldTooLargeError`). The request limits keep every honest row far below these.
+ *
+ * Pure functions, no I/O. Sizes are in UTF-16 code units (JavaScript string length), which
+ * bounds the bytes SQLite stores to at most three times as many.
+ * @module
+ */
+import { LedgerFieldTooLargeError } from './store.js';
+
+/** Caps for the columns of each table, in characters. */
+export const FIELD_CAPS = {
+  /** jti, client_id, grant_type, subject_jti, error, reason, auth_req_id. */
+  id: 256,
+  /** A token's `sub` (OpenID Connect caps it at 255 ASCII characters) or a username. */
+  sub: 1024,
+  scope: 4096,
+  /** JSON array of the audience values (16 values of at most 512 characters each, quoted). */
+  aud: 9000,
+  /** JSON of the `act` claim: bounded by the 16 KB a subject token may have. */
+  act: 16_384,
+  bindingMessage: 1024,
+  errorDescription: 1024,
+  /** JSON of what a refused request asked for. */
+  requested: 2048,
+} as const;
+
+/** Cuts text over `max` characters, saying how much was cut. */
+export function capText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const marker = `...[${text.length - max} more characters cut]`;
+  return text.slice(0, Math.max(0, max - marker.length)) + marker;
+}
+
+/** JSON of `value`, or, over `max` characters, a marker object that says it was dropped. */
+export function capJson(value: unknown, max: number): string {
+  const json = JSON.stringify(value);
+  return json.length <= max ? json : JSON.stringify({ truncated: true, original_length: json.length });
+}
+
+/** Returns `text` when within `max`, else refuses the row. */
+export function within(field: string, text: string, max: number): string {
+  if (text.length > max) throw new LedgerFieldTooLargeError(field);
+  return text;
+}
