@@ -155,7 +155,7 @@ describe('the one error handler is the last guard (RFC 6749 §5.2, RFC 6750 §3)
     ]);
     const oauth = await app.request('/t/oauth');
     const body = (await oauth.json()) as { error: string; error_description: string };
-    expect(body).toEqual({ error: 'invalid_request', error_description: `bad ?token? ? ?[2J? ??next${'x'.repeat(272)}...` });
+    expect(body).toEqual({ error: 'invalid_request', error_description: `bad ?token? ? ?[2J? ??next${'x'.repeat(271)}...` });
     expect(body.error_description).toMatch(SECTION_5_2);
     const bearer = await app.request('/t/bearer');
     expect(bearer.status).toBe(401);
