@@ -70,6 +70,13 @@ function failure(run: () => unknown): { name: string; message: string } {
 
 const refused = (message: string) => ({ name: 'ConfigError', message });
 
+/** SPEC §10: per-client rate limits are on when the file says nothing. */
+const DEFAULT_RATE_LIMIT_POLICY = {
+  perClient: { ratePerSecond: 50, burst: 100 },
+  clients: new Map(),
+  failedAuthentication: { ratePerSecond: 5, burst: 50 },
+};
+
 describe('parsePolicy: a valid file', () => {
   it('accepts the SPEC §2 example and camelCases it', () => {
     expect(parsePolicy(example(), ISSUER)).toEqual({
@@ -114,6 +121,7 @@ describe('parsePolicy: a valid file', () => {
         ],
       ]),
       scopesSupported: ['flights:book', 'flights:read', 'trips:book', 'trips:read'],
+      rateLimits: DEFAULT_RATE_LIMIT_POLICY,
     });
   });
 
@@ -142,6 +150,7 @@ describe('parsePolicy: a valid file', () => {
         ],
       ]),
       scopesSupported: [],
+      rateLimits: DEFAULT_RATE_LIMIT_POLICY,
     });
   });
 
@@ -605,6 +614,8 @@ describe('parseEnv', () => {
     policyFile: undefined,
     adminToken: undefined,
     synchronous: 'FULL',
+    server: { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, idleTimeoutMs: 5_000, shutdownTimeoutMs: 10_000, maxConnections: 512 },
+    logLevel: 'info',
   };
 
   it('uses the documented defaults for an empty environment', () => {
@@ -636,6 +647,12 @@ describe('parseEnv', () => {
         BATON_POLICY: './policy.json',
         BATON_ADMIN_TOKEN: admin,
         BATON_SYNC: 'NORMAL',
+        BATON_HEADERS_TIMEOUT_MS: '2000',
+        BATON_REQUEST_TIMEOUT_MS: '4000',
+        BATON_IDLE_TIMEOUT_MS: '1000',
+        BATON_SHUTDOWN_TIMEOUT_MS: '3000',
+        BATON_MAX_CONNECTIONS: '64',
+        BATON_LOG_LEVEL: 'warn',
       }),
     ).toEqual({
       port: 9000,
@@ -645,6 +662,8 @@ describe('parseEnv', () => {
       policyFile: './policy.json',
       adminToken: admin,
       synchronous: 'NORMAL',
+      server: { headersTimeoutMs: 2000, requestTimeoutMs: 4000, idleTimeoutMs: 1000, shutdownTimeoutMs: 3000, maxConnections: 64 },
+      logLevel: 'warn',
     });
   });
 
