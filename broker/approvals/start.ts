@@ -31,6 +31,13 @@ export const DEFAULT_EXPIRY = 300;
 /** The longest a request may wait; a larger `requested_expiry` is clamped to it. */
 export const MAX_EXPIRY = 600;
 
+/**
+ * Issue 9 point 10: over the cap on pending requests (per client, and per client and
+ * person). CIBA §13 has no "too many" code (`slow_down` belongs to the token endpoint),
+ * so it is `invalid_request` with this fixed description.
+ */
+export const TOO_MANY_PENDING = 'too many pending approval requests from this client; wait for answers or for some to expire';
+
 /** CIBA §7.1 identifies the user by one of three hints; Baton takes the plain username. */
 const UNSUPPORTED_HINTS = ['id_token_hint', 'login_hint_token'] as const;
 
@@ -76,7 +83,8 @@ export async function startApproval(deps: BrokerDeps, client: ClientPolicy, form
   const bindingMessage = must(checkBindingMessage(params.binding_message));
   const expiresIn = Math.min(params.requested_expiry ?? DEFAULT_EXPIRY, MAX_EXPIRY);
   const authReqId = newAuthReqId();
-  await deps.store.createApproval({
+  // The store counts and inserts in one statement (caps: store/sqlite-approvals.ts).
+  const created = await deps.store.createApproval({
     authReqId,
     clientId: client.clientId,
     username: params.login_hint,
@@ -87,5 +95,6 @@ export async function startApproval(deps: BrokerDeps, client: ClientPolicy, form
     expiresAt: now + expiresIn,
     interval: POLL_INTERVAL,
   });
+  if (!created) throw new InvalidRequest(TOO_MANY_PENDING);
   return { auth_req_id: authReqId, expires_in: expiresIn, interval: POLL_INTERVAL };
 }

@@ -13,6 +13,7 @@ import { narrowAudience } from '../policy/narrow-audience.js';
 import { narrowScope } from '../policy/narrow-scope.js';
 import { nestAct } from '../policy/nest-act.js';
 import { must, refuse, refusalToError, type Refusal } from '../policy/refusal.js';
+import { checkChainLength } from '../policy/chain-length.js';
 import { checkTokenTypes } from '../policy/token-types.js';
 import { ParentRevokedError } from '../store/store.js';
 import { GRANT_TOKEN_EXCHANGE, TOKEN_TYPE_ACCESS_TOKEN } from '../tokens/claims.js';
@@ -70,11 +71,13 @@ async function loadToken(
     onOwnJti(verified.jti!);
     // Fails fast with a clear reason; the ledger re-checks the parent inside the commit
     // (`ParentRevokedError`), which is what closes the race with a concurrent revocation.
-    const revokedAt = await deps.store.revokedAt(verified.jti!);
-    if (revokedAt === undefined) refused(refuse(reason, `${what} is not in Baton's ledger`));
-    if (revokedAt !== null) {
+    // Still one indexed read: it also gives the hop, for the chain-length bound.
+    const state = await deps.store.ledgerState(verified.jti!);
+    if (state === undefined) refused(refuse(reason, `${what} is not in Baton's ledger`));
+    if (state.revokedAt !== null) {
       refused(refuse(what === 'the subject token' ? 'subject_token_revoked' : reason, `${what} has been revoked`));
     }
+    if (what === 'the subject token') must(checkChainLength(state.hop));
   }
   return verified;
 }

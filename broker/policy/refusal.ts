@@ -21,6 +21,7 @@ export type RefusalReason =
   | 'resource_invalid'
   | 'lifetime_exhausted'
   | 'depth_exceeded'
+  | 'chain_too_long'
   | 'actor_loop'
   | 'subject_not_for_actor'
   | 'subject_token_invalid'
@@ -67,6 +68,7 @@ function wireError(refusal: Refusal): OAuthError {
     case 'audience_missing':
     case 'lifetime_exhausted':
     case 'depth_exceeded':
+    case 'chain_too_long':
     case 'actor_loop':
     case 'subject_not_for_actor':
     case 'subject_token_invalid':

@@ -275,6 +275,8 @@ describe('polling the token endpoint with the CIBA grant', () => {
       exp: b.clock.now + 300,
       revokedAt: null,
       revokedVia: null,
+      rootJti: claims.jti,
+      hop: 0,
     });
     expect(await b.store.getApproval(id)).toMatchObject({
       status: 'issued',

@@ -19,6 +19,7 @@ const EXPECTED: Record<RefusalReason, string> = {
   resource_invalid: 'invalid_target',
   lifetime_exhausted: 'invalid_request',
   depth_exceeded: 'invalid_request',
+  chain_too_long: 'invalid_request',
   actor_loop: 'invalid_request',
   subject_not_for_actor: 'invalid_request',
   subject_token_invalid: 'invalid_request',
