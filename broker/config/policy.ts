@@ -38,6 +38,12 @@ const Jwk = z
 const Jwks = z.strictObject({ keys: z.array(Jwk) });
 const HttpsUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 
+/** Relaxations for a developer's machine, all off unless the file turns them on. */
+const Development = z.strictObject({
+  /** `jwks_uri` over http, and on private or loopback addresses (a local key server). */
+  allow_insecure_key_urls: z.boolean().default(false),
+});
+
 const Ttls = z
   .strictObject({
     default_ttl_seconds: z.number().int().min(1).max(86_400).default(300),
@@ -114,6 +120,7 @@ const PolicySchema = z
     $comment: Comment,
     tokens: Ttls.default({ default_ttl_seconds: 300, max_ttl_seconds: 3600 }),
     max_delegation_depth: z.number().int().min(1).max(32).default(4),
+    development: Development.default({ allow_insecure_key_urls: false }),
     trusted_issuers: z.array(TrustedIssuer).default([]),
     users: z.array(User).default([]),
     clients: z.array(Client).min(1, 'at least one client is needed'),
@@ -159,6 +166,17 @@ const PolicySchema = z
       }
       issuers.add(t.issuer);
     });
+    // A key set fetched over http can be swapped in transit; http is for a local key server only.
+    if (!p.development.allow_insecure_key_urls) {
+      const message = 'must be https (http only with development.allow_insecure_key_urls)';
+      const isHttp = (uri: string | undefined) => uri !== undefined && new URL(uri).protocol === 'http:';
+      p.trusted_issuers.forEach((t, i) => {
+        if (isHttp(t.jwks_uri)) ctx.addIssue({ code: 'custom', message, path: ['trusted_issuers', i, 'jwks_uri'] });
+      });
+      p.clients.forEach((c, i) => {
+        if (isHttp(c.jwks_uri)) ctx.addIssue({ code: 'custom', message, path: ['clients', i, 'jwks_uri'] });
+      });
+    }
     const users = new Set<string>();
     p.users.forEach((u, i) => {
       if (users.has(u.username)) {
@@ -235,6 +253,8 @@ export interface Policy {
   readonly defaultTtlSeconds: number;
   readonly maxTtlSeconds: number;
   readonly maxDelegationDepth: number;
+  /** `development.allow_insecure_key_urls`: http and non-public addresses for `jwks_uri`. */
+  readonly allowInsecureKeyUrls: boolean;
   readonly trustedIssuers: ReadonlyMap<string, TrustedIssuerPolicy>;
   readonly users: ReadonlyMap<string, string>;
   readonly clients: ReadonlyMap<string, ClientPolicy>;
@@ -275,6 +295,7 @@ export function parsePolicy(input: unknown, issuer: string): Policy {
     defaultTtlSeconds: p.tokens.default_ttl_seconds,
     maxTtlSeconds: p.tokens.max_ttl_seconds,
     maxDelegationDepth: p.max_delegation_depth,
+    allowInsecureKeyUrls: p.development.allow_insecure_key_urls,
     trustedIssuers: new Map(
       p.trusted_issuers.map((t) => [t.issuer, Object.freeze({ issuer: t.issuer, jwks: t.jwks, jwksUri: t.jwks_uri, audience: t.audience })]),
     ),

@@ -7,17 +7,12 @@
  * @module
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import {
-  createLocalJWKSet,
-  createRemoteJWKSet,
-  decodeJwt,
-  jwtVerify,
-  type JWTVerifyGetKey,
-} from 'jose';
+import { createLocalJWKSet, decodeJwt, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { ClientPolicy, Policy } from '../config/policy.js';
 import type { Store } from '../store/store.js';
 import { ASYMMETRIC_ALGS, MAX_TOKEN_LENGTH } from '../tokens/claims.js';
 import { isCompactJws } from '../tokens/compact-jws.js';
+import { remoteKeySet } from '../tokens/remote-keys.js';
 import { InvalidClient, InvalidRequest } from './errors.js';
 import { single, type Form } from './form.js';
 
@@ -65,7 +60,7 @@ export class ClientAuthenticator {
       const keys =
         client.jwks !== undefined
           ? createLocalJWKSet(client.jwks as Parameters<typeof createLocalJWKSet>[0])
-          : createRemoteJWKSet(new URL(client.jwksUri!), { timeoutDuration: 5_000, cooldownDuration: 30_000 });
+          : remoteKeySet(client.jwksUri!, { allowInsecure: options.policy.allowInsecureKeyUrls });
       this.#keys.set(client.clientId, keys);
     }
   }

@@ -6,13 +6,13 @@
  * `alg`, and only asymmetric algorithms are allowed at all (so `none` and HS256 signed
  * with a public key never pass). Header `jku`/`x5u`/`jwk` are never used to find a key.
  *
- * Remote key sets (`jwks_uri`) are fetched with a timeout, cached, and refetched at most
- * once per cooldown.
+ * Remote key sets (`jwks_uri`) are fetched with a timeout and a size cap, from https
+ * public addresses only (unless the policy's development switch allows otherwise),
+ * cached, and refetched at most once per cooldown (`remote-keys.ts`).
  * @module
  */
 import {
   createLocalJWKSet,
-  createRemoteJWKSet,
   decodeJwt,
   errors as joseErrors,
   jwtVerify,
@@ -24,6 +24,7 @@ import { inputText } from '../text/show.js';
 import { readAct, readAud, readScopes } from './act.js';
 import { ASYMMETRIC_ALGS, MAX_TOKEN_LENGTH, type ActClaim } from './claims.js';
 import { isCompactJws } from './compact-jws.js';
+import { remoteKeySet } from './remote-keys.js';
 import type { KeyRing } from './signing-keys.js';
 
 /** A token that did not verify; `message` is safe to send to the client. */
@@ -85,6 +86,8 @@ export class TokenVerifier {
     readonly issuer: string,
     keyRing: KeyRing,
     trustedIssuers: Iterable<TrustedIssuerPolicy>,
+    /** `development.allow_insecure_key_urls` of the policy. */
+    options: { allowInsecureKeyUrls?: boolean } = {},
   ) {
     this.#ownKey = (header) => {
       const key = header.kid === undefined ? undefined : keyRing.publicKeys.get(header.kid);
@@ -95,11 +98,7 @@ export class TokenVerifier {
       const keys =
         t.jwks !== undefined
           ? createLocalJWKSet(t.jwks as Parameters<typeof createLocalJWKSet>[0])
-          : createRemoteJWKSet(new URL(t.jwksUri!), {
-              timeoutDuration: 5_000,
-              cooldownDuration: 30_000,
-              cacheMaxAge: 10 * 60_000,
-            });
+          : remoteKeySet(t.jwksUri!, { allowInsecure: options.allowInsecureKeyUrls ?? false });
       this.#trusted.set(t.issuer, { policy: t, keys });
     }
   }

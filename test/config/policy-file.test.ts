@@ -83,6 +83,7 @@ describe('parsePolicy: a valid file', () => {
       defaultTtlSeconds: 300,
       maxTtlSeconds: 3600,
       maxDelegationDepth: 4,
+      allowInsecureKeyUrls: false,
       trustedIssuers: new Map([
         [
           'https://idp.example',
@@ -131,6 +132,7 @@ describe('parsePolicy: a valid file', () => {
       defaultTtlSeconds: 300,
       maxTtlSeconds: 3600,
       maxDelegationDepth: 4,
+      allowInsecureKeyUrls: false,
       trustedIssuers: new Map(),
       users: new Map(),
       clients: new Map([
