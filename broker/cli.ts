@@ -39,6 +39,7 @@ const USAGE = `Usage: baton <command>
                                          --as records who approved (default: the requested user)
   deny <auth_req_id> [--as NAME]         deny a pending request
   demo-token <username> [--scope "a b"]  a person's token from the demo identity provider
+  help                                   this text
 Environment: BATON_DB, BATON_ISSUER, PORT, HOST as for the broker.`;
 
 async function readStdin(): Promise<string> {
