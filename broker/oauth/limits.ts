@@ -15,7 +15,11 @@ export const MAX_REPEATED_VALUE_CHARS = 512;
 export const MAX_SCOPE_TOKENS = 64;
 /** `scope`: at most this many characters in all. */
 export const MAX_SCOPE_CHARS = 2048;
-/** A refusal row keeps each value of what was asked cut to this many characters... */
-export const MAX_RECORDED_VALUE_CHARS = 256;
-/** ...and at most this many values of a repeated parameter (with their count). */
-export const MAX_RECORDED_VALUES = 8;
+/**
+ * A refusal row keeps each value of what was asked cut to this many characters, and at
+ * most `MAX_RECORDED_VALUES` values of a repeated parameter (with their count): at most 13
+ * values in all, so the record stays well inside the store's own cap on it (2 KB,
+ * `store/limits.ts`) and is never replaced by its "truncated" marker.
+ */
+export const MAX_RECORDED_VALUE_CHARS = 120;
+export const MAX_RECORDED_VALUES = 4;

@@ -8,6 +8,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   MAX_RECORDED_VALUE_CHARS,
+  MAX_RECORDED_VALUES,
   MAX_REPEATED_VALUE_CHARS,
   MAX_REPEATED_VALUES,
   MAX_SCOPE_CHARS,
@@ -171,13 +172,20 @@ describe('parameters are capped in count and size', () => {
     expect(row.reason).toBe('audience_not_allowed');
     expect(row.error_description).toBe(res.body.error_description);
     const requested = JSON.parse(row.requested!) as { audience: string[]; audience_count: number };
-    expect(requested.audience).toHaveLength(8);
+    expect(requested.audience).toHaveLength(MAX_RECORDED_VALUES);
     expect(requested.audience_count).toBe(11);
     for (const a of requested.audience) {
       expect(a).toMatch(SECTION_5_2);
       expect(a.length).toBe(MAX_RECORDED_VALUE_CHARS);
     }
-    expect(row.requested!.length).toBeLessThan(3000);
+    expect(row.requested!.length).toBeLessThan(1000);
+    // The worst a request within the parameter caps can leave still fits the store's cap on the record.
+    const worst = { scope: 's'.repeat(MAX_SCOPE_CHARS), subject_token_type: 't'.repeat(5000), actor_token_type: 't'.repeat(5000), requested_token_type: 't'.repeat(5000), expires_in: '9'.repeat(5000) };
+    const many = Array.from({ length: MAX_REPEATED_VALUES }, () => `${API}/${'z'.repeat(MAX_REPEATED_VALUE_CHARS)}`);
+    await b.post('/token', { grant_type: TE, subject_token: alice, ...worst, audience: many, resource: many, actor_token: 'x' }, 'planner');
+    const last = refusalRows().at(-1)!;
+    expect(last.requested!.length).toBeLessThan(2048);
+    expect(JSON.parse(last.requested!)).toMatchObject({ audience_count: MAX_REPEATED_VALUES, resource_count: MAX_REPEATED_VALUES, actor_token: true });
   });
 });
 
