@@ -1,0 +1,178 @@
+/**
+ * Property-based tests of the token endpoint (RFC 6749 §3.2, RFC 8693, SPEC §3/§4),
+ * in-process against a real broker on a temp SQLite:
+ * - a valid exchange or client_credentials request, in any equivalent form spelling and
+ *   with headers and parameters a server must ignore, gets a token within policy;
+ * - every mutation of it that the contract refuses (broken subject token, widened scope,
+ *   audience outside the allow-list, a parameter twice or twice-once-empty, the wrong
+ *   content type, broken client authentication) gets no token;
+ * - a CIBA poll for a request nobody approved gets no token;
+ * - any request at all gets a well-formed answer (see `oracle.ts`), and a token only
+ *   within the caller's policy.
+ * Case counts come from `FUZZ_RUNS` (settings.ts); a failure prints its seed.
+ */
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { CIBA, claimsOf } from '../helpers.js';
+import { anyRequest, anyRequestSpecArb, tokenOutsidePolicy } from './anything.js';
+import { makeFixtures, type Fixtures } from './fixtures.js';
+import {
+  apply,
+  mutationArb,
+  TOKEN_FAMILIES,
+  tokenBaseArb,
+  tokenValid,
+  unmutated,
+} from './mutations.js';
+import { answerTo, checkRefused, PropertyBroken, read, type Answer } from './oracle.js';
+import { encodingArb, FORM, harmlessHeadersArb, send, type FuzzRequest } from './requests.js';
+import { fuzzOptions, timeoutFor } from './settings.js';
+
+/** Shares of FUZZ_RUNS taken by this file's properties (the suite's shares add up to 1). */
+const SHARE = { valid: 0.05, family: 0.035, ciba: 0.02, anything: 0.08 };
+
+let fx: Fixtures;
+beforeAll(async () => {
+  fx = await makeFixtures();
+});
+afterAll(async () => {
+  await fx.b.close();
+});
+
+const ask = (req: FuzzRequest): Promise<Answer> => answerTo(() => send(fx.b.app, req), req);
+
+/** Names a server must ignore (RFC 6749 §3.2: unrecognized parameters). */
+const unknownParamArb = fc.tuple(
+  fc.stringMatching(/^x_[a-z0-9_]{1,12}$/),
+  fc.stringMatching(/^[ -~]{0,40}$/),
+);
+
+describe('POST /token, fuzzed', () => {
+  it(
+    'gives a token within policy for a valid request in any equivalent spelling',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          tokenBaseArb,
+          encodingArb,
+          harmlessHeadersArb,
+          fc.uniqueArray(unknownParamArb, { maxLength: 3, selector: ([k]) => k }),
+          fc.constantFrom('Basic', 'basic', 'BASIC'),
+          fc.constantFrom(
+            FORM,
+            `${FORM}; charset=UTF-8`,
+            `${FORM};charset=utf-8`,
+            'Application/X-WWW-Form-URLEncoded',
+          ),
+          async (base, encoding, headers, unknown, scheme, contentType) => {
+            const valid = tokenValid(base, fx);
+            const built = unmutated(valid);
+            const req: FuzzRequest = {
+              path: '/token',
+              params: [...built.params, ...unknown],
+              contentType,
+              authorization: scheme + built.authorization!.slice('Basic'.length),
+              headers,
+              encoding,
+            };
+            const a = await ask(req);
+            if (a.status !== 200) throw new PropertyBroken('a valid request gets a token', a);
+            const token = (a.json as { access_token: string }).access_token;
+            const outside = tokenOutsidePolicy(token, valid.client);
+            if (outside !== undefined)
+              throw new PropertyBroken(`a token within policy: ${outside}`, a);
+            const requestedScope = valid.params.find(([k]) => k === 'scope')?.[1];
+            if (requestedScope !== undefined && claimsOf(token).scope !== requestedScope) {
+              throw new PropertyBroken('the issued scope is the requested one', a);
+            }
+          },
+        ),
+        fuzzOptions(SHARE.valid),
+      );
+    },
+    timeoutFor(SHARE.valid),
+  );
+
+  it.each(TOKEN_FAMILIES)(
+    'never gives a token for a valid request broken by a %s mutation',
+    async (family) => {
+      await fc.assert(
+        fc.asyncProperty(
+          tokenBaseArb,
+          mutationArb(family),
+          encodingArb,
+          harmlessHeadersArb,
+          async (base, mutation, encoding, headers) => {
+            const valid = tokenValid(base, fx);
+            if (family === 'subject' && valid.tokenParam === undefined) return; // client_credentials has no subject
+            const built = apply(valid, mutation, fx);
+            checkRefused(await ask({ path: '/token', ...built, headers, encoding }));
+          },
+        ),
+        fuzzOptions(SHARE.family),
+      );
+    },
+    timeoutFor(SHARE.family),
+  );
+
+  it(
+    'never gives a token for a CIBA poll of a request nobody approved',
+    async () => {
+      // Real pending requests exist too: the property must hold for them as well.
+      const started = await fx.b.post(
+        '/bc-authorize',
+        { login_hint: 'alice', scope: 'trips:read', audience: 'agent:booker' },
+        'planner',
+      );
+      const pending =
+        ((await read(started)).json as { auth_req_id?: string }).auth_req_id ?? 'none';
+      await fc.assert(
+        fc.asyncProperty(
+          fc.oneof(
+            fc.constant(pending),
+            fc.string({ maxLength: 60 }),
+            fc.base64String({ minLength: 43, maxLength: 44 }),
+          ),
+          fc.constantFrom('planner' as const, 'booker' as const),
+          encodingArb,
+          async (authReqId, client, encoding) => {
+            const built = unmutated({
+              client,
+              params: [
+                ['grant_type', CIBA],
+                ['auth_req_id', authReqId],
+              ],
+              allowedScopes: [],
+              allowedAudiences: [],
+            });
+            checkRefused(await ask({ path: '/token', ...built, headers: [], encoding }));
+          },
+        ),
+        fuzzOptions(SHARE.ciba),
+      );
+    },
+    timeoutFor(SHARE.ciba),
+  );
+
+  it(
+    'answers any form, headers and encoding with RFC 6749 JSON, and a token only within policy',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(anyRequestSpecArb, async (spec) => {
+          const { req, client } = anyRequest('/token', spec, fx);
+          const a = await ask(req);
+          if (a.status !== 200) return;
+          const token = (a.json as { access_token: string }).access_token;
+          const outside =
+            client === null
+              ? 'a token without valid client credentials'
+              : tokenOutsidePolicy(token, client);
+          if (outside !== undefined)
+            throw new PropertyBroken(`a token only within policy: ${outside}`, a);
+        }),
+        fuzzOptions(SHARE.anything),
+      );
+    },
+    timeoutFor(SHARE.anything),
+  );
+});
