@@ -363,20 +363,23 @@ export class SqliteStore implements Store {
     const self = this.#ledgerState.get({ jti });
     if (self === undefined) return [];
     const after = page.after ?? { hop: -1, iat: 0, jti: '' };
-    // UNION, not UNION ALL: a corrupt, cyclic ledger still ends the walk.
+    // Only the sort keys travel through the walk and the (top-N) sort; full rows are read
+    // for the page. A child is one hop below its parent (the store copies the hop), which
+    // also ends the walk on a corrupt, cyclic ledger without UNION's de-duplication.
     const rows = this.sqlite
       .prepare(
-        `WITH RECURSIVE d(jti) AS (
-           SELECT jti FROM tokens WHERE parent_jti = ?
-           UNION
-           SELECT t.jti FROM tokens t JOIN d ON t.parent_jti = d.jti
+        `WITH RECURSIVE d(jti, hop, iat) AS (
+           SELECT jti, hop, iat FROM tokens WHERE parent_jti = ? AND hop = ? + 1
+           UNION ALL
+           SELECT t.jti, t.hop, t.iat FROM tokens t JOIN d ON t.parent_jti = d.jti AND t.hop = d.hop + 1
+         ),
+         page(jti) AS (
+           SELECT jti FROM d WHERE (hop, iat, jti) > (?, ?, ?) ORDER BY hop, iat, jti LIMIT ?
          )
-         SELECT t.* FROM d JOIN tokens t ON t.jti = d.jti
-         WHERE (t.hop, t.iat, t.jti) > (?, ?, ?)
-         ORDER BY t.hop, t.iat, t.jti
-         LIMIT ?`,
+         SELECT t.* FROM page JOIN tokens t ON t.jti = page.jti
+         ORDER BY t.hop, t.iat, t.jti`,
       )
-      .all(jti, after.hop, after.iat, after.jti, page.limit) as RawTokenRow[];
+      .all(jti, self.hop, after.hop, after.iat, after.jti, page.limit) as RawTokenRow[];
     return rows.map((r) => ({ ...fromRaw(r), depth: r.hop - self.hop }));
   }
 
@@ -397,8 +400,10 @@ export class SqliteStore implements Store {
     // The newest `limit`, and the count of all in the same statement (a window function).
     const rows = this.sqlite
       .prepare(
-        `WITH RECURSIVE d(jti) AS (
-           SELECT ? UNION SELECT t.jti FROM tokens t JOIN d ON t.parent_jti = d.jti
+        `WITH RECURSIVE d(jti, hop) AS (
+           SELECT jti, hop FROM tokens WHERE jti = ?
+           UNION ALL
+           SELECT t.jti, t.hop FROM tokens t JOIN d ON t.parent_jti = d.jti AND t.hop = d.hop + 1
          )
          SELECT r.*, count(*) OVER () AS total FROM refusals r
          WHERE r.subject_jti IN (SELECT jti FROM d)
