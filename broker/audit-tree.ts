@@ -101,9 +101,16 @@ function who(e: TokenView): string {
 }
 
 function lines(e: TokenView, now: number, marker: string): string[] {
-  const status = e.revoked ? `REVOKED ${isoTime(e.revoked_at ?? 0)}` : e.exp <= now ? 'expired' : 'active';
+  const status = e.revoked
+    ? `REVOKED ${isoTime(e.revoked_at ?? 0)}`
+    : e.exp <= now
+      ? 'expired'
+      : 'active';
   // token-exchange, ciba (an approval: the root of a chain), client_credentials.
-  const grant = show(e.grant_type, 100).replace(/^urn:(ietf:params:oauth|openid:params):grant-type:/, '');
+  const grant = show(e.grant_type, 100).replace(
+    /^urn:(ietf:params:oauth|openid:params):grant-type:/,
+    '',
+  );
   return [
     `${who(e)}  [${grant}]  ${status}${marker}`,
     `  jti ${show(e.jti, 200)}  client ${show(e.client_id, 128)}`,
@@ -112,7 +119,11 @@ function lines(e: TokenView, now: number, marker: string): string[] {
   ];
 }
 
-export function renderAuditTree(report: AuditTreeInput, now: number, options: RenderOptions = {}): string {
+export function renderAuditTree(
+  report: AuditTreeInput,
+  now: number,
+  options: RenderOptions = {},
+): string {
   const agentText = options.agentText ?? ((_author: string, text: string) => show(text, 2000));
   const refusalLines = (r: RefusalView): string[] => {
     const asked = Object.entries(r.requested ?? {})
@@ -139,7 +150,9 @@ export function renderAuditTree(report: AuditTreeInput, now: number, options: Re
       : [
           `  ✓ approved by ${show(approval.decided_by ?? approval.user, 128)}${approval.decided_at === null ? '' : ` ${isoTime(approval.decided_at)}`}: ` +
             `asked for "${show(approval.requested_scope, 2000)}", granted "${show(approval.approved_scope, 2000)}"` +
-            (approval.reason === null ? '' : ` (reason: ${agentText(approval.client_id, approval.reason)})`),
+            (approval.reason === null
+              ? ''
+              : ` (reason: ${agentText(approval.client_id, approval.reason)})`),
         ];
 
   const out: string[] = [];
@@ -147,13 +160,26 @@ export function renderAuditTree(report: AuditTreeInput, now: number, options: Re
    * Prints one token at `depth` under `prefix`; `last` says whether it closes its parent's
    * list. Returns the prefix for its children.
    */
-  const emit = (e: TokenView, prefix: string, depth: number, last: boolean, marker = ''): string => {
-    const [first, ...rest] = [...lines(e, now, marker), ...approvalLines(e), ...(refusalsBy.get(e.jti) ?? []).flatMap(refusalLines)];
+  const emit = (
+    e: TokenView,
+    prefix: string,
+    depth: number,
+    last: boolean,
+    marker = '',
+  ): string => {
+    const [first, ...rest] = [
+      ...lines(e, now, marker),
+      ...approvalLines(e),
+      ...(refusalsBy.get(e.jti) ?? []).flatMap(refusalLines),
+    ];
     const isRoot = depth === 0;
     const deep = depth > MAX_DRAWN_DEPTH;
     const branch = isRoot ? '' : last ? '└─ ' : '├─ ';
     const under = isRoot ? '' : last ? '   ' : '│  ';
-    out.push(prefix + branch + (deep ? `[depth ${depth}] ` : '') + first!, ...rest.map((l) => prefix + under + l));
+    out.push(
+      prefix + branch + (deep ? `[depth ${depth}] ` : '') + first!,
+      ...rest.map((l) => prefix + under + l),
+    );
     return deep ? prefix : prefix + under;
   };
 
@@ -164,26 +190,47 @@ export function renderAuditTree(report: AuditTreeInput, now: number, options: Re
   let prefix = '';
   for (let i = 0; i < ancestors; i++) {
     prefix = emit(report.chain[i]!, prefix, i === 0 ? 0 : i + elided, true);
-    if (i === 0 && elided > 0) out.push(`${prefix}⋮  ${elided} more token(s) of this chain not shown`);
+    if (i === 0 && elided > 0)
+      out.push(`${prefix}⋮  ${elided} more token(s) of this chain not shown`);
   }
 
   // The audited token and everything derived from it, depth first, children in order.
   let derived = -1;
   const stack: Array<{ node: TreeView; prefix: string; depth: number; last: boolean }> = [
-    { node: report.descendants, prefix, depth: Math.max(ancestors, 0) + (ancestors > 0 ? elided : 0), last: true },
+    {
+      node: report.descendants,
+      prefix,
+      depth: Math.max(ancestors, 0) + (ancestors > 0 ? elided : 0),
+      last: true,
+    },
   ];
   for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
     derived++;
-    const below = emit(item.node, item.prefix, item.depth, item.last, derived === 0 ? '   ◀ this token' : '');
+    const below = emit(
+      item.node,
+      item.prefix,
+      item.depth,
+      item.last,
+      derived === 0 ? '   ◀ this token' : '',
+    );
     const children = item.node.children ?? [];
     for (let i = children.length - 1; i >= 0; i--) {
-      stack.push({ node: children[i]!, prefix: below, depth: item.depth + 1, last: i === children.length - 1 });
+      stack.push({
+        node: children[i]!,
+        prefix: below,
+        depth: item.depth + 1,
+        last: i === children.length - 1,
+      });
     }
   }
   const chainLength = report.chain_length ?? report.chain.length;
   const moreDerived = report.descendants_cursor ? ' shown (more not shown)' : '';
   const refusals = report.refusals_total ?? report.refusals.length;
-  const newest = refusals > report.refusals.length ? ` (the newest ${report.refusals.length} shown)` : '';
-  out.push('', `${chainLength} token(s) from the root to this one, ${derived} derived from it${moreDerived}, ${refusals} refusal(s)${newest}.`);
+  const newest =
+    refusals > report.refusals.length ? ` (the newest ${report.refusals.length} shown)` : '';
+  out.push(
+    '',
+    `${chainLength} token(s) from the root to this one, ${derived} derived from it${moreDerived}, ${refusals} refusal(s)${newest}.`,
+  );
   return out.join('\n');
 }

@@ -24,7 +24,8 @@ export function actorsOfClaim(act: unknown): string[] {
 export function describeChain(sub: string, actors: readonly string[]): string {
   const name = (s: string) => forTerminal(s, 128);
   if (actors.length === 0) return `${name(sub)} acting for itself`;
-  const earlier = actors.length > 1 ? `, delegated by ${actors.slice(1).map(name).join(' ← ')}` : '';
+  const earlier =
+    actors.length > 1 ? `, delegated by ${actors.slice(1).map(name).join(' ← ')}` : '';
   return `${name(actors[0]!)} acting for ${name(sub)}${earlier}`;
 }
 

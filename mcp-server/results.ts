@@ -33,7 +33,7 @@ function hint(error: BrokerRefused): string {
     case 'unauthorized_client':
       return 'Your client is not allowed this grant by policy.';
     case 'invalid_client':
-      return 'The broker did not accept this agent\'s client credentials (check BATON_CLIENT_ID and its secret or key).';
+      return "The broker did not accept this agent's client credentials (check BATON_CLIENT_ID and its secret or key).";
     case 'access_denied':
       return 'The person said no. Do not ask again for the same thing without a new reason.';
     case 'expired_token':
@@ -43,11 +43,16 @@ function hint(error: BrokerRefused): string {
     default:
       break;
   }
-  if (d.includes('revoked')) return 'That token has been revoked, with everything derived from it; get a fresh token from the person or the agent that handed it to you.';
-  if (d.includes('depth')) return 'The chain is as long as policy allows; do the work yourself with get_task_token instead of delegating further.';
-  if (d.includes('loop')) return 'That agent already acts earlier in this chain; a chain may not loop back to it.';
-  if (d.includes('handed to')) return 'That token was handed to another agent; only it (or the token\'s current actor) may exchange it.';
-  if (d.includes('expired') || d.includes('no lifetime left')) return 'That token has expired; get a fresh one.';
+  if (d.includes('revoked'))
+    return 'That token has been revoked, with everything derived from it; get a fresh token from the person or the agent that handed it to you.';
+  if (d.includes('depth'))
+    return 'The chain is as long as policy allows; do the work yourself with get_task_token instead of delegating further.';
+  if (d.includes('loop'))
+    return 'That agent already acts earlier in this chain; a chain may not loop back to it.';
+  if (d.includes('handed to'))
+    return "That token was handed to another agent; only it (or the token's current actor) may exchange it.";
+  if (d.includes('expired') || d.includes('no lifetime left'))
+    return 'That token has expired; get a fresh one.';
   return 'Check the request against what your policy allows.';
 }
 
@@ -67,12 +72,17 @@ export function refusalText(action: string, error: BrokerRefused, broker: Broker
 }
 
 /** Runs a tool body; every failure becomes an `isError` result, never a thrown error. */
-export async function guard(action: string, broker: BrokerClient, body: () => Promise<CallToolResult>): Promise<CallToolResult> {
+export async function guard(
+  action: string,
+  broker: BrokerClient,
+  body: () => Promise<CallToolResult>,
+): Promise<CallToolResult> {
   try {
     return await body();
   } catch (error) {
     if (error instanceof BrokerRefused) return toolError(refusalText(action, error, broker));
-    if (error instanceof BrokerUnreachable) return toolError(`Could not ${action}: ${error.message}`);
+    if (error instanceof BrokerUnreachable)
+      return toolError(`Could not ${action}: ${error.message}`);
     // Unexpected: say what, never a stack (and never a token: messages here come from our code or zod).
     const message = error instanceof Error ? error.message : String(error);
     return toolError(`Could not ${action}: ${forTerminal(message, 500)}`);

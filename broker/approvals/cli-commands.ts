@@ -29,7 +29,9 @@ export function timeLeft(seconds: number): string {
 /** The pending requests as a person reads them, newest first. */
 export function renderPending(approvals: readonly ApprovalRecord[], now: number): string {
   if (approvals.length === 0) return 'No pending approval requests.';
-  const lines = [`${approvals.length} pending approval request${approvals.length === 1 ? '' : 's'}, newest first:`];
+  const lines = [
+    `${approvals.length} pending approval request${approvals.length === 1 ? '' : 's'}, newest first:`,
+  ];
   for (const a of approvals) {
     lines.push(
       '',
@@ -42,7 +44,10 @@ export function renderPending(approvals: readonly ApprovalRecord[], now: number)
       `  expires   in ${timeLeft(a.expiresAt - now)}`,
     );
   }
-  lines.push('', 'Approve with: npx baton approve <id> [--scope "a b"]   Deny with: npx baton deny <id>');
+  lines.push(
+    '',
+    'Approve with: npx baton approve <id> [--scope "a b"]   Deny with: npx baton deny <id>',
+  );
   return lines.join('\n');
 }
 
@@ -80,8 +85,13 @@ export async function approve(args: string[]): Promise<number> {
     options: { scope: { type: 'string' }, as: { type: 'string' } },
   });
   const id = positionals[0];
-  if (id === undefined) throw new ConfigError('approve needs an id: npx baton approve <auth_req_id> [--scope "a b"] [--as <username>]');
-  const decision = await withStore((store) => approveRequest(store, id, { now: nowSeconds(), scope: values.scope, by: values.as }));
+  if (id === undefined)
+    throw new ConfigError(
+      'approve needs an id: npx baton approve <auth_req_id> [--scope "a b"] [--as <username>]',
+    );
+  const decision = await withStore((store) =>
+    approveRequest(store, id, { now: nowSeconds(), scope: values.scope, by: values.as }),
+  );
   return report(
     decision,
     (a) =>
@@ -91,9 +101,19 @@ export async function approve(args: string[]): Promise<number> {
 }
 
 export async function deny(args: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { as: { type: 'string' } } });
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { as: { type: 'string' } },
+  });
   const id = positionals[0];
   if (id === undefined) throw new ConfigError('deny needs an id: npx baton deny <auth_req_id>');
-  const decision = await withStore((store) => denyRequest(store, id, { now: nowSeconds(), by: values.as }));
-  return report(decision, (a) => `Denied ${a.authReqId}: ${a.clientId} may not act for ${a.username} (denied by ${a.decidedBy}).`);
+  const decision = await withStore((store) =>
+    denyRequest(store, id, { now: nowSeconds(), by: values.as }),
+  );
+  return report(
+    decision,
+    (a) =>
+      `Denied ${a.authReqId}: ${a.clientId} may not act for ${a.username} (denied by ${a.decidedBy}).`,
+  );
 }

@@ -36,7 +36,8 @@ export const MAX_EXPIRY = 600;
  * person). CIBA §13 has no "too many" code (`slow_down` belongs to the token endpoint),
  * so it is `invalid_request` with this fixed description.
  */
-export const TOO_MANY_PENDING = 'too many pending approval requests from this client; wait for answers or for some to expire';
+export const TOO_MANY_PENDING =
+  'too many pending approval requests from this client; wait for answers or for some to expire';
 
 /** CIBA §7.1 identifies the user by one of three hints; Baton takes the plain username. */
 const UNSUPPORTED_HINTS = ['id_token_hint', 'login_hint_token'] as const;
@@ -70,16 +71,35 @@ export interface ApprovalAcknowledgement {
 }
 
 /** Validates and records a backchannel authentication request for `client`. */
-export async function startApproval(deps: BrokerDeps, client: ClientPolicy, form: Form, now: number): Promise<ApprovalAcknowledgement> {
+export async function startApproval(
+  deps: BrokerDeps,
+  client: ClientPolicy,
+  form: Form,
+  now: number,
+): Promise<ApprovalAcknowledgement> {
   if (!client.grantTypes.has(GRANT_CIBA)) {
-    throw refusalToError(refuse('grant_not_allowed', `${client.clientId} may not use ${GRANT_CIBA}`));
+    throw refusalToError(
+      refuse('grant_not_allowed', `${client.clientId} may not use ${GRANT_CIBA}`),
+    );
   }
   if (UNSUPPORTED_HINTS.some((hint) => single(form, hint) !== undefined)) {
     throw new InvalidRequest('only login_hint is supported');
   }
   const params = parseParams(Params, form);
-  const scope = must(narrowScope({ requested: params.scope, subjectScopes: client.scopes, actorScopes: client.scopes }));
-  const aud = must(narrowAudience({ audience: params.audience, resource: params.resource, allowed: client.audiences }));
+  const scope = must(
+    narrowScope({
+      requested: params.scope,
+      subjectScopes: client.scopes,
+      actorScopes: client.scopes,
+    }),
+  );
+  const aud = must(
+    narrowAudience({
+      audience: params.audience,
+      resource: params.resource,
+      allowed: client.audiences,
+    }),
+  );
   const bindingMessage = must(checkBindingMessage(params.binding_message));
   const expiresIn = Math.min(params.requested_expiry ?? DEFAULT_EXPIRY, MAX_EXPIRY);
   const authReqId = newAuthReqId();

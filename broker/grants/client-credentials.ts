@@ -22,19 +22,36 @@ const Params = z.object({
   expires_in: seconds().optional(),
 });
 
-
 async function handle(ctx: GrantContext, deps: BrokerDeps): Promise<TokenResponse> {
   const { client, now } = ctx;
   const params = parseParams(Params, ctx.form);
-  const scope = narrowScope({ requested: params.scope, subjectScopes: client.scopes, actorScopes: client.scopes });
+  const scope = narrowScope({
+    requested: params.scope,
+    subjectScopes: client.scopes,
+    actorScopes: client.scopes,
+  });
   // A client with no scopes at all may still get a bare identity token (for actor_token / MCP).
-  const grantedScope = isRefusal(scope) && scope.refused === 'scope_empty' && params.scope === undefined ? '' : must(scope);
+  const grantedScope =
+    isRefusal(scope) && scope.refused === 'scope_empty' && params.scope === undefined
+      ? ''
+      : must(scope);
   const wantsAudience = params.audience.length > 0 || params.resource.length > 0;
   const aud = wantsAudience
-    ? must(narrowAudience({ audience: params.audience, resource: params.resource, allowed: client.audiences }))
+    ? must(
+        narrowAudience({
+          audience: params.audience,
+          resource: params.resource,
+          allowed: client.audiences,
+        }),
+      )
     : [deps.issuer];
   const exp = must(
-    clampLifetime({ now, defaultTtl: deps.policy.defaultTtlSeconds, maxTtl: client.maxTtlSeconds, requestedTtl: params.expires_in }),
+    clampLifetime({
+      now,
+      defaultTtl: deps.policy.defaultTtlSeconds,
+      maxTtl: client.maxTtlSeconds,
+      requestedTtl: params.expires_in,
+    }),
   );
   const issued = await deps.tokens.issue({
     sub: client.clientId,
@@ -47,7 +64,12 @@ async function handle(ctx: GrantContext, deps: BrokerDeps): Promise<TokenRespons
     grantType: GRANT_CLIENT_CREDENTIALS,
     parentJti: null,
   });
-  return { access_token: issued.accessToken, token_type: 'Bearer', expires_in: issued.expiresIn, scope: issued.scope };
+  return {
+    access_token: issued.accessToken,
+    token_type: 'Bearer',
+    expires_in: issued.expiresIn,
+    scope: issued.scope,
+  };
 }
 
 export const clientCredentialsGrant: Grant = { grantType: GRANT_CLIENT_CREDENTIALS, handle };

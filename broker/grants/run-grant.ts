@@ -34,7 +34,13 @@ const recorded = (value: string): string => wireText(value, MAX_RECORDED_VALUE_C
  */
 function requested(form: Form): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const key of ['scope', 'subject_token_type', 'actor_token_type', 'requested_token_type', 'expires_in']) {
+  for (const key of [
+    'scope',
+    'subject_token_type',
+    'actor_token_type',
+    'requested_token_type',
+    'expires_in',
+  ]) {
     const v = single(form, key);
     if (v !== undefined) out[key] = recorded(v);
   }
@@ -47,15 +53,23 @@ function requested(form: Form): Record<string, unknown> {
   return out;
 }
 
-export async function runGrant(deps: BrokerDeps, client: ClientPolicy, form: Form, now: number): Promise<TokenResponse> {
+export async function runGrant(
+  deps: BrokerDeps,
+  client: ClientPolicy,
+  form: Form,
+  now: number,
+): Promise<TokenResponse> {
   const grantType = single(form, 'grant_type');
   const ctx: GrantContext = { client, form, now };
   try {
     if (grantType === undefined) throw new InvalidRequest('grant_type is required');
     const grant = grants.get(grantType);
-    if (grant === undefined) throw new UnsupportedGrantType(`grant_type ${inputText(grantType)} is not supported`);
+    if (grant === undefined)
+      throw new UnsupportedGrantType(`grant_type ${inputText(grantType)} is not supported`);
     if (!client.grantTypes.has(grantType)) {
-      throw refusalToError(refuse('grant_not_allowed', `${client.clientId} may not use ${grantType}`));
+      throw refusalToError(
+        refuse('grant_not_allowed', `${client.clientId} may not use ${grantType}`),
+      );
     }
     return await grant.handle(ctx, deps);
   } catch (error) {

@@ -33,7 +33,6 @@ const Params = z.object({
   expires_in: seconds().optional(),
 });
 
-
 function refused(reason: Refusal): never {
   throw refusalToError(reason);
 }
@@ -44,7 +43,8 @@ function refused(reason: Refusal): never {
  * (rule 9, `invalid_request`), not a server error.
  */
 function revokedMeanwhile(error: unknown): never {
-  if (error instanceof ParentRevokedError) refused(refuse('subject_token_revoked', 'the subject token has been revoked'));
+  if (error instanceof ParentRevokedError)
+    refused(refuse('subject_token_revoked', 'the subject token has been revoked'));
   throw error;
 }
 
@@ -61,7 +61,9 @@ async function loadToken(
   const reason = what === 'the subject token' ? 'subject_token_invalid' : 'actor_token_invalid';
   let verified: VerifiedToken;
   try {
-    verified = ownOnly ? await deps.verifier.verifyOwn(token, now, what) : await deps.verifier.verifySubject(token, now, what);
+    verified = ownOnly
+      ? await deps.verifier.verifyOwn(token, now, what)
+      : await deps.verifier.verifySubject(token, now, what);
   } catch (error) {
     if (!(error instanceof TokenRejected)) throw error;
     if (error.jti !== undefined) onOwnJti(error.jti);
@@ -75,7 +77,12 @@ async function loadToken(
     const state = await deps.store.ledgerState(verified.jti!);
     if (state === undefined) refused(refuse(reason, `${what} is not in Baton's ledger`));
     if (state.revokedAt !== null) {
-      refused(refuse(what === 'the subject token' ? 'subject_token_revoked' : reason, `${what} has been revoked`));
+      refused(
+        refuse(
+          what === 'the subject token' ? 'subject_token_revoked' : reason,
+          `${what} has been revoked`,
+        ),
+      );
     }
     if (what === 'the subject token') must(checkChainLength(state.hop));
   }
@@ -94,9 +101,16 @@ async function handle(ctx: GrantContext, deps: BrokerDeps): Promise<TokenRespons
     }),
   );
 
-  const subject = await loadToken(deps, params.subject_token, now, 'the subject token', false, (jti) => {
-    ctx.subjectJti = jti;
-  });
+  const subject = await loadToken(
+    deps,
+    params.subject_token,
+    now,
+    'the subject token',
+    false,
+    (jti) => {
+      ctx.subjectJti = jti;
+    },
+  );
 
   // Rule 1: an actor token is one of Baton's own, unrevoked, about this very client.
   let actorTokenExp: number | undefined;
@@ -109,7 +123,8 @@ async function handle(ctx: GrantContext, deps: BrokerDeps): Promise<TokenRespons
   }
 
   // Rule 2: who may exchange this subject token.
-  const currentActor = subject.act?.sub ?? (subject.source === 'baton' ? subject.clientId : undefined);
+  const currentActor =
+    subject.act?.sub ?? (subject.source === 'baton' ? subject.clientId : undefined);
   must(
     mayExchange({
       actor: client.clientId,
@@ -131,9 +146,21 @@ async function handle(ctx: GrantContext, deps: BrokerDeps): Promise<TokenRespons
     }),
   );
   // Rule 4: scopes only narrow.
-  const scope = must(narrowScope({ requested: params.scope, subjectScopes: subject.scopes, actorScopes: client.scopes }));
+  const scope = must(
+    narrowScope({
+      requested: params.scope,
+      subjectScopes: subject.scopes,
+      actorScopes: client.scopes,
+    }),
+  );
   // Rule 5: audience only narrows to the actor's allow-list.
-  const aud = must(narrowAudience({ audience: params.audience, resource: params.resource, allowed: client.audiences }));
+  const aud = must(
+    narrowAudience({
+      audience: params.audience,
+      resource: params.resource,
+      allowed: client.audiences,
+    }),
+  );
   // Rule 6: lifetime never grows.
   const exp = must(
     clampLifetime({
@@ -146,17 +173,19 @@ async function handle(ctx: GrantContext, deps: BrokerDeps): Promise<TokenRespons
     }),
   );
 
-  const issued = await deps.tokens.issue({
-    sub: subject.sub,
-    act,
-    clientId: client.clientId,
-    scope,
-    aud,
-    iat: now,
-    exp,
-    grantType: GRANT_TOKEN_EXCHANGE,
-    parentJti: subject.source === 'baton' ? subject.jti! : null,
-  }).catch(revokedMeanwhile);
+  const issued = await deps.tokens
+    .issue({
+      sub: subject.sub,
+      act,
+      clientId: client.clientId,
+      scope,
+      aud,
+      iat: now,
+      exp,
+      grantType: GRANT_TOKEN_EXCHANGE,
+      parentJti: subject.source === 'baton' ? subject.jti! : null,
+    })
+    .catch(revokedMeanwhile);
   return {
     access_token: issued.accessToken,
     issued_token_type: TOKEN_TYPE_ACCESS_TOKEN,

@@ -42,7 +42,10 @@ export function parseForm(body: string, repeatable: ReadonlySet<string> = REPEAT
 
 export async function readForm(c: Context): Promise<Form> {
   const type = c.req.header('content-type');
-  if (type === undefined || type.split(';', 1)[0]!.trim().toLowerCase() !== 'application/x-www-form-urlencoded') {
+  if (
+    type === undefined ||
+    type.split(';', 1)[0]!.trim().toLowerCase() !== 'application/x-www-form-urlencoded'
+  ) {
     throw new InvalidRequest('the body must be application/x-www-form-urlencoded');
   }
   return parseForm(await c.req.text());

@@ -10,7 +10,12 @@ import { z } from 'zod';
 import { isUsername, USERNAME_RULE } from '../text/username.js';
 import { InvalidRequest } from './errors.js';
 import type { Form } from './form.js';
-import { MAX_REPEATED_VALUE_CHARS, MAX_REPEATED_VALUES, MAX_SCOPE_CHARS, MAX_SCOPE_TOKENS } from './limits.js';
+import {
+  MAX_REPEATED_VALUE_CHARS,
+  MAX_REPEATED_VALUES,
+  MAX_SCOPE_CHARS,
+  MAX_SCOPE_TOKENS,
+} from './limits.js';
 
 type Issue = z.core.$ZodIssue;
 
@@ -22,7 +27,9 @@ export function describeIssue(issue: Issue): string {
   if (issue.message.startsWith('must ')) return `${subject} ${issue.message}`;
   switch (issue.code) {
     case 'invalid_type':
-      return issue.input === undefined ? `${name} is required` : `${name} is not in the expected form`;
+      return issue.input === undefined
+        ? `${name} is required`
+        : `${name} is not in the expected form`;
     case 'too_big':
       return issue.origin === 'array'
         ? `${name} may be sent at most ${String(issue.maximum)} times`
@@ -48,7 +55,11 @@ export const text = () => z.string();
  */
 export const repeated = () =>
   z
-    .array(z.string().max(MAX_REPEATED_VALUE_CHARS, `must be at most ${MAX_REPEATED_VALUE_CHARS} characters`))
+    .array(
+      z
+        .string()
+        .max(MAX_REPEATED_VALUE_CHARS, `must be at most ${MAX_REPEATED_VALUE_CHARS} characters`),
+    )
     .max(MAX_REPEATED_VALUES, `must be sent at most ${MAX_REPEATED_VALUES} times`)
     .default([]);
 
@@ -66,10 +77,14 @@ export const scope = () =>
   z
     .string()
     .max(MAX_SCOPE_CHARS, `must be at most ${MAX_SCOPE_CHARS} characters`)
-    .refine((s) => scopeTokens(s) <= MAX_SCOPE_TOKENS, `must hold at most ${MAX_SCOPE_TOKENS} scopes`);
+    .refine(
+      (s) => scopeTokens(s) <= MAX_SCOPE_TOKENS,
+      `must hold at most ${MAX_SCOPE_TOKENS} scopes`,
+    );
 
 /** A username (`login_hint`): the one rule of `text/username.ts`. */
-export const username = () => z.string().refine(isUsername, `must be a username: ${USERNAME_RULE.replace(/^must be /, '')}`);
+export const username = () =>
+  z.string().refine(isUsername, `must be a username: ${USERNAME_RULE.replace(/^must be /, '')}`);
 
 /** A positive whole number of seconds sent as text. */
 export const seconds = () =>

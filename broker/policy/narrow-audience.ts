@@ -19,13 +19,20 @@ function isResourceUri(value: string): boolean {
   return !value.includes('#');
 }
 
-export function narrowAudience({ audience, resource, allowed }: NarrowAudienceInput): Checked<string[]> {
+export function narrowAudience({
+  audience,
+  resource,
+  allowed,
+}: NarrowAudienceInput): Checked<string[]> {
   if (audience.length === 0 && resource.length === 0) {
     return refuse('audience_missing', 'audience or resource is required');
   }
   const badResource = resource.find((r) => !isResourceUri(r));
   if (badResource !== undefined) {
-    return refuse('resource_invalid', `resource must be an absolute URI without a fragment: ${inputText(badResource)}`);
+    return refuse(
+      'resource_invalid',
+      `resource must be an absolute URI without a fragment: ${inputText(badResource)}`,
+    );
   }
   const requested = [...new Set([...audience, ...resource])];
   const outside = requested.filter((a) => !allowed.has(a));

@@ -22,7 +22,11 @@ export interface NarrowScopeInput {
 }
 
 /** Returns the issued scope as a space-separated string. */
-export function narrowScope({ requested, subjectScopes, actorScopes }: NarrowScopeInput): Checked<string> {
+export function narrowScope({
+  requested,
+  subjectScopes,
+  actorScopes,
+}: NarrowScopeInput): Checked<string> {
   const actor = new Set(actorScopes);
   const allowed = subjectScopes.filter((s) => actor.has(s));
   const allowedSet = new Set(allowed);
@@ -36,7 +40,10 @@ export function narrowScope({ requested, subjectScopes, actorScopes }: NarrowSco
   if (asked.length === 0) return refuse('scope_empty', 'the requested scope is empty');
   const outside = asked.filter((s) => !allowedSet.has(s));
   if (outside.length > 0) {
-    return refuse('scope_widened', `scope not allowed: ${inputList(outside)} (may ask for: ${[...allowedSet].join(' ') || 'nothing'})`);
+    return refuse(
+      'scope_widened',
+      `scope not allowed: ${inputList(outside)} (may ask for: ${[...allowedSet].join(' ') || 'nothing'})`,
+    );
   }
   return { ok: asked.join(' ') };
 }

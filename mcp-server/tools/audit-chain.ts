@@ -45,12 +45,17 @@ export function frameAgentText(report: AuditReport): AuditReport {
     refusals: report.refusals.map((r) => ({
       ...r,
       error_description: agentWritten(r.client_id, r.error_description),
-      requested: Object.fromEntries(Object.entries(r.requested).map(([k, v]) => [k, framed(r.client_id, v)])),
+      requested: Object.fromEntries(
+        Object.entries(r.requested).map(([k, v]) => [k, framed(r.client_id, v)]),
+      ),
     })),
     approval:
       report.approval === null || report.approval.reason === null
         ? report.approval
-        : { ...report.approval, reason: agentWritten(report.approval.client_id, report.approval.reason) },
+        : {
+            ...report.approval,
+            reason: agentWritten(report.approval.client_id, report.approval.reason),
+          },
   };
 }
 
@@ -63,8 +68,17 @@ export function registerAuditChainTool(server: McpServer, deps: ToolDeps): void 
         'Show the delegation tree around a token: who delegated what to whom, when, with which scope and audience, which tokens are revoked, and which exchanges were refused. ' +
         'Give either the token or its jti.',
       inputSchema: {
-        token: Token.optional().describe('The token to audit (a JWT from Baton). Give this or jti.'),
-        jti: z.string().min(1).max(200).optional().describe('The ledger id (jti) of the token to audit, e.g. from get_task_token. Give this or token.'),
+        token: Token.optional().describe(
+          'The token to audit (a JWT from Baton). Give this or jti.',
+        ),
+        jti: z
+          .string()
+          .min(1)
+          .max(200)
+          .optional()
+          .describe(
+            'The ledger id (jti) of the token to audit, e.g. from get_task_token. Give this or token.',
+          ),
       },
       outputSchema: {
         jti: z.string().describe('The audited token.'),
@@ -81,14 +95,20 @@ export function registerAuditChainTool(server: McpServer, deps: ToolDeps): void 
     },
     (args) =>
       guard('read the audit trail', deps.broker, async () => {
-        if ((args.token === undefined) === (args.jti === undefined)) return toolError('Give exactly one of token or jti.');
+        if ((args.token === undefined) === (args.jti === undefined))
+          return toolError('Give exactly one of token or jti.');
         const jti = args.jti ?? jtiOf(args.token!);
-        if (jti === undefined) return toolError('That token is not a JWT with a jti, so Baton cannot have issued it.');
+        if (jti === undefined)
+          return toolError('That token is not a JWT with a jti, so Baton cannot have issued it.');
         const report = await deps.broker.audit(jti);
         if (report === undefined) {
-          return toolError(`No token ${jti} that you ("${deps.broker.clientId}") are involved in is in Baton's ledger.`);
+          return toolError(
+            `No token ${jti} that you ("${deps.broker.clientId}") are involved in is in Baton's ledger.`,
+          );
         }
-        const tree = renderAuditTree(report, Math.floor((deps.clock ?? Date.now)() / 1000), { agentText: agentWritten });
+        const tree = renderAuditTree(report, Math.floor((deps.clock ?? Date.now)() / 1000), {
+          agentText: agentWritten,
+        });
         return ok(tree, { jti, tree, report: frameAgentText(report) });
       }),
   );

@@ -40,7 +40,10 @@ export function registerInspectTokenTool(server: McpServer, deps: ToolDeps): voi
       guard('inspect the token', deps.broker, async () => {
         const info = await deps.broker.introspect(args.token);
         if (!info.active) {
-          return ok('Not active: Baton does not accept this token (unknown, expired, revoked, or not issued by Baton).', { active: false });
+          return ok(
+            'Not active: Baton does not accept this token (unknown, expired, revoked, or not issued by Baton).',
+            { active: false },
+          );
         }
         const actors = actorsOfClaim(info.act);
         const audience = typeof info.aud === 'string' ? [info.aud] : info.aud;
@@ -59,7 +62,9 @@ export function registerInspectTokenTool(server: McpServer, deps: ToolDeps): voi
         const show = (s: string) => forTerminal(s, 2000);
         const text = [
           `Active: ${describeChain(info.sub, actors)}.`,
-          actors.length > 0 ? `chain (current actor first): ${[...actors, info.sub].map(show).join(' ← ')}` : undefined,
+          actors.length > 0
+            ? `chain (current actor first): ${[...actors, info.sub].map(show).join(' ← ')}`
+            : undefined,
           `scope: ${info.scope ? show(info.scope) : '(none)'}; audience: ${audience.map(show).join(' ')}; client: ${show(info.client_id)}`,
           `issued ${out.issued_at}, expires ${out.expires_at}; jti ${show(info.jti)}`,
         ]

@@ -28,23 +28,35 @@ export function registerRequestApprovalTool(server: McpServer, deps: ToolDeps): 
         user: z
           .string()
           .refine(isUsername, `must be a username: ${USERNAME_RULE.replace(/^must be /, '')}`)
-          .describe('The username of the person to ask, e.g. "alice" (ASCII letters, digits and . _ @ + -).'),
-        scope: z.string().min(1).max(2000).describe('Space-separated scopes you ask for, e.g. "trips:read trips:book".'),
+          .describe(
+            'The username of the person to ask, e.g. "alice" (ASCII letters, digits and . _ @ + -).',
+          ),
+        scope: z
+          .string()
+          .min(1)
+          .max(2000)
+          .describe('Space-separated scopes you ask for, e.g. "trips:read trips:book".'),
         audience: z
           .union([Audience, z.array(Audience).min(1).max(16)])
-          .describe('The API (URL) or agent ("agent:<id>") the token will be for, or a list of them.'),
+          .describe(
+            'The API (URL) or agent ("agent:<id>") the token will be for, or a list of them.',
+          ),
         reason: z
           .string()
           .min(1)
           .max(100)
-          .describe('One short sentence (at most 100 characters, plain text) the person sees: why you need this, e.g. "Book the Lisbon flight you asked for".'),
+          .describe(
+            'One short sentence (at most 100 characters, plain text) the person sees: why you need this, e.g. "Book the Lisbon flight you asked for".',
+          ),
         timeout_seconds: z
           .number()
           .int()
           .min(10)
           .max(600)
           .optional()
-          .describe('How long to wait for the answer, in seconds (default 120). Progress notifications are sent while waiting.'),
+          .describe(
+            'How long to wait for the answer, in seconds (default 120). Progress notifications are sent while waiting.',
+          ),
       },
       outputSchema: { ...IssuedTokenShape, user: z.string().describe('Who approved.') },
     },
@@ -58,7 +70,12 @@ export function registerRequestApprovalTool(server: McpServer, deps: ToolDeps): 
           );
         }
         const audience = typeof args.audience === 'string' ? [args.audience] : args.audience;
-        const started = await approvals.start({ user: args.user, scope: args.scope, audience, reason: args.reason });
+        const started = await approvals.start({
+          user: args.user,
+          scope: args.scope,
+          audience,
+          reason: args.reason,
+        });
         const progressToken = extra._meta?.progressToken;
         const outcome = await waitForApproval(approvals, started, {
           timeoutSeconds: args.timeout_seconds ?? 120,
@@ -68,11 +85,16 @@ export function registerRequestApprovalTool(server: McpServer, deps: ToolDeps): 
           clock: deps.clock ?? Date.now,
           progress: async (progress, total, message) => {
             if (progressToken === undefined) return;
-            await extra.sendNotification({ method: 'notifications/progress', params: { progressToken, progress, total, message } });
+            await extra.sendNotification({
+              method: 'notifications/progress',
+              params: { progressToken, progress, total, message },
+            });
           },
         });
         if (outcome.status === 'timed_out') {
-          return toolError(`${args.user} did not answer within ${outcome.waitedSeconds} s. Ask again later, or with a longer timeout_seconds.`);
+          return toolError(
+            `${args.user} did not answer within ${outcome.waitedSeconds} s. Ask again later, or with a longer timeout_seconds.`,
+          );
         }
         const token = issuedToken(outcome.token);
         return ok(describeIssued(`Approved by ${args.user}`, token), { ...token, user: args.user });

@@ -5,7 +5,20 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../broker/app.js';
 import { BearerError, InvalidRequest } from '../../broker/oauth/errors.js';
-import { ADMIN_TOKEN, API, AT, basic, claimsOf, IDP, ISSUER, makeBroker, SECRETS, TE, toBody, type TestBroker } from '../helpers.js';
+import {
+  ADMIN_TOKEN,
+  API,
+  AT,
+  basic,
+  claimsOf,
+  IDP,
+  ISSUER,
+  makeBroker,
+  SECRETS,
+  TE,
+  toBody,
+  type TestBroker,
+} from '../helpers.js';
 
 let b: TestBroker;
 beforeEach(async () => {
@@ -17,8 +30,16 @@ afterEach(async () => {
 
 const FORM = 'application/x-www-form-urlencoded';
 
-async function raw(path: string, body: string, headers: Record<string, string> = {}): Promise<Response> {
-  return b.app.request(path, { method: 'POST', headers: { 'content-type': FORM, authorization: basic('planner'), ...headers }, body });
+async function raw(
+  path: string,
+  body: string,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return b.app.request(path, {
+    method: 'POST',
+    headers: { 'content-type': FORM, authorization: basic('planner'), ...headers },
+    body,
+  });
 }
 
 async function expectError(res: Response, status: number, body: Record<string, unknown>) {
@@ -57,23 +78,33 @@ describe('request body size', () => {
 });
 
 describe('form parsing', () => {
-  it.each(['scope', 'grant_type', 'subject_token'])('refuses a duplicated %s parameter', async (name) => {
-    const alice = await b.idp.sign({ sub: 'alice' });
-    const form: Record<string, string | string[]> = {
-      grant_type: TE,
-      subject_token_type: AT,
-      subject_token: alice,
-      audience: API,
-      scope: 'trips:read',
-    };
-    form[name] = [form[name] as string, form[name] as string];
-    const res = await b.post('/token', form, 'planner');
-    await expectError(res, 400, { error: 'invalid_request', error_description: `parameter ${name} was sent more than once` });
-  });
+  it.each(['scope', 'grant_type', 'subject_token'])(
+    'refuses a duplicated %s parameter',
+    async (name) => {
+      const alice = await b.idp.sign({ sub: 'alice' });
+      const form: Record<string, string | string[]> = {
+        grant_type: TE,
+        subject_token_type: AT,
+        subject_token: alice,
+        audience: API,
+        scope: 'trips:read',
+      };
+      form[name] = [form[name] as string, form[name] as string];
+      const res = await b.post('/token', form, 'planner');
+      await expectError(res, 400, {
+        error: 'invalid_request',
+        error_description: `parameter ${name} was sent more than once`,
+      });
+    },
+  );
 
   it('allows audience to repeat, and issues exactly the requested audiences', async () => {
     const alice = await b.idp.sign({ sub: 'alice' });
-    const res = await b.exchange('planner', { subject_token: alice, audience: [API, 'agent:booker'], scope: 'trips:read' });
+    const res = await b.exchange('planner', {
+      subject_token: alice,
+      audience: [API, 'agent:booker'],
+      scope: 'trips:read',
+    });
     expect(res.status).toBe(200);
     expect(claimsOf(res.body.access_token).aud).toEqual([API, 'agent:booker']);
   });
@@ -84,7 +115,10 @@ describe('form parsing', () => {
       headers: { 'content-type': 'application/json', authorization: basic('planner') },
       body: JSON.stringify({ grant_type: 'client_credentials' }),
     });
-    await expectError(res, 400, { error: 'invalid_request', error_description: 'the body must be application/x-www-form-urlencoded' });
+    await expectError(res, 400, {
+      error: 'invalid_request',
+      error_description: 'the body must be application/x-www-form-urlencoded',
+    });
   });
 
   it('refuses a body without a content type', async () => {
@@ -93,11 +127,16 @@ describe('form parsing', () => {
       headers: { authorization: basic('planner') },
       body: new TextEncoder().encode('grant_type=client_credentials'),
     });
-    await expectError(res, 400, { error: 'invalid_request', error_description: 'the body must be application/x-www-form-urlencoded' });
+    await expectError(res, 400, {
+      error: 'invalid_request',
+      error_description: 'the body must be application/x-www-form-urlencoded',
+    });
   });
 
   it('accepts a charset parameter on the form content type', async () => {
-    const res = await raw('/token', 'grant_type=client_credentials', { 'content-type': `${FORM}; charset=UTF-8` });
+    const res = await raw('/token', 'grant_type=client_credentials', {
+      'content-type': `${FORM}; charset=UTF-8`,
+    });
     expect(res.status).toBe(200);
   });
 });
@@ -111,16 +150,31 @@ describe('grant dispatch', () => {
   });
 
   it('refuses an unknown grant_type with unsupported_grant_type', async () => {
-    await expectError(await b.post('/token', { grant_type: 'password', username: 'alice', password: 'x' }, 'planner'), 400, {
-      error: 'unsupported_grant_type',
-      error_description: 'grant_type password is not supported',
-    });
+    await expectError(
+      await b.post(
+        '/token',
+        { grant_type: 'password', username: 'alice', password: 'x' },
+        'planner',
+      ),
+      400,
+      {
+        error: 'unsupported_grant_type',
+        error_description: 'grant_type password is not supported',
+      },
+    );
   });
 
   it('refuses a grant the client is not registered for with unauthorized_client, and records it', async () => {
     const alice = await b.idp.sign({ sub: 'alice' });
-    const res = await b.post('/token', { grant_type: TE, subject_token_type: AT, subject_token: alice, audience: API }, 'api');
-    await expectError(res, 400, { error: 'unauthorized_client', error_description: `api may not use ${TE}` });
+    const res = await b.post(
+      '/token',
+      { grant_type: TE, subject_token_type: AT, subject_token: alice, audience: API },
+      'api',
+    );
+    await expectError(res, 400, {
+      error: 'unauthorized_client',
+      error_description: `api may not use ${TE}`,
+    });
     const listed = b.store.sqlite.prepare('SELECT client_id, error FROM refusals').all();
     expect(listed).toEqual([{ client_id: 'api', error: 'unauthorized_client' }]);
   });
@@ -128,14 +182,20 @@ describe('grant dispatch', () => {
 
 describe('routing', () => {
   it('answers an unknown path with a 404 JSON error', async () => {
-    await expectError(await b.app.request('/no/such/path'), 404, { error: 'invalid_request', error_description: 'no such endpoint' });
+    await expectError(await b.app.request('/no/such/path'), 404, {
+      error: 'invalid_request',
+      error_description: 'no such endpoint',
+    });
   });
 
-  it.each(['/token', '/introspect', '/revoke'])('answers GET %s with 405 and Allow: POST', async (path) => {
-    const res = await b.app.request(path);
-    expect(res.headers.get('allow')).toBe('POST');
-    await expectError(res, 405, { error: 'invalid_request', error_description: 'use POST' });
-  });
+  it.each(['/token', '/introspect', '/revoke'])(
+    'answers GET %s with 405 and Allow: POST',
+    async (path) => {
+      const res = await b.app.request(path);
+      expect(res.headers.get('allow')).toBe('POST');
+      await expectError(res, 405, { error: 'invalid_request', error_description: 'use POST' });
+    },
+  );
 });
 
 describe('the one error handler is the last guard (RFC 6749 §5.2, RFC 6750 §3)', () => {
@@ -149,17 +209,26 @@ describe('the one error handler is the last guard (RFC 6749 §5.2, RFC 6750 §3)
           throw new InvalidRequest(`${HOSTILE}${'x'.repeat(1000)}`);
         });
         a.get('/t/bearer', () => {
-          throw new BearerError('invalid_token', 401, HOSTILE, { realm: 'baton"\\', resource_metadata: 'https://baton.test/.well-known/x' });
+          throw new BearerError('invalid_token', 401, HOSTILE, {
+            realm: 'baton"\\',
+            resource_metadata: 'https://baton.test/.well-known/x',
+          });
         });
       },
     ]);
     const oauth = await app.request('/t/oauth');
     const body = (await oauth.json()) as { error: string; error_description: string };
-    expect(body).toEqual({ error: 'invalid_request', error_description: `bad ?token? ? ?[2J? ??next${'x'.repeat(271)}...` });
+    expect(body).toEqual({
+      error: 'invalid_request',
+      error_description: `bad ?token? ? ?[2J? ??next${'x'.repeat(271)}...`,
+    });
     expect(body.error_description).toMatch(SECTION_5_2);
     const bearer = await app.request('/t/bearer');
     expect(bearer.status).toBe(401);
-    expect(await bearer.json()).toEqual({ error: 'invalid_token', error_description: 'bad ?token? ? ?[2J? ??next' });
+    expect(await bearer.json()).toEqual({
+      error: 'invalid_token',
+      error_description: 'bad ?token? ? ?[2J? ??next',
+    });
     expect(bearer.headers.get('www-authenticate')).toBe(
       'Bearer realm="baton??", resource_metadata="https://baton.test/.well-known/x", error="invalid_token", error_description="bad ?token? ? ?[2J? ??next"',
     );
@@ -171,16 +240,55 @@ describe('every error response', () => {
     const alice = await b.idp.sign({ sub: 'alice' });
     const responses: Array<[string, Response | Promise<Response>]> = [
       ['no client auth', b.post('/token', { grant_type: 'client_credentials' })],
-      ['wrong secret', b.post('/token', { grant_type: 'client_credentials' }, null, { authorization: basic('planner', 'nope') })],
-      ['two methods', b.post('/token', { grant_type: 'client_credentials', client_secret: 'x' }, 'planner')],
+      [
+        'wrong secret',
+        b.post('/token', { grant_type: 'client_credentials' }, null, {
+          authorization: basic('planner', 'nope'),
+        }),
+      ],
+      [
+        'two methods',
+        b.post('/token', { grant_type: 'client_credentials', client_secret: 'x' }, 'planner'),
+      ],
       ['missing grant', b.post('/token', {}, 'planner')],
       ['unknown grant', b.post('/token', { grant_type: 'implicit' }, 'planner')],
       ['unauthorized grant', b.post('/token', { grant_type: TE }, 'api')],
-      ['invalid scope', b.post('/token', { grant_type: 'client_credentials', scope: 'admin' }, 'planner')],
-      ['invalid target', b.post('/token', { grant_type: 'client_credentials', audience: 'https://evil.example' }, 'planner')],
-      ['bad subject', b.post('/token', { grant_type: TE, subject_token_type: AT, subject_token: 'a.b.c', audience: API }, 'planner')],
-      ['no audience', b.post('/token', { grant_type: TE, subject_token_type: AT, subject_token: alice }, 'planner')],
-      ['bad token type', b.post('/token', { grant_type: TE, subject_token_type: 'x', subject_token: alice, audience: API }, 'planner')],
+      [
+        'invalid scope',
+        b.post('/token', { grant_type: 'client_credentials', scope: 'admin' }, 'planner'),
+      ],
+      [
+        'invalid target',
+        b.post(
+          '/token',
+          { grant_type: 'client_credentials', audience: 'https://evil.example' },
+          'planner',
+        ),
+      ],
+      [
+        'bad subject',
+        b.post(
+          '/token',
+          { grant_type: TE, subject_token_type: AT, subject_token: 'a.b.c', audience: API },
+          'planner',
+        ),
+      ],
+      [
+        'no audience',
+        b.post(
+          '/token',
+          { grant_type: TE, subject_token_type: AT, subject_token: alice },
+          'planner',
+        ),
+      ],
+      [
+        'bad token type',
+        b.post(
+          '/token',
+          { grant_type: TE, subject_token_type: 'x', subject_token: alice, audience: API },
+          'planner',
+        ),
+      ],
       ['introspect no auth', b.post('/introspect', { token: 'x' })],
       ['introspect no token', b.post('/introspect', {}, 'planner')],
       ['revoke no auth', b.post('/revoke', { token: 'x' })],
@@ -190,15 +298,35 @@ describe('every error response', () => {
       ['not found', b.app.request('/nope')],
       ['wrong method', b.app.request('/token', { method: 'PUT' })],
       ['audit no bearer', b.app.request('/audit/tokens')],
-      ['audit unknown jti', b.app.request('/audit/tokens/nope', { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })],
-      ['audit bad limit', b.app.request('/audit/tokens?limit=-1', { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })],
+      [
+        'audit unknown jti',
+        b.app.request('/audit/tokens/nope', {
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+        }),
+      ],
+      [
+        'audit bad limit',
+        b.app.request('/audit/tokens?limit=-1', {
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+        }),
+      ],
     ];
     for (const [name, pending] of responses) {
       const res = await pending;
       const body = (await res.json()) as Record<string, unknown>;
-      expect({ name, status: res.status >= 400 && res.status < 500 }).toEqual({ name, status: true });
-      expect({ name, cache: res.headers.get('cache-control') }).toEqual({ name, cache: 'no-store' });
-      expect({ name, error: typeof body.error, description: typeof body.error_description }).toEqual({
+      expect({ name, status: res.status >= 400 && res.status < 500 }).toEqual({
+        name,
+        status: true,
+      });
+      expect({ name, cache: res.headers.get('cache-control') }).toEqual({
+        name,
+        cache: 'no-store',
+      });
+      expect({
+        name,
+        error: typeof body.error,
+        description: typeof body.error_description,
+      }).toEqual({
         name,
         error: 'string',
         description: 'string',
@@ -223,7 +351,8 @@ function randomString(next: () => number, length: number): string {
 }
 
 describe('garbage input', () => {
-  const enc = (o: unknown) => Buffer.from(typeof o === 'string' ? o : JSON.stringify(o)).toString('base64url');
+  const enc = (o: unknown) =>
+    Buffer.from(typeof o === 'string' ? o : JSON.stringify(o)).toString('base64url');
 
   async function garbageTokens(): Promise<string[]> {
     const next = prng(8693);
@@ -267,9 +396,21 @@ describe('garbage input', () => {
     for (const token of tokens) {
       const forms: Array<Record<string, string | string[]>> = [
         { grant_type: TE, subject_token_type: AT, subject_token: token, audience: API },
-        { grant_type: TE, subject_token_type: token, subject_token: token, audience: token, scope: token },
+        {
+          grant_type: TE,
+          subject_token_type: token,
+          subject_token: token,
+          audience: token,
+          scope: token,
+        },
         { grant_type: token, subject_token: token },
-        { grant_type: 'client_credentials', scope: token, audience: token, resource: token, expires_in: token },
+        {
+          grant_type: 'client_credentials',
+          scope: token,
+          audience: token,
+          resource: token,
+          expires_in: token,
+        },
       ];
       for (const form of forms) {
         const res = await b.post('/token', form, 'planner');
@@ -347,12 +488,19 @@ describe('garbage input', () => {
       'basic ' + Buffer.from(`planner:${SECRETS.planner}`).toString('base64') + ' extra',
     ];
     for (const authorization of headers) {
-      const res = await raw('/token', toBody({ grant_type: 'client_credentials' }), { authorization });
+      const res = await raw('/token', toBody({ grant_type: 'client_credentials' }), {
+        authorization,
+      });
       expect(res.status, authorization.slice(0, 40)).toBeLessThan(500);
       const parsed = (await res.json()) as Record<string, unknown>;
       expect(typeof parsed.error).toBe('string');
     }
-    const assertions = ['a.b.c', 'x'.repeat(17 * 1024), '', `${enc({ alg: 'none' })}.${enc({ iss: ['planner'] })}.`];
+    const assertions = [
+      'a.b.c',
+      'x'.repeat(17 * 1024),
+      '',
+      `${enc({ alg: 'none' })}.${enc({ iss: ['planner'] })}.`,
+    ];
     for (const client_assertion of assertions) {
       const res = await b.post('/token', {
         grant_type: 'client_credentials',
@@ -360,7 +508,10 @@ describe('garbage input', () => {
         client_assertion,
       });
       expect(res.status).toBe(401);
-      expect(await res.json()).toEqual({ error: 'invalid_client', error_description: 'client authentication failed' });
+      expect(await res.json()).toEqual({
+        error: 'invalid_client',
+        error_description: 'client authentication failed',
+      });
     }
   });
 });

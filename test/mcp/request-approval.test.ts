@@ -48,7 +48,14 @@ const setups: Array<[string, () => Promise<Setup>]> = [
       const live = await startLiveBroker({ policy: (p) => withApprovals(p) });
       return {
         deps: live.deps,
-        broker: new HttpBrokerClient({ url: live.url, credentials: { method: 'client_secret_basic', clientId: 'planner', secret: SECRETS.planner! } }),
+        broker: new HttpBrokerClient({
+          url: live.url,
+          credentials: {
+            method: 'client_secret_basic',
+            clientId: 'planner',
+            secret: SECRETS.planner!,
+          },
+        }),
         // The live broker runs on the real clock; an approved request is answered at once.
         advance: () => {},
         close: () => live.close(),
@@ -95,25 +102,54 @@ describe.each(setups)('request_approval, broker %s', (_name, makeSetup) => {
     return pending!.authReqId;
   };
 
-  async function call(args: Record<string, unknown>, progress: Progress[] = []): Promise<CallToolResult> {
+  async function call(
+    args: Record<string, unknown>,
+    progress: Progress[] = [],
+  ): Promise<CallToolResult> {
     return (await client.callTool({ name: 'request_approval', arguments: args }, undefined, {
       onprogress: (p) => progress.push(p),
     })) as CallToolResult;
   }
 
-  const text = (r: CallToolResult) => r.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
-  const ASK = { user: 'alice', scope: 'trips:read trips:book', audience: API, reason: 'Book the Lisbon trip you asked for' };
+  const text = (r: CallToolResult) =>
+    r.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
+  const ASK = {
+    user: 'alice',
+    scope: 'trips:read trips:book',
+    audience: API,
+    reason: 'Book the Lisbon trip you asked for',
+  };
 
   it('waits while the person decides and returns the token they approved, narrowed', async () => {
     meanwhile = async (n) => {
-      if (n === 2) expect((await approveRequest(s.deps.store, await pendingId(), { now: s.deps.now(), scope: 'trips:read' })).ok).toBe(true);
+      if (n === 2)
+        expect(
+          (
+            await approveRequest(s.deps.store, await pendingId(), {
+              now: s.deps.now(),
+              scope: 'trips:read',
+            })
+          ).ok,
+        ).toBe(true);
     };
     const progress: Progress[] = [];
     const res = await call(ASK, progress);
     expect(res.isError, text(res)).toBeFalsy();
     const out = res.structuredContent as Record<string, unknown>;
-    expect(out).toMatchObject({ user: 'alice', sub: 'alice', actors: ['planner'], act: { sub: 'planner' }, scope: 'trips:read', audience: [API] });
-    expect(claimsOf(out.access_token)).toMatchObject({ sub: 'alice', act: { sub: 'planner' }, scope: 'trips:read', aud: API });
+    expect(out).toMatchObject({
+      user: 'alice',
+      sub: 'alice',
+      actors: ['planner'],
+      act: { sub: 'planner' },
+      scope: 'trips:read',
+      audience: [API],
+    });
+    expect(claimsOf(out.access_token)).toMatchObject({
+      sub: 'alice',
+      act: { sub: 'planner' },
+      scope: 'trips:read',
+      aud: API,
+    });
     expect(text(res)).toMatch(/^Approved by alice: planner acting for alice\./);
     expect(slept).toEqual([5, 5]);
     expect(progress.map((p) => p.message)).toEqual([
@@ -125,7 +161,10 @@ describe.each(setups)('request_approval, broker %s', (_name, makeSetup) => {
 
   it('says the person denied it, as a tool error with what to do', async () => {
     meanwhile = async (n) => {
-      if (n === 1) expect((await denyRequest(s.deps.store, await pendingId(), { now: s.deps.now() })).ok).toBe(true);
+      if (n === 1)
+        expect((await denyRequest(s.deps.store, await pendingId(), { now: s.deps.now() })).ok).toBe(
+          true,
+        );
     };
     const res = await call(ASK);
     expect(res.isError).toBe(true);
@@ -137,8 +176,12 @@ describe.each(setups)('request_approval, broker %s', (_name, makeSetup) => {
   it('refuses a reason the person could not read safely before asking anyone', async () => {
     const res = await call({ ...ASK, reason: 'Book it\u202e' });
     expect(res.isError).toBe(true);
-    expect(text(res)).toMatch(/^Baton refused to get alice's approval: invalid_binding_message \(binding_message must be printable text/);
-    expect(text(res)).toContain('Give a reason of at most 100 characters of plain text, without line breaks or control characters.');
+    expect(text(res)).toMatch(
+      /^Baton refused to get alice's approval: invalid_binding_message \(binding_message must be printable text/,
+    );
+    expect(text(res)).toContain(
+      'Give a reason of at most 100 characters of plain text, without line breaks or control characters.',
+    );
     expect(await s.deps.store.listPendingApprovals(s.deps.now())).toEqual([]);
   });
 
@@ -147,11 +190,16 @@ describe.each(setups)('request_approval, broker %s', (_name, makeSetup) => {
     ['a bidi override', 'alice\u202E'],
     ['a line break', 'alice\nagent planner'],
     ['a leading dash', '-alice'],
-  ])('refuses a user name with %s before asking anyone, by the broker\'s username rule', async (_name, user) => {
-    const res = await call({ ...ASK, user });
-    expect(res.isError).toBe(true);
-    expect(text(res)).toMatch(/Input validation error/);
-    expect(text(res)).toContain('must be a username: 1-128 characters of ASCII letters, digits and . _ @ + -, starting with a letter or digit');
-    expect(await s.deps.store.listPendingApprovals(s.deps.now())).toEqual([]);
-  });
+  ])(
+    "refuses a user name with %s before asking anyone, by the broker's username rule",
+    async (_name, user) => {
+      const res = await call({ ...ASK, user });
+      expect(res.isError).toBe(true);
+      expect(text(res)).toMatch(/Input validation error/);
+      expect(text(res)).toContain(
+        'must be a username: 1-128 characters of ASCII letters, digits and . _ @ + -, starting with a letter or digit',
+      );
+      expect(await s.deps.store.listPendingApprovals(s.deps.now())).toEqual([]);
+    },
+  );
 });

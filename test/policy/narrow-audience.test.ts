@@ -15,13 +15,17 @@ describe('narrowAudience', () => {
   });
 
   it('issues a single allowed audience', () => {
-    expect(narrowAudience({ audience: ['agent:flight-booker'], resource: [], allowed: ALLOWED })).toEqual({
+    expect(
+      narrowAudience({ audience: ['agent:flight-booker'], resource: [], allowed: ALLOWED }),
+    ).toEqual({
       ok: ['agent:flight-booker'],
     });
   });
 
   it('issues a single allowed resource', () => {
-    expect(narrowAudience({ audience: [], resource: [API], allowed: ALLOWED })).toEqual({ ok: [API] });
+    expect(narrowAudience({ audience: [], resource: [API], allowed: ALLOWED })).toEqual({
+      ok: [API],
+    });
   });
 
   it('issues audiences then resources, deduped, exactly as requested and nothing added', () => {
@@ -49,7 +53,13 @@ describe('narrowAudience', () => {
   });
 
   it('refuses a resource with a fragment, even an empty one', () => {
-    expect(narrowAudience({ audience: [], resource: [`${API}#flights`], allowed: new Set([`${API}#flights`]) })).toEqual({
+    expect(
+      narrowAudience({
+        audience: [],
+        resource: [`${API}#flights`],
+        allowed: new Set([`${API}#flights`]),
+      }),
+    ).toEqual({
       refused: 'resource_invalid',
       message: `resource must be an absolute URI without a fragment: ${API}#flights`,
     });
@@ -60,7 +70,9 @@ describe('narrowAudience', () => {
   });
 
   it('refuses an audience not on the allow-list, naming it and what may be asked for', () => {
-    expect(narrowAudience({ audience: ['https://evil.example'], resource: [], allowed: ALLOWED })).toEqual({
+    expect(
+      narrowAudience({ audience: ['https://evil.example'], resource: [], allowed: ALLOWED }),
+    ).toEqual({
       refused: 'audience_not_allowed',
       message: `audience not allowed: https://evil.example (may ask for: ${API} ${HOTEL} agent:flight-booker)`,
     });
@@ -68,7 +80,11 @@ describe('narrowAudience', () => {
 
   it('refuses the whole request when one of several values is not allowed', () => {
     expect(
-      narrowAudience({ audience: [API, 'agent:someone-else'], resource: ['https://evil.example/x'], allowed: ALLOWED }),
+      narrowAudience({
+        audience: [API, 'agent:someone-else'],
+        resource: ['https://evil.example/x'],
+        allowed: ALLOWED,
+      }),
     ).toEqual({
       refused: 'audience_not_allowed',
       message: `audience not allowed: agent:someone-else https://evil.example/x (may ask for: ${API} ${HOTEL} agent:flight-booker)`,
@@ -104,7 +120,13 @@ describe('narrowAudience messages quote what was asked safely', () => {
       refused: 'audience_not_allowed',
       message: `audience not allowed: a??b x0 x1 x2 x3 x4 x5 x6 (and 2 more) (may ask for: ${API})`,
     });
-    expect(narrowAudience({ audience: [], resource: [`not a uri \\${'z'.repeat(100)}`], allowed: new Set([API]) })).toEqual({
+    expect(
+      narrowAudience({
+        audience: [],
+        resource: [`not a uri \\${'z'.repeat(100)}`],
+        allowed: new Set([API]),
+      }),
+    ).toEqual({
       refused: 'resource_invalid',
       message: `resource must be an absolute URI without a fragment: not a uri ?${'z'.repeat(50)}...`,
     });
