@@ -130,7 +130,7 @@ const PolicySchema = z
     const ids = new Set<string>();
     p.clients.forEach((c, i) => {
       if (ids.has(c.client_id)) {
-        ctx.addIssue({ code: 'custom', message: `duplicate client_id "${c.client_id}"`, path: ['clients', i, 'client_id'] });
+        ctx.addIssue({ code: 'custom', message: `duplicate client_id "${forTerminal(c.client_id)}"`, path: ['clients', i, 'client_id'] });
       }
       ids.add(c.client_id);
       const usesSecret = c.token_endpoint_auth_method !== 'private_key_jwt';
@@ -162,7 +162,7 @@ const PolicySchema = z
     const issuers = new Set<string>();
     p.trusted_issuers.forEach((t, i) => {
       if (issuers.has(t.issuer)) {
-        ctx.addIssue({ code: 'custom', message: `duplicate issuer "${t.issuer}"`, path: ['trusted_issuers', i, 'issuer'] });
+        ctx.addIssue({ code: 'custom', message: `duplicate issuer "${forTerminal(t.issuer, 200)}"`, path: ['trusted_issuers', i, 'issuer'] });
       }
       issuers.add(t.issuer);
     });
@@ -180,7 +180,7 @@ const PolicySchema = z
     const users = new Set<string>();
     p.users.forEach((u, i) => {
       if (users.has(u.username)) {
-        ctx.addIssue({ code: 'custom', message: `duplicate username "${u.username}"`, path: ['users', i, 'username'] });
+        ctx.addIssue({ code: 'custom', message: `duplicate username "${forTerminal(u.username)}"`, path: ['users', i, 'username'] });
       }
       users.add(u.username);
     });

@@ -522,6 +522,13 @@ describe('parsePolicy: refusals name the path', () => {
     expect([...parsePolicy(p, ISSUER).users.keys()]).toEqual(['alice.smith+ops@example.com']);
   });
 
+  it('shows a duplicate issuer inert, so the message cannot drive the terminal', () => {
+    const p = example();
+    const idp = { issuer: 'https://idp.example/\u001b[2J', jwks: { keys: [IDP_KEY] }, audience: 'baton' };
+    p.trusted_issuers = [idp, idp];
+    expect(failure(() => parsePolicy(p, ISSUER))).toEqual(refused('trusted_issuers.1.issuer: duplicate issuer "https://idp.example/<U+001B>[2J"'));
+  });
+
   it('refuses a duplicate username', () => {
     const p = example();
     p.users = [
