@@ -13,13 +13,21 @@
  *
  * Servers hold no caller: the tools resolve who they act for from the request's own
  * context (`asCaller` in `tool-deps.ts`), so a reused server cannot carry one caller's
- * identity into another's request.
+ * identity into another's request. An `initialize` request leaves the client's
+ * capabilities and version on the server it ran on, so that server is not reused:
+ * initialization happens once per client connection, the calls that follow are what
+ * reuse pays off for.
  * @module
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
-import { isJSONRPCErrorResponse, isJSONRPCRequest, isJSONRPCResultResponse } from '@modelcontextprotocol/sdk/types.js';
+import {
+  isInitializeRequest,
+  isJSONRPCErrorResponse,
+  isJSONRPCRequest,
+  isJSONRPCResultResponse,
+} from '@modelcontextprotocol/sdk/types.js';
 
 export class McpServerPool {
   readonly #idle: McpServer[] = [];
@@ -41,7 +49,7 @@ export class McpServerPool {
     const server = this.#idle.pop() ?? this.#build();
     const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined });
     await server.connect(transport);
-    const done = whenAnswered(transport, () => void this.#giveBack(server));
+    const done = whenAnswered(transport, (reusable) => void this.#giveBack(server, reusable));
     try {
       return await transport.handleRequest(request, { authInfo });
     } finally {
@@ -55,34 +63,36 @@ export class McpServerPool {
   }
 
   /** Closing drops the transport (the server then accepts a new one); a server that fails to close is dropped. */
-  async #giveBack(server: McpServer): Promise<void> {
+  async #giveBack(server: McpServer, reusable: boolean): Promise<void> {
     try {
       await server.close();
     } catch {
       return;
     }
-    if (this.#idle.length < this.maxIdle) this.#idle.push(server);
+    if (reusable && this.#idle.length < this.maxIdle) this.#idle.push(server);
   }
 }
 
 /**
  * Calls `onDone` once the transport's HTTP response has been handed out and every
  * JSON-RPC request it received has been answered (or the answer failed to send, when
- * the client went away). Counting starts after `connect`, which installs the
- * protocol's own `onmessage`.
+ * the client went away), saying whether the server stayed free of per-client state.
+ * Counting starts after `connect`, which installs the protocol's own `onmessage`.
  */
-function whenAnswered(transport: WebStandardStreamableHTTPServerTransport, onDone: () => void): { handed(): void } {
+function whenAnswered(transport: WebStandardStreamableHTTPServerTransport, onDone: (reusable: boolean) => void): { handed(): void } {
   let open = 0;
+  let initialized = false;
   let handed = false;
   let finished = false;
   const check = () => {
     if (finished || !handed || open > 0) return;
     finished = true;
-    onDone();
+    onDone(!initialized);
   };
   const receive = transport.onmessage!;
   transport.onmessage = (message, extra) => {
     if (isJSONRPCRequest(message)) open++;
+    if (isInitializeRequest(message)) initialized = true;
     receive(message, extra);
   };
   const send = transport.send.bind(transport);

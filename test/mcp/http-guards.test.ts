@@ -201,6 +201,19 @@ describe('one MCP server for many requests', () => {
     expect(count.built).toBe(1);
   });
 
+  it('does not reuse the server an initialize ran on, which keeps that client\'s capabilities', async () => {
+    const { count, mount } = counting();
+    const b = await open(ISSUER, mount);
+    const token = await clientCredentials(b, 'planner', `${ISSUER}/mcp`);
+    const init = await result(
+      await mcpPost(b, token, 'initialize', { protocolVersion: '2025-06-18', capabilities: { sampling: {} }, clientInfo: { name: 't', version: '1' } }),
+    );
+    expect(init.serverInfo).toMatchObject({ name: 'baton' });
+    expect(count.built).toBe(1);
+    for (let i = 0; i < 3; i++) expect((await result(await mcpPost(b, token, 'tools/list'))).tools).toHaveLength(6);
+    expect(count.built).toBe(2);
+  });
+
   it('serves concurrent callers each as themselves, and reuses the servers afterwards', async () => {
     const { count, mount } = counting();
     const b = await open(ISSUER, mount);
