@@ -11,13 +11,10 @@ import fc from 'fast-check';
 import { decodeJwt } from 'jose';
 import { API, AT, CIBA, ISSUER, JWT_TYPE, SECRETS, TE } from '../helpers.js';
 import type { Fixtures } from './fixtures.js';
-import {
-  authBreakArb,
-  jwtBreakArb,
-  breakJwt,
-  wrongContentTypeArb,
-  type AuthBreak,
-} from './mutations.js';
+import { authBreakArb, type AuthBreak } from './auth-breaks.js';
+import { CLIENTS } from './bases.js';
+import { breakJwt, jwtBreakArb } from './jwt-breaks.js';
+import { wrongContentTypeArb } from './mutations.js';
 import {
   basicHeader,
   encodingArb,
@@ -29,19 +26,6 @@ import {
   type FuzzRequest,
   type Pair,
 } from './requests.js';
-
-/** What each client with a secret may hold (the test policy). */
-export const POLICY: Record<string, { scopes: string[]; audiences: string[] }> = {
-  planner: {
-    scopes: ['trips:read', 'trips:book', 'flights:book'],
-    audiences: ['agent:booker', API, 'agent:narrow'],
-  },
-  booker: {
-    scopes: ['flights:book', 'trips:read'],
-    audiences: [API, 'agent:planner', 'agent:narrow'],
-  },
-  poster: { scopes: ['trips:read'], audiences: [API] },
-};
 
 const NAMES = [
   'grant_type',
@@ -312,7 +296,7 @@ function brokenAuth(brk: AuthBreak): { authorization: string | null; extra: Pair
  */
 export function tokenOutsidePolicy(accessToken: string, client: string): string | undefined {
   const claims = decodeJwt(accessToken);
-  const facts = POLICY[client];
+  const facts = CLIENTS[client];
   if (facts === undefined) return `a token for ${client}, which has no valid credentials here`;
   if (claims.client_id !== client)
     return `client_id ${String(claims.client_id)} is not the caller ${client}`;

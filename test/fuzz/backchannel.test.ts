@@ -13,14 +13,8 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import { denyRequest } from '../../broker/approvals/decide.js';
 import { anyRequest, anyRequestSpecArb } from './anything.js';
 import { makeFixtures, type Fixtures } from './fixtures.js';
-import {
-  apply,
-  BACKCHANNEL_FAMILIES,
-  backchannelBaseArb,
-  backchannelValid,
-  mutationArb,
-  unmutated,
-} from './mutations.js';
+import { backchannelBaseArb, backchannelValid, unmutated } from './bases.js';
+import { apply, BACKCHANNEL_FAMILIES, mutationArb } from './mutations.js';
 import { answerTo, checkRefused, PropertyBroken, type Answer } from './oracle.js';
 import { encodingArb, harmlessHeadersArb, send, type FuzzRequest } from './requests.js';
 import { fuzzOptions, timeoutFor } from './settings.js';

@@ -14,17 +14,9 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import { claimsOf } from '../helpers.js';
 import { anyRequest, anyRequestSpecArb } from './anything.js';
 import { makeFixtures, plannerToken, type Fixtures } from './fixtures.js';
-import {
-  apply,
-  breakJwt,
-  jwtBreakArb,
-  mutationArb,
-  TOKEN_PARAM_FAMILIES,
-  tokenParamBaseArb,
-  tokenParamValid,
-  unmutated,
-  type JwtBreak,
-} from './mutations.js';
+import { tokenParamBaseArb, tokenParamValid, unmutated } from './bases.js';
+import { breakJwt, jwtBreakArb, type JwtBreak } from './jwt-breaks.js';
+import { apply, mutationArb, TOKEN_PARAM_FAMILIES } from './mutations.js';
 import { answerTo, checkRefused, PropertyBroken, type Answer } from './oracle.js';
 import { encodingArb, harmlessHeadersArb, send, type FuzzRequest } from './requests.js';
 import { fuzzOptions, timeoutFor } from './settings.js';

@@ -124,6 +124,14 @@ export const headerValueArb: fc.Arbitrary<string> = fc
   )
   .map((codes) => String.fromCharCode(...codes));
 
+/** Latin-1 text without CR, LF, NUL or DEL: any header value a client could send. */
+export const headerText = fc
+  .array(
+    fc.integer({ min: 0x20, max: 0xff }).filter((c) => c !== 0x7f),
+    { maxLength: 60 },
+  )
+  .map((codes) => String.fromCharCode(...codes));
+
 const TCHAR = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /**

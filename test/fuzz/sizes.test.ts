@@ -8,13 +8,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { makeFixtures, plannerToken, type Fixtures } from './fixtures.js';
-import {
-  backchannelValid,
-  tokenValid,
-  tokenParamValid,
-  unmutated,
-  type Valid,
-} from './mutations.js';
+import { backchannelValid, tokenParamValid, tokenValid, unmutated, type Valid } from './bases.js';
 import { answerTo } from './oracle.js';
 import { encodingArb, send, type Endpoint, type Pair } from './requests.js';
 import { fuzzOptions, timeoutFor } from './settings.js';

@@ -16,14 +16,8 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import { CIBA, claimsOf } from '../helpers.js';
 import { anyRequest, anyRequestSpecArb, tokenOutsidePolicy } from './anything.js';
 import { makeFixtures, type Fixtures } from './fixtures.js';
-import {
-  apply,
-  mutationArb,
-  TOKEN_FAMILIES,
-  tokenBaseArb,
-  tokenValid,
-  unmutated,
-} from './mutations.js';
+import { tokenBaseArb, tokenValid, unmutated } from './bases.js';
+import { apply, mutationArb, TOKEN_FAMILIES } from './mutations.js';
 import { answerTo, checkRefused, PropertyBroken, read, type Answer } from './oracle.js';
 import { encodingArb, FORM, harmlessHeadersArb, send, type FuzzRequest } from './requests.js';
 import { fuzzOptions, timeoutFor } from './settings.js';
