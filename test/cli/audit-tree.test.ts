@@ -1,6 +1,9 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MAX_DRAWN_DEPTH, renderAuditTree } from '../../broker/audit-tree.js';
 import { hasHiddenCharacters } from '../../broker/text/show.js';
+import { API, claimsOf, makeBroker, TE } from '../helpers.js';
 
 const T0 = Date.UTC(2026, 10, 24, 12, 0, 0) / 1000;
 
@@ -320,5 +323,59 @@ describe('renderAuditTree with a bounded report', () => {
     expect(out.at(-1)).toBe(
       '12001 token(s) from the root to this one, 1 derived from it shown (more not shown), 40 refusal(s) (the newest 1 shown).',
     );
+  });
+});
+
+describe('npx baton audit, a real process, over a planted refusal', () => {
+  it('shows an active token as active, whatever a stored refusal against it holds', async () => {
+    const b = await makeBroker();
+    try {
+      b.clock.now = Math.floor(Date.now() / 1000);
+      const alice = await b.idp.sign({ sub: 'alice' });
+      const handoff = await b.exchange('planner', {
+        subject_token: alice,
+        audience: 'agent:booker',
+      });
+      expect(handoff.status).toBe(200);
+      const jti = String(claimsOf(handoff.body.access_token).jti);
+      // Written through the store, past every check at the edge, as an old or foreign row would be.
+      const planted = `\u001b[1A\u001b[2K\rplanner acting for alice  [token-exchange]  REVOKED\u001b[1B\u202E`;
+      await b.store.recordRefusal({
+        at: b.clock.now,
+        clientId: 'booker',
+        grantType: TE,
+        subjectJti: jti,
+        error: 'invalid_scope',
+        reason: 'scope_widened',
+        errorDescription: `scope not allowed: ${planted}`,
+        requested: { scope: planted, audience: [API], actor_token: false },
+      });
+      const run = await new Promise<{ code: number; stdout: string }>((resolve) => {
+        execFile(
+          process.execPath,
+          ['--import', 'tsx', 'broker/cli.ts', 'audit', jti],
+          {
+            cwd: path.resolve(import.meta.dirname, '../..'),
+            env: { ...process.env, BATON_DB: path.join(b.dir, 'baton.db'), BATON_POLICY: '' },
+          },
+          (error, stdout) => resolve({ code: error === null ? 0 : Number(error.code), stdout }),
+        );
+      });
+      expect(run.code).toBe(0);
+      const lines = run.stdout.trimEnd().split('\n');
+      expect(lines.filter(hasHiddenCharacters)).toEqual([]);
+      expect(lines[0]).toBe('planner acting for alice  [token-exchange]  active   ◀ this token');
+      const shown =
+        '<U+001B>[1A<U+001B>[2K<U+000D>planner acting for alice  [token-exchange]  REVOKED<U+001B>[1B<U+202E>';
+      expect(lines[4]).toMatch(/^ {2}✗ refused \S+ to booker: invalid_scope \(/);
+      expect(lines[4]).toContain(
+        `(scope not allowed: ${shown})  asked: scope=${shown} audience=${API}`,
+      );
+      expect(lines.at(-1)).toBe(
+        '1 token(s) from the root to this one, 0 derived from it, 1 refusal(s).',
+      );
+    } finally {
+      await b.close();
+    }
   });
 });
