@@ -70,6 +70,20 @@ describe('start-up', () => {
     expect(output).not.toContain('audiences.0');
   });
 
+  it('explains a policy mistake in sentences, and a JSON syntax error by line and column', async () => {
+    const file = path.join(dir, 'policy.json');
+    writeFileSync(file, JSON.stringify({ tokens: { max_ttl_seconds: 99_999 }, clients: [{ client_id: 'a', client_secret_sha256: 'a'.repeat(64) }] }, null, 2));
+    const wrong = await runMain({ BATON_POLICY: file });
+    expect(wrong.code).toBe(1);
+    expect(wrong.output).toContain(`${file} is not a valid policy:\ntokens.max_ttl_seconds: must be at most 86400\nclients.0.grant_types: is required\n`);
+    expect(wrong.output).not.toMatch(/Invalid input|Too big|expected .*, received/);
+
+    writeFileSync(file, '{\n  "clients": [\n    { "client_id": "a", }\n  ]\n}\n');
+    const broken = await runMain({ BATON_POLICY: file });
+    expect(broken.code).toBe(1);
+    expect(broken.output).toContain(`${file}: not valid JSON at line 3, column 25: unexpected "}" (JSON allows no trailing comma)`);
+  });
+
   it('refuses a bad environment value, naming the variable', async () => {
     const { code, output } = await runMain({ PORT: 'eighty' });
     expect(code).toBe(1);
