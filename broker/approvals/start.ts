@@ -6,7 +6,10 @@
  *
  * The user is not looked up here: an unknown `login_hint` is answered exactly like a
  * known one and simply never approved, so a client cannot enumerate users (the CIBA
- * grant refuses to issue for a name the policy lacks, whatever the database says).
+ * grant refuses to issue for a name the policy lacks, whatever the database says). It
+ * must still look like a username (`text/username.ts`, the rule policy usernames follow),
+ * since a person later reads it: a hint with escapes or bidi characters is
+ * `invalid_request`, and the description never echoes it.
  *
  * The backchannel endpoint and the in-process MCP client both call `startApproval`.
  * @module

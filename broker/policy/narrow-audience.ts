@@ -2,6 +2,7 @@
  * SPEC §4 rule 5 — the audience only narrows to what policy allows. `audience` and/or
  * `resource` (RFC 8693 §2.1, RFC 8707) is required; each value must be on the actor's
  * allow-list; the issued `aud` is exactly the requested values, nothing added.
+ * A refusal quotes the refused values through `inputText`/`inputList`: wire-safe, bounded.
  * @module
  */
 import { inputList, inputText } from '../text/show.js';

@@ -1,6 +1,7 @@
 /**
  * SPEC §4 rule 4 — scopes only narrow: issued ⊆ subject token's scope ∩ actor's scopes.
  * With no scope requested, the whole intersection is issued; an empty result is refused.
+ * A refusal quotes the refused scopes through `inputList`: wire-safe, a few, each short.
  * @module
  */
 import { inputList } from '../text/show.js';
