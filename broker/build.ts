@@ -36,8 +36,15 @@ export async function buildDeps(options: BuildOptions): Promise<BrokerDeps> {
     policy,
     store,
     keyRing,
-    verifier: new TokenVerifier(issuer, keyRing, policy.trustedIssuers.values(), { allowInsecureKeyUrls: policy.allowInsecureKeyUrls }),
-    clients: new ClientAuthenticator({ policy, store, issuer, tokenEndpoint: `${issuer}${PATHS.token}` }),
+    verifier: new TokenVerifier(issuer, keyRing, policy.trustedIssuers.values(), {
+      allowInsecureKeyUrls: policy.allowInsecureKeyUrls,
+    }),
+    clients: new ClientAuthenticator({
+      policy,
+      store,
+      issuer,
+      tokenEndpoint: `${issuer}${PATHS.token}`,
+    }),
     tokens: new TokenIssuer(issuer, keyRing, store),
     adminToken: options.adminToken,
     now,

@@ -30,7 +30,8 @@ export interface RunningBroker {
 }
 
 async function loadPolicy(env: BrokerEnv): Promise<{ policy: Policy; demo: boolean }> {
-  if (env.policyFile !== undefined) return { policy: loadPolicyFile(env.policyFile, env.issuer), demo: false };
+  if (env.policyFile !== undefined)
+    return { policy: loadPolicyFile(env.policyFile, env.issuer), demo: false };
   return { policy: parsePolicy(await demoPolicy(env.issuer, env.dbFile), env.issuer), demo: true };
 }
 
@@ -48,7 +49,9 @@ function banner(env: BrokerEnv, policy: Policy, demo: boolean, url: string): str
     lines.push('', 'Demo clients (client_id / client secret):');
     for (const [id, credential] of Object.entries(DEMO_CLIENTS)) {
       const c = policy.clients.get(id)!;
-      lines.push(`  ${id.padEnd(14)} ${credential}   scopes: ${c.scopes.join(' ') || '-'}   audiences: ${[...c.audiences].join(' ') || '-'}`);
+      lines.push(
+        `  ${id.padEnd(14)} ${credential}   scopes: ${c.scopes.join(' ') || '-'}   audiences: ${[...c.audiences].join(' ') || '-'}`,
+      );
     }
     lines.push(
       `Demo users: ${Object.keys(DEMO_USERS).join(', ')} (an agent's approval requests: npx baton approvals, then approve <id> or deny <id>)`,
@@ -68,21 +71,36 @@ function banner(env: BrokerEnv, policy: Policy, demo: boolean, url: string): str
 }
 
 /** Starts a broker from the environment; resolves once it listens. */
-export async function startBroker(processEnv: NodeJS.ProcessEnv = process.env): Promise<RunningBroker> {
+export async function startBroker(
+  processEnv: NodeJS.ProcessEnv = process.env,
+): Promise<RunningBroker> {
   const env = parseEnv(processEnv);
   const { policy, demo } = await loadPolicy(env);
   const store = openSqliteStore(env.dbFile, { synchronous: env.synchronous });
   const log = createLogger(env.logLevel);
-  const deps = await buildDeps({ issuer: env.issuer, policy, store, adminToken: env.adminToken, log });
+  const deps = await buildDeps({
+    issuer: env.issuer,
+    policy,
+    store,
+    adminToken: env.adminToken,
+    log,
+  });
   deps.metrics.collectProcessMetrics();
   const app = createApp(deps, [mountMcp]);
-  const { server, port } = await new Promise<{ server: ServerType; port: number }>((resolve, reject) => {
-    const s = serve(
-      { fetch: app.fetch, port: env.port, hostname: env.host, serverOptions: serverOptions(env.server) },
-      (info) => resolve({ server: s, port: info.port }),
-    );
-    s.once('error', reject);
-  });
+  const { server, port } = await new Promise<{ server: ServerType; port: number }>(
+    (resolve, reject) => {
+      const s = serve(
+        {
+          fetch: app.fetch,
+          port: env.port,
+          hostname: env.host,
+          serverOptions: serverOptions(env.server),
+        },
+        (info) => resolve({ server: s, port: info.port }),
+      );
+      s.once('error', reject);
+    },
+  );
   const closeServer = limitServer(server as Server, env.server);
   const url = `http://${env.host.includes(':') ? `[${env.host}]` : env.host}:${port}`;
   console.log(banner(env, policy, demo, url));

@@ -27,7 +27,8 @@ async function failing(deps: BrokerDeps): Promise<string[]> {
   } catch {
     out.push('database');
   }
-  if (deps.keyRing.privateKey === undefined || deps.keyRing.publicKeys.size === 0) out.push('signing_key');
+  if (deps.keyRing.privateKey === undefined || deps.keyRing.publicKeys.size === 0)
+    out.push('signing_key');
   return out;
 }
 
@@ -35,11 +36,23 @@ function mayReadMetrics(c: Context, adminToken: string | undefined): void {
   const challenge = { realm: 'baton-metrics' };
   if (adminToken === undefined) {
     if (isLoopback(peerAddress(c))) return;
-    throw new BearerError('invalid_request', 401, 'metrics are served to loopback callers, or with BATON_ADMIN_TOKEN set', challenge, true);
+    throw new BearerError(
+      'invalid_request',
+      401,
+      'metrics are served to loopback callers, or with BATON_ADMIN_TOKEN set',
+      challenge,
+      true,
+    );
   }
   const header = c.req.header('authorization');
   if (header === undefined || !/^bearer /i.test(header)) {
-    throw new BearerError('invalid_request', 401, 'metrics need the admin bearer token', challenge, true);
+    throw new BearerError(
+      'invalid_request',
+      401,
+      'metrics need the admin bearer token',
+      challenge,
+      true,
+    );
   }
   const presented = createHash('sha256').update(header.slice(7).trim()).digest();
   const expected = createHash('sha256').update(adminToken).digest();

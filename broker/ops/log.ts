@@ -34,7 +34,9 @@ export const silentLogger: Logger = pino({ level: 'silent' });
 
 /** Writes out, synchronously, what an asynchronous destination still holds (before exit). */
 export function flushLogs(log: Logger): void {
-  const stream = (log as unknown as Record<symbol, { flushSync?: () => void } | undefined>)[pino.symbols.streamSym];
+  const stream = (log as unknown as Record<symbol, { flushSync?: () => void } | undefined>)[
+    pino.symbols.streamSym
+  ];
   try {
     stream?.flushSync?.();
   } catch {

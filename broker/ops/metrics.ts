@@ -16,7 +16,9 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { Store } from '../store/store.js';
 
 /** Seconds: the token endpoint answers in about a millisecond; a slow database shows up. */
-const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+const LATENCY_BUCKETS = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+];
 
 interface EndpointChildren {
   duration: { observe(seconds: number): void };
@@ -44,7 +46,11 @@ export class Metrics {
     labelNames: ['endpoint', 'grant', 'error', 'reason'] as const,
     registers: [this.registry],
   });
-  readonly #tokens = new Gauge({ name: 'baton_ledger_tokens', help: 'Tokens in the ledger.', registers: [this.registry] });
+  readonly #tokens = new Gauge({
+    name: 'baton_ledger_tokens',
+    help: 'Tokens in the ledger.',
+    registers: [this.registry],
+  });
   readonly #refusalRows = new Gauge({
     name: 'baton_ledger_refusals',
     help: 'Refused exchanges in the ledger.',

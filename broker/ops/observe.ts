@@ -31,11 +31,13 @@ interface Outcome {
 
 function outcomeOf(c: Context, info: RequestInfo): Outcome | undefined {
   const error = c.error;
-  if (error instanceof InvalidClient) return { error: error.code, reason: error.reason ?? error.code, detail: error.detail };
+  if (error instanceof InvalidClient)
+    return { error: error.code, reason: error.reason ?? error.code, detail: error.detail };
   if (error instanceof OAuthError) return { error: error.code, reason: error.reason ?? error.code };
   if (error instanceof BearerError) return { error: error.code, reason: error.code };
   if (info.refusal !== undefined) return info.refusal;
-  if (error !== undefined) return { error: c.res.status >= 500 ? 'server_error' : 'invalid_request' };
+  if (error !== undefined)
+    return { error: c.res.status >= 500 ? 'server_error' : 'invalid_request' };
   return undefined;
 }
 

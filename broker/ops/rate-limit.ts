@@ -46,7 +46,10 @@ export function takeToken(bucket: Bucket, limit: RateLimit, now: number): number
 
 /** Seconds until a token is back, without taking one (0: a request may go ahead). */
 export function waitFor(bucket: Bucket, limit: RateLimit, now: number): number {
-  const tokens = Math.min(limit.burst, bucket.tokens + Math.max(0, now - bucket.at) * limit.ratePerSecond);
+  const tokens = Math.min(
+    limit.burst,
+    bucket.tokens + Math.max(0, now - bucket.at) * limit.ratePerSecond,
+  );
   return tokens >= 1 ? 0 : Math.max(1, Math.ceil((1 - tokens) / limit.ratePerSecond));
 }
 
@@ -117,7 +120,10 @@ export class RateLimiter {
 /** The wire answer for a request over its limit. */
 export function tooManyRequests(c: Context, retryAfterSeconds: number): Response {
   return c.json(
-    { error: 'temporarily_unavailable', error_description: 'too many requests; retry after the number of seconds in Retry-After' },
+    {
+      error: 'temporarily_unavailable',
+      error_description: 'too many requests; retry after the number of seconds in Retry-After',
+    },
     429,
     { ...NO_STORE, 'Retry-After': String(retryAfterSeconds) },
   );

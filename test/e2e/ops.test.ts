@@ -14,7 +14,20 @@ import path from 'node:path';
 import { decodeJwt, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../../broker/store/sqlite-store.js';
-import { ADMIN_TOKEN, API, AT, basic, CIBA, ISSUER, makeIdp, SECRETS, TE, testPolicy, toBody, withApprovals } from '../helpers.js';
+import {
+  ADMIN_TOKEN,
+  API,
+  AT,
+  basic,
+  CIBA,
+  ISSUER,
+  makeIdp,
+  SECRETS,
+  TE,
+  testPolicy,
+  toBody,
+  withApprovals,
+} from '../helpers.js';
 import { startNodeBroker, type NodeBroker } from './node-broker.js';
 
 let dir: string;
@@ -31,7 +44,12 @@ afterEach(async () => {
 const WRONG_SECRET = 'wrong-secret-Zq8v0123456789abcdefXYZ';
 
 /** The test policy plus a private_key_jwt client, written to a file the broker reads. */
-async function writePolicy(): Promise<{ file: string; idp: Awaited<ReturnType<typeof makeIdp>>; keyed: CryptoKey; keyedJwk: Record<string, unknown> }> {
+async function writePolicy(): Promise<{
+  file: string;
+  idp: Awaited<ReturnType<typeof makeIdp>>;
+  keyed: CryptoKey;
+  keyedJwk: Record<string, unknown>;
+}> {
   const idp = await makeIdp(() => Math.floor(Date.now() / 1000));
   const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
   const keyedJwk = { ...(await exportJWK(privateKey)) } as Record<string, unknown>;
@@ -59,7 +77,12 @@ describe('logs of a real broker', () => {
       BATON_ADMIN_TOKEN: ADMIN_TOKEN,
     });
     const url = broker.url;
-    const secrets: string[] = [...Object.values(SECRETS), WRONG_SECRET, ADMIN_TOKEN, String(keyedJwk.d)];
+    const secrets: string[] = [
+      ...Object.values(SECRETS),
+      WRONG_SECRET,
+      ADMIN_TOKEN,
+      String(keyedJwk.d),
+    ];
     let requests = 0;
     const call = async (p: string, init: RequestInit = {}): Promise<Record<string, unknown>> => {
       requests += 1;
@@ -71,7 +94,11 @@ describe('logs of a real broker', () => {
         return { http: res.status, text };
       }
     };
-    const form = (client: string | null, body: Record<string, string>, secret?: string): RequestInit => ({
+    const form = (
+      client: string | null,
+      body: Record<string, string>,
+      secret?: string,
+    ): RequestInit => ({
       method: 'POST',
       headers: {
         'content-type': 'application/x-www-form-urlencoded',
@@ -88,14 +115,48 @@ describe('logs of a real broker', () => {
 
     const person = await idp.sign({ sub: 'alice', scope: 'trips:read flights:book' });
     secrets.push(person);
-    const own = token(await call('/token', form('planner', { grant_type: 'client_credentials', scope: 'trips:read' })));
-    const handoff = token(
-      await call('/token', form('planner', { grant_type: TE, subject_token_type: AT, subject_token: person, audience: 'agent:booker', scope: 'flights:book' })),
+    const own = token(
+      await call(
+        '/token',
+        form('planner', { grant_type: 'client_credentials', scope: 'trips:read' }),
+      ),
     );
-    const forApi = token(await call('/token', form('booker', { grant_type: TE, subject_token_type: AT, subject_token: handoff, audience: API })));
+    const handoff = token(
+      await call(
+        '/token',
+        form('planner', {
+          grant_type: TE,
+          subject_token_type: AT,
+          subject_token: person,
+          audience: 'agent:booker',
+          scope: 'flights:book',
+        }),
+      ),
+    );
+    const forApi = token(
+      await call(
+        '/token',
+        form('booker', {
+          grant_type: TE,
+          subject_token_type: AT,
+          subject_token: handoff,
+          audience: API,
+        }),
+      ),
+    );
     // client_secret_post: the secret is in the body.
     token(
-      await call('/token', form(null, { grant_type: TE, client_id: 'poster', client_secret: SECRETS.poster!, subject_token_type: AT, subject_token: person, audience: API })),
+      await call(
+        '/token',
+        form(null, {
+          grant_type: TE,
+          client_id: 'poster',
+          client_secret: SECRETS.poster!,
+          subject_token_type: AT,
+          subject_token: person,
+          audience: API,
+        }),
+      ),
     );
     // private_key_jwt (RFC 7523).
     const assertion = await new SignJWT({ jti: randomUUID() })
@@ -108,35 +169,86 @@ describe('logs of a real broker', () => {
       .sign(keyed);
     secrets.push(assertion);
     token(
-      await call('/token', form(null, { grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion })),
+      await call(
+        '/token',
+        form(null, {
+          grant_type: 'client_credentials',
+          client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+          client_assertion: assertion,
+        }),
+      ),
     );
-    expect(await call('/introspect', form('booker', { token: forApi }))).toMatchObject({ http: 200, active: true });
+    expect(await call('/introspect', form('booker', { token: forApi }))).toMatchObject({
+      http: 200,
+      active: true,
+    });
     expect(await call('/revoke', form('planner', { token: handoff }))).toMatchObject({ http: 200 });
-    const started = await call('/bc-authorize', form('planner', { login_hint: 'alice', scope: 'trips:read', audience: API, binding_message: 'Plan the trip' }));
+    const started = await call(
+      '/bc-authorize',
+      form('planner', {
+        login_hint: 'alice',
+        scope: 'trips:read',
+        audience: API,
+        binding_message: 'Plan the trip',
+      }),
+    );
     expect(started.http).toBe(200);
     secrets.push(String(started.auth_req_id));
-    expect(await call('/token', form('planner', { grant_type: CIBA, auth_req_id: String(started.auth_req_id) }))).toMatchObject({
+    expect(
+      await call(
+        '/token',
+        form('planner', { grant_type: CIBA, auth_req_id: String(started.auth_req_id) }),
+      ),
+    ).toMatchObject({
       http: 400,
       error: 'authorization_pending',
     });
     // Failed sign-ins: a wrong secret over Basic and in the body.
-    expect(await call('/token', form('planner', { grant_type: 'client_credentials' }, WRONG_SECRET))).toMatchObject({ http: 401 });
-    expect(await call('/token', form(null, { grant_type: TE, client_id: 'poster', client_secret: WRONG_SECRET }))).toMatchObject({ http: 401 });
+    expect(
+      await call('/token', form('planner', { grant_type: 'client_credentials' }, WRONG_SECRET)),
+    ).toMatchObject({ http: 401 });
+    expect(
+      await call(
+        '/token',
+        form(null, { grant_type: TE, client_id: 'poster', client_secret: WRONG_SECRET }),
+      ),
+    ).toMatchObject({ http: 401 });
     // Tokens in places a careless log would copy: a query string, a bearer header.
     expect(await call(`/jwks?access_token=${forApi}`)).toMatchObject({ http: 200 });
-    expect(await call(`/audit/tokens/${decodeJwt(forApi).jti}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).toMatchObject({ http: 200 });
-    expect((await call('/mcp', { method: 'POST', headers: { authorization: `Bearer ${own}`, 'content-type': 'application/json' }, body: '{}' })).http).toBeGreaterThanOrEqual(400);
+    expect(
+      await call(`/audit/tokens/${decodeJwt(forApi).jti}`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      }),
+    ).toMatchObject({ http: 200 });
+    expect(
+      (
+        await call('/mcp', {
+          method: 'POST',
+          headers: { authorization: `Bearer ${own}`, 'content-type': 'application/json' },
+          body: '{}',
+        })
+      ).http,
+    ).toBeGreaterThanOrEqual(400);
     expect(await call('/healthz')).toEqual({ http: 200, status: 'ok' });
-    expect((await call('/metrics', { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).http).toBe(200);
+    expect(
+      (await call('/metrics', { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).http,
+    ).toBe(200);
 
     broker.child.kill('SIGTERM');
     expect(await broker.exited).toBe(0);
 
     const stderr = broker.stderr();
-    const lines = stderr.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = stderr
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const requestLines = lines.filter((l) => l.msg === 'request');
     expect(requestLines).toHaveLength(requests);
-    expect(requestLines.every((l) => typeof l.req_id === 'string' && typeof l.status === 'number' && l.level === 'info')).toBe(true);
+    expect(
+      requestLines.every(
+        (l) => typeof l.req_id === 'string' && typeof l.status === 'number' && l.level === 'info',
+      ),
+    ).toBe(true);
     expect(requestLines.filter((l) => l.client_id === 'keyed')).toHaveLength(1);
     expect(requestLines.filter((l) => l.detail === 'wrong secret')).toHaveLength(2);
     expect(requestLines.find((l) => String(l.path).startsWith('/jwks'))?.path).toBe('/jwks');
@@ -148,7 +260,8 @@ describe('logs of a real broker', () => {
       // signature alone would still be a leak); headers are shared by every token.
       const parts = secret.split('.');
       const needles = parts.length === 3 ? [secret, parts[1]!, parts[2]!] : [secret];
-      for (const needle of needles) if (everything.includes(needle)) leaked.push(needle.slice(0, 12));
+      for (const needle of needles)
+        if (everything.includes(needle)) leaked.push(needle.slice(0, 12));
     }
     for (const client of ['planner', 'booker']) {
       const header = basic(client).slice('Basic '.length);
@@ -177,7 +290,9 @@ describe('SIGTERM', () => {
 
     // An idle keep-alive connection.
     const agent = new http.Agent({ keepAlive: true });
-    const idle = await new Promise<http.IncomingMessage>((resolve) => http.get({ port, host: '127.0.0.1', path: '/healthz', agent }, resolve));
+    const idle = await new Promise<http.IncomingMessage>((resolve) =>
+      http.get({ port, host: '127.0.0.1', path: '/healthz', agent }, resolve),
+    );
     idle.resume();
     await once(idle, 'end');
     // A connection that never sends anything.
@@ -186,13 +301,21 @@ describe('SIGTERM', () => {
     await once(silent, 'connect');
     // A request in flight: headers sent, the body held back until SIGTERM has been taken.
     const person = await idp.sign({ sub: 'alice', scope: 'trips:read' });
-    const body = toBody({ grant_type: TE, subject_token_type: AT, subject_token: person, audience: API, scope: 'trips:read' });
+    const body = toBody({
+      grant_type: TE,
+      subject_token_type: AT,
+      subject_token: person,
+      audience: API,
+      scope: 'trips:read',
+    });
     const inFlight = net.connect(port, '127.0.0.1');
     const inFlightClosed = once(inFlight, 'close');
     await once(inFlight, 'connect');
     let received = '';
     inFlight.on('data', (b: Buffer) => (received += b.toString()));
-    const continued = new Promise<void>((resolve) => inFlight.on('data', () => received.includes('100 Continue') && resolve()));
+    const continued = new Promise<void>((resolve) =>
+      inFlight.on('data', () => received.includes('100 Continue') && resolve()),
+    );
     inFlight.write(
       `POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${basic('planner')}\r\nContent-Type: application/x-www-form-urlencoded\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\nExpect: 100-continue\r\n\r\n`,

@@ -79,7 +79,8 @@ describe('slow and idle connections', () => {
 
   it('answers 408 and closes when the headers trickle in', async () => {
     const c = await connect();
-    const headers = 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: ' + 'x'.repeat(200) + '\r\n\r\n';
+    const headers =
+      'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: ' + 'x'.repeat(200) + '\r\n\r\n';
     const sent = await trickle(c, headers, 100);
     expect(sent).toBeLessThan(headers.length);
     expect(c.received()).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
