@@ -2,15 +2,21 @@
  * What the verifier asks of Baton over the network: its RFC 8414 metadata (once, to find
  * `jwks_uri` and `introspection_endpoint`), its JWKS (jose's remote key set: cached,
  * refetched when a token names an unknown `kid`, at most once per cooldown) and, when
- * enabled, RFC 7662 introspection. Every call has a timeout. A failure here is Baton
+ * enabled, RFC 7662 introspection. Every call has a timeout, and the metadata and keys
+ * are read through `safeFetch` with a size cap, so a misbehaving answer cannot take the
+ * API's memory (the addresses are the operator's choice, often loopback, so they are
+ * not restricted). A failure here is Baton
  * being unreachable or misconfigured, not a bad token, so it becomes a 503
  * `temporarily_unavailable` refusal, never a 401 and never a crash.
  * @module
  */
-import { createRemoteJWKSet, errors as joseErrors, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, customFetch, errors as joseErrors, type JWTVerifyGetKey } from 'jose';
+import { safeFetch } from '../net/safe-fetch.js';
 import { unavailable } from './refusal.js';
 
 const METADATA_SUFFIX = '/.well-known/oauth-authorization-server';
+/** Baton's metadata and JWKS are a few KB; anything past this is not Baton's answer. */
+const MAX_DOCUMENT_BYTES = 256 * 1024;
 
 export interface IssuerClientOptions {
   issuer: string;
@@ -99,6 +105,8 @@ export class IssuerClient {
       timeoutDuration: this.options.timeoutMs,
       cooldownDuration: 30_000,
       cacheMaxAge: 10 * 60_000,
+      [customFetch]: (url, init) =>
+        safeFetch(url, { maxBytes: MAX_DOCUMENT_BYTES, allowInsecure: true, signal: init.signal, headers: init.headers }),
     });
   }
 
@@ -115,8 +123,9 @@ export class IssuerClient {
     const { issuer, timeoutMs } = this.options;
     let doc: unknown;
     try {
-      const res = await fetch(metadataUrl(issuer), {
-        redirect: 'manual',
+      const res = await safeFetch(metadataUrl(issuer), {
+        maxBytes: MAX_DOCUMENT_BYTES,
+        allowInsecure: true,
         signal: AbortSignal.timeout(timeoutMs),
         headers: { accept: 'application/json' },
       });

@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import http from 'node:http';
 import net from 'node:net';
 import { Hono } from 'hono';
 import { decodeJwt, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
@@ -245,6 +246,39 @@ describe('requireDelegation against a running Baton', () => {
       challenge: null,
       body: { error: 'temporarily_unavailable', error_description: `the metadata of ${dead} could not be fetched` },
     });
+  });
+
+  it('answers 503 when the JWKS answer runs past 256 KB, cutting it off while it streams', async () => {
+    const { apiToken } = await chain();
+    let sent = 0;
+    const huge = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"keys":[');
+      const chunk = Buffer.alloc(64 * 1024, ' ');
+      const pump = () => {
+        while (sent < 400 * 1024 * 1024 && !res.destroyed) {
+          sent += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        res.end(']}');
+      };
+      pump();
+    });
+    huge.listen(0, '127.0.0.1');
+    await once(huge, 'listening');
+    try {
+      const { port } = huge.address() as net.AddressInfo;
+      const res = await call(downstream({ jwksUri: `http://127.0.0.1:${port}/jwks` }), apiToken);
+      expect(await refusal(res)).toEqual({
+        status: 503,
+        challenge: null,
+        body: { error: 'temporarily_unavailable', error_description: `the signing keys of ${broker.issuer} could not be fetched` },
+      });
+      expect(sent).toBeLessThan(16 * 1024 * 1024);
+    } finally {
+      huge.closeAllConnections();
+      huge.close();
+    }
   });
 
   it('refuses bad options with a TypeError at set-up', () => {
