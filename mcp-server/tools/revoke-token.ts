@@ -1,11 +1,13 @@
 /**
  * `revoke_token` (SPEC §7): RFC 7009 revocation, which Baton cascades to every token
  * exchanged from this one (SPEC §5). RFC 7009 answers the same whether or not anything
- * was revoked, so the tool introspects afterwards to tell the agent what happened.
+ * was revoked, so the tool introspects afterwards to tell the agent what happened. Names
+ * from the token (a subject from an identity provider among them) are shown inert.
  * @module
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
+import { forTerminal } from '../../broker/text/show.js';
 import { actorsOfClaim } from '../chain.js';
 import { guard, ok, toolError } from '../results.js';
 import type { ToolDeps } from '../tool-deps.js';
@@ -21,25 +23,35 @@ export function registerRevokeTokenTool(server: McpServer, deps: ToolDeps): void
         'You may revoke tokens you were issued or act in.',
       inputSchema: { token: Token.describe('The token to revoke (a JWT from Baton).') },
       outputSchema: {
-        revoked: z.boolean().describe('True when this call revoked it; false when it was not active already.'),
-        jti: z.string().optional().describe('The revoked token\'s ledger id.'),
+        revoked: z
+          .boolean()
+          .describe('True when this call revoked it; false when it was not active already.'),
+        jti: z.string().optional().describe("The revoked token's ledger id."),
       },
     },
     (args) =>
       guard('revoke the token', deps.broker, async () => {
         const before = await deps.broker.introspect(args.token);
         if (!before.active) {
-          return ok('Nothing to revoke: the token is not active (unknown, expired, or already revoked).', { revoked: false });
+          return ok(
+            'Nothing to revoke: the token is not active (unknown, expired, or already revoked).',
+            { revoked: false },
+          );
         }
         await deps.broker.revoke(args.token);
         const after = await deps.broker.introspect(args.token);
         if (after.active) {
-          const involved = [before.client_id, ...actorsOfClaim(before.act)];
+          const involved = [before.client_id, ...actorsOfClaim(before.act)].map((name) =>
+            forTerminal(name, 128),
+          );
           return toolError(
             `Baton did not revoke this token: only its client or one of its actors (${[...new Set(involved)].join(', ')}) may, and you are "${deps.broker.clientId}".`,
           );
         }
-        return ok(`Revoked token ${before.jti} (for ${before.sub}) and every token exchanged from it.`, { revoked: true, jti: before.jti });
+        return ok(
+          `Revoked token ${forTerminal(before.jti, 200)} (for ${forTerminal(before.sub, 128)}) and every token exchanged from it.`,
+          { revoked: true, jti: before.jti },
+        );
       }),
   );
 }

@@ -12,6 +12,7 @@ import type { BrokerDeps } from '../../broker/deps.js';
 import type { BrokerClient } from '../../mcp-server/broker-client.js';
 import { HttpBrokerClient } from '../../mcp-server/http-broker-client.js';
 import { InProcessBrokerClient } from '../../mcp-server/in-process-broker-client.js';
+import { hasHiddenCharacters } from '../../broker/text/show.js';
 import { buildServer } from '../../mcp-server/server.js';
 import { fixedAgentToken } from '../../mcp-server/tool-deps.js';
 import {
@@ -351,6 +352,30 @@ describe.each(setups)('MCP tools, broker %s', (_name, makeSetup) => {
     // Take out every frame: the instruction is left nowhere, in the text or in the JSON.
     const unframed = JSON.stringify(res).replace(/\[text written by [^\]]*?«.*?»\]/g, '');
     expect(unframed).not.toContain('ignore previous instructions');
+  });
+
+  it('shows names from a token inert: a subject from the identity provider cannot drive a terminal', async () => {
+    const odd = await connect(
+      s.brokerFor('planner'),
+      await s.idp.sign({ sub: 'eve\u001b[2J\u202E' }),
+    );
+    try {
+      const task = await odd.call('get_task_token', { audience: API, scope: 'trips:read' });
+      expect(task.isError, text(task)).toBeFalsy();
+      expect(text(task)).toContain('planner acting for eve<U+001B>[2J<U+202E>.');
+      const token = (task.structuredContent as { access_token: string }).access_token;
+      const inspected = await odd.call('inspect_token', { token });
+      expect(text(inspected)).toContain('Active: planner acting for eve<U+001B>[2J<U+202E>.');
+      expect(text(inspected)).toContain(
+        'chain (current actor first): planner ← eve<U+001B>[2J<U+202E>',
+      );
+      const revoked = await odd.call('revoke_token', { token });
+      expect(text(revoked)).toMatch(/^Revoked token \S+ \(for eve<U\+001B>\[2J<U\+202E>\)/);
+      for (const r of [task, inspected, revoked])
+        expect(text(r).split('\n').filter(hasHiddenCharacters)).toEqual([]);
+    } finally {
+      await odd.client.close();
+    }
   });
 
   it('request_approval is a tool error, with the reason, for a client without the CIBA grant', async () => {
