@@ -23,7 +23,13 @@ export const INIT_USAGE = 'init [file] [--user NAME] [--agent CLIENT_ID]';
 const DEFAULT_FILE = 'baton-policy.json';
 
 /** The starter policy, with notes where the operator decides something. */
-export function starterPolicy(o: { issuer: string; username: string; passwordHash: string; clientId: string; secretSha256: string }): PolicyFile {
+export function starterPolicy(o: {
+  issuer: string;
+  username: string;
+  passwordHash: string;
+  clientId: string;
+  secretSha256: string;
+}): PolicyFile {
   return {
     $comment: [
       'A Baton policy written by `npx baton init`. JSON has no comments, so notes live in "$comment" keys, which Baton ignores.',
@@ -46,7 +52,8 @@ export function starterPolicy(o: { issuer: string; username: string; passwordHas
     ],
     users: [
       {
-        $comment: 'A person who approves agents (CIBA login_hint, the console). New hash: npx baton hash-password',
+        $comment:
+          'A person who approves agents (CIBA login_hint, the console). New hash: npx baton hash-password',
         username: o.username,
         password_hash: o.passwordHash,
       },
@@ -73,7 +80,10 @@ export async function init(args: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args,
     allowPositionals: true,
-    options: { user: { type: 'string', default: 'alice' }, agent: { type: 'string', default: 'my-agent' } },
+    options: {
+      user: { type: 'string', default: 'alice' },
+      agent: { type: 'string', default: 'my-agent' },
+    },
   });
   const file = path.resolve(positionals[0] ?? DEFAULT_FILE);
   const env = parseEnv();
@@ -89,14 +99,23 @@ export async function init(args: string[]): Promise<number> {
   try {
     parsePolicy(policy, env.issuer);
   } catch (error) {
-    if (error instanceof ConfigError) throw new ConfigError(error.message.split('\n').map((l) => `init: ${l}`).join('\nbaton: '));
+    if (error instanceof ConfigError)
+      throw new ConfigError(
+        error.message
+          .split('\n')
+          .map((l) => `init: ${l}`)
+          .join('\nbaton: '),
+      );
     throw error;
   }
   try {
     writeFileSync(file, `${JSON.stringify(policy, null, 2)}\n`, { flag: 'wx', mode: 0o600 });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') throw new ConfigError(`${file} already exists; init never overwrites a policy (give another file name)`);
+    if (code === 'EEXIST')
+      throw new ConfigError(
+        `${file} already exists; init never overwrites a policy (give another file name)`,
+      );
     throw new ConfigError(`cannot write ${file}: ${code ?? 'error'}`);
   }
   process.stdout.write(

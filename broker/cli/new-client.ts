@@ -25,7 +25,10 @@ export const NEW_CLIENT_USAGE = `new-client <client_id> [--method client_secret_
              [--scope S]... [--audience A]... [--grant G]... [--key-out FILE]`;
 
 /** Short names for the grant URNs, for typing on a command line. */
-const GRANT_ALIASES: Record<string, string> = { 'token-exchange': GRANT_TOKEN_EXCHANGE, ciba: GRANT_CIBA };
+const GRANT_ALIASES: Record<string, string> = {
+  'token-exchange': GRANT_TOKEN_EXCHANGE,
+  ciba: GRANT_CIBA,
+};
 
 /** Policy fields named as the flags that set them. */
 const FLAGS: Record<string, string> = {
@@ -41,17 +44,30 @@ function asFlagProblem(rest: string, policyFile: string | undefined): string {
   if (!m) return rest;
   const [, field, index, problem] = m as unknown as [string, string, string | undefined, string];
   const flag = FLAGS[field];
-  const where = flag === undefined ? (index === undefined ? field : `${field}.${index}`) : index === undefined ? flag : `${flag} ${Number(index) + 1}`;
+  const where =
+    flag === undefined
+      ? index === undefined
+        ? field
+        : `${field}.${index}`
+      : index === undefined
+        ? flag
+        : `${flag} ${Number(index) + 1}`;
   let text = problem;
-  if (field === 'grant_types' && problem.startsWith('must be one of:')) text += ` (or ${Object.keys(GRANT_ALIASES).join(', ')})`;
+  if (field === 'grant_types' && problem.startsWith('must be one of:'))
+    text += ` (or ${Object.keys(GRANT_ALIASES).join(', ')})`;
   if (policyFile === undefined && problem.endsWith('names no client in this file')) {
-    text += ' (set BATON_POLICY to the policy file so agent: audiences are checked against its clients)';
+    text +=
+      ' (set BATON_POLICY to the policy file so agent: audiences are checked against its clients)';
   }
   return `${where}: ${text}`;
 }
 
 /** Validates the entry as part of the policy file (or alone); throws the broker's own sentences. */
-function checkEntry(entry: Record<string, unknown>, policyFile: string | undefined, issuer: string): void {
+function checkEntry(
+  entry: Record<string, unknown>,
+  policyFile: string | undefined,
+  issuer: string,
+): void {
   const base = policyFile === undefined ? {} : readPolicyJson(policyFile);
   if (typeof base !== 'object' || base === null || Array.isArray(base)) {
     throw new ConfigError(`${policyFile}: the policy must be a JSON object`);
@@ -63,17 +79,28 @@ function checkEntry(entry: Record<string, unknown>, policyFile: string | undefin
     parsePolicy({ ...base, clients: [...clients, entry] } as PolicyFile, issuer);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    const lines = error.message.split('\n').map((line) =>
-      line.startsWith(at) ? asFlagProblem(line.slice(at.length), policyFile) : `${policyFile ?? 'policy'}: ${line}`,
-    );
+    const lines = error.message
+      .split('\n')
+      .map((line) =>
+        line.startsWith(at)
+          ? asFlagProblem(line.slice(at.length), policyFile)
+          : `${policyFile ?? 'policy'}: ${line}`,
+      );
     throw new ConfigError(lines.map((line) => `new-client: ${line}`).join('\nbaton: '));
   }
 }
 
 /** An ES256 key pair as JWKs, with a fresh `kid`. */
-async function keyPair(clientId: string): Promise<{ privateJwk: Record<string, unknown>; publicJwk: Record<string, unknown> }> {
+async function keyPair(
+  clientId: string,
+): Promise<{ privateJwk: Record<string, unknown>; publicJwk: Record<string, unknown> }> {
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-  const privateJwk = { ...(await exportJWK(privateKey)), kid: `${clientId}-${randomBytes(6).toString('base64url')}`, alg: 'ES256', use: 'sig' };
+  const privateJwk = {
+    ...(await exportJWK(privateKey)),
+    kid: `${clientId}-${randomBytes(6).toString('base64url')}`,
+    alg: 'ES256',
+    use: 'sig',
+  };
   const { d: _d, ...publicJwk } = privateJwk;
   return { privateJwk, publicJwk };
 }
@@ -84,7 +111,8 @@ function writeKey(file: string, jwk: Record<string, unknown>): void {
     writeFileSync(file, `${JSON.stringify(jwk)}\n`, { flag: 'wx', mode: 0o600 });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') throw new ConfigError(`${file} already exists; new-client never overwrites a key`);
+    if (code === 'EEXIST')
+      throw new ConfigError(`${file} already exists; new-client never overwrites a key`);
     throw new ConfigError(`cannot write ${file}: ${code ?? 'error'}`);
   }
 }
@@ -97,20 +125,28 @@ export async function newClient(args: string[]): Promise<number> {
       method: { type: 'string', default: 'client_secret_basic' },
       scope: { type: 'string', multiple: true, default: [] },
       audience: { type: 'string', multiple: true, default: [] },
-      grant: { type: 'string', multiple: true, default: [GRANT_TOKEN_EXCHANGE, GRANT_CLIENT_CREDENTIALS] },
+      grant: {
+        type: 'string',
+        multiple: true,
+        default: [GRANT_TOKEN_EXCHANGE, GRANT_CLIENT_CREDENTIALS],
+      },
       'key-out': { type: 'string' },
     },
   });
   const clientId = positionals[0];
-  if (clientId === undefined) throw new ConfigError(`new-client needs a client_id: npx baton ${NEW_CLIENT_USAGE}`);
+  if (clientId === undefined)
+    throw new ConfigError(`new-client needs a client_id: npx baton ${NEW_CLIENT_USAGE}`);
   const env = parseEnv();
   const pkjwt = values.method === 'private_key_jwt';
-  if (values['key-out'] !== undefined && !pkjwt) throw new ConfigError('--key-out goes with --method private_key_jwt');
+  if (values['key-out'] !== undefined && !pkjwt)
+    throw new ConfigError('--key-out goes with --method private_key_jwt');
   const secret = pkjwt ? undefined : randomBytes(32).toString('base64url');
   const keys = pkjwt ? await keyPair(clientId) : undefined;
   const entry: Record<string, unknown> = {
     client_id: clientId,
-    ...(secret !== undefined ? { client_secret_sha256: createHash('sha256').update(secret).digest('hex') } : {}),
+    ...(secret !== undefined
+      ? { client_secret_sha256: createHash('sha256').update(secret).digest('hex') }
+      : {}),
     token_endpoint_auth_method: values.method,
     ...(keys !== undefined ? { jwks: { keys: [keys.publicJwk] } } : {}),
     grant_types: values.grant.map((g) => GRANT_ALIASES[g] ?? g),
@@ -121,16 +157,23 @@ export async function newClient(args: string[]): Promise<number> {
 
   const out: string[] = [`client_id:     ${clientId}`];
   if (secret !== undefined) {
-    out.push(`client secret: ${secret}`, '(shown once: give it to the agent; the policy keeps only its SHA-256)');
+    out.push(
+      `client secret: ${secret}`,
+      '(shown once: give it to the agent; the policy keeps only its SHA-256)',
+    );
   } else if (values['key-out'] !== undefined) {
     writeKey(values['key-out'], keys!.privateJwk);
-    out.push(`private key (JWK) written to ${values['key-out']} (mode 0600: give it to the agent; the policy keeps only the public key)`);
+    out.push(
+      `private key (JWK) written to ${values['key-out']} (mode 0600: give it to the agent; the policy keeps only the public key)`,
+    );
   } else {
     out.push(
       `private key (JWK): ${JSON.stringify(keys!.privateJwk)}`,
       '(shown once: give it to the agent, which signs its client assertions with it (RFC 7523); the policy keeps only the public key)',
     );
   }
-  process.stdout.write(`${out.join('\n')}\n\nPolicy entry for "clients":\n${JSON.stringify(entry, null, 2)}\n`);
+  process.stdout.write(
+    `${out.join('\n')}\n\nPolicy entry for "clients":\n${JSON.stringify(entry, null, 2)}\n`,
+  );
   return 0;
 }

@@ -27,7 +27,8 @@ export const DEMO_CLIENTS = {
 } as const;
 
 export const DEMO_USERS = { alice: 'alice-demo-password' } as const;
-const ALICE_HASH = 'scrypt$32768$8$1$DcadO1QLDwRQ1N90bHCF5Q$uON62YlXAeJkXMDqD_o-TU8j4N-wfNG25ZT2Z8Cmck4';
+const ALICE_HASH =
+  'scrypt$32768$8$1$DcadO1QLDwRQ1N90bHCF5Q$uON62YlXAeJkXMDqD_o-TU8j4N-wfNG25ZT2Z8Cmck4';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -58,7 +59,9 @@ export async function demoPolicy(issuer: string, dbFile: string): Promise<Policy
   return {
     tokens: { default_ttl_seconds: 300, max_ttl_seconds: 3600 },
     max_delegation_depth: 4,
-    trusted_issuers: [{ issuer: DEMO_IDP_ISSUER, jwks: { keys: [idpPublic as { kty: string }] }, audience: issuer }],
+    trusted_issuers: [
+      { issuer: DEMO_IDP_ISSUER, jwks: { keys: [idpPublic as { kty: string }] }, audience: issuer },
+    ],
     users: [{ username: 'alice', password_hash: ALICE_HASH }],
     clients: [
       {

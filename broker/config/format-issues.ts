@@ -18,7 +18,8 @@ type RawIssue = z.core.$ZodRawIssue;
 function kindOf(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'number') return Number.isInteger(value) ? 'a number' : 'a fractional number';
+  if (typeof value === 'number')
+    return Number.isInteger(value) ? 'a number' : 'a fractional number';
   const type = typeof value;
   return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
 }
@@ -32,17 +33,23 @@ const EXPECTED: Record<string, string> = {
   object: 'an object',
 };
 
-function bound(issue: RawIssue & { code: 'too_big' | 'too_small' }, word: 'most' | 'least'): string {
+function bound(
+  issue: RawIssue & { code: 'too_big' | 'too_small' },
+  word: 'most' | 'least',
+): string {
   const limit = 'maximum' in issue ? issue.maximum : issue.minimum;
   const n = Number(limit);
   switch (issue.origin) {
     case 'string':
-      return word === 'least' && n === 1 ? 'must not be empty' : `must be at ${word} ${n} characters`;
+      return word === 'least' && n === 1
+        ? 'must not be empty'
+        : `must be at ${word} ${n} characters`;
     case 'array':
     case 'set':
       return word === 'least' && n === 1 ? 'must not be empty' : `must have at ${word} ${n} items`;
     default:
-      if (issue.inclusive === false) return `must be ${word === 'most' ? 'less' : 'more'} than ${n}`;
+      if (issue.inclusive === false)
+        return `must be ${word === 'most' ? 'less' : 'more'} than ${n}`;
       return `must be at ${word} ${n}`;
   }
 }
@@ -76,7 +83,8 @@ export function issueSentence(issue: RawIssue): string {
 
 /** Joins issues as `path.to.field: sentence` lines. */
 export function formatIssues(error: z.ZodError, prefix = ''): string {
-  const at = (path: PropertyKey[]) => [prefix, ...path.map(String)].filter(Boolean).join('.') || '(root)';
+  const at = (path: PropertyKey[]) =>
+    [prefix, ...path.map(String)].filter(Boolean).join('.') || '(root)';
   return error.issues
     .flatMap((issue) =>
       // A typo'd key is named where it stands: `clients.1.scope: unknown key`.
@@ -102,15 +110,15 @@ function jsonErrorOffset(text: string): number | undefined {
     i++; // opening quote
     while (i < text.length) {
       const c = text.charCodeAt(i);
-      if (c === 0x22) return i++, true;
+      if (c === 0x22) return (i++, true);
       if (c < 0x20) return false;
       if (c === 0x5c) {
         const e = text[i + 1];
         if (e === 'u') {
-          if (!/^[0-9A-Fa-f]{4}$/.test(text.slice(i + 2, i + 6))) return (i += 2), false;
+          if (!/^[0-9A-Fa-f]{4}$/.test(text.slice(i + 2, i + 6))) return ((i += 2), false);
           i += 6;
         } else if (e !== undefined && '"\\/bfnrt'.includes(e)) i += 2;
-        else return (i += 1), false;
+        else return ((i += 1), false);
       } else i++;
     }
     return false;
@@ -192,7 +200,8 @@ function hint(text: string, offset: number): string {
   if (c === '}' || c === ']') {
     if (text.slice(0, offset).trimEnd().endsWith(',')) return ' (JSON allows no trailing comma)';
   }
-  if (c === '/' && (text[offset + 1] === '/' || text[offset + 1] === '*')) return ' (JSON has no comments; a "$comment" key holds one)';
+  if (c === '/' && (text[offset + 1] === '/' || text[offset + 1] === '*'))
+    return ' (JSON has no comments; a "$comment" key holds one)';
   if (c === '\n') return ' (a line break inside a string must be written \\n)';
   if (c === "'") return ' (JSON strings take double quotes)';
   return '';
@@ -211,7 +220,9 @@ export function jsonSyntaxProblem(text: string): string | undefined {
     const { line, column } = lineAndColumn(text, offset);
     const c = text.codePointAt(offset);
     const what =
-      c === undefined ? 'the text ends too early' : `unexpected ${/^[\x21-\x7e]$/.test(String.fromCodePoint(c)) ? `"${String.fromCodePoint(c)}"` : forTerminal(String.fromCodePoint(c))}`;
+      c === undefined
+        ? 'the text ends too early'
+        : `unexpected ${/^[\x21-\x7e]$/.test(String.fromCodePoint(c)) ? `"${String.fromCodePoint(c)}"` : forTerminal(String.fromCodePoint(c))}`;
     return `line ${line}, column ${column}: ${what}${c === undefined ? '' : hint(text, offset)}`;
   }
 }

@@ -20,16 +20,27 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-function run(command: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  command: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       command,
       args,
       {
         cwd: dir,
-        env: { ...process.env, PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`, BATON_POLICY: '', BATON_DB: '', ...env },
+        env: {
+          ...process.env,
+          PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`,
+          BATON_POLICY: '',
+          BATON_DB: '',
+          ...env,
+        },
       },
-      (error, stdout, stderr) => resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr }),
+      (error, stdout, stderr) =>
+        resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr }),
     );
   });
 }
@@ -44,24 +55,47 @@ describe('bin/baton.js outside the clone', () => {
   });
 
   it('uses the clone’s tsconfig, not one in the folder it runs in', async () => {
-    writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { baseUrl: '.', paths: { zod: ['./fake-zod.ts'] } } }));
-    writeFileSync(path.join(dir, 'fake-zod.ts'), 'throw new Error("the folder\'s tsconfig was used");\n');
-    const { code, stdout, stderr } = await run(process.execPath, [path.join(ROOT, 'bin/baton.js'), 'help']);
+    writeFileSync(
+      path.join(dir, 'tsconfig.json'),
+      JSON.stringify({ compilerOptions: { baseUrl: '.', paths: { zod: ['./fake-zod.ts'] } } }),
+    );
+    writeFileSync(
+      path.join(dir, 'fake-zod.ts'),
+      'throw new Error("the folder\'s tsconfig was used");\n',
+    );
+    const { code, stdout, stderr } = await run(process.execPath, [
+      path.join(ROOT, 'bin/baton.js'),
+      'help',
+    ]);
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
     expect(stdout).toMatch(/^Usage: baton <command>\n/);
   });
 
   it('starts baton-mcp with the clone’s tsconfig too, from such a folder', async () => {
-    writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { baseUrl: '.', paths: { zod: ['./fake-zod.ts'] } } }));
-    writeFileSync(path.join(dir, 'fake-zod.ts'), 'throw new Error("the folder\'s tsconfig was used");\n');
+    writeFileSync(
+      path.join(dir, 'tsconfig.json'),
+      JSON.stringify({ compilerOptions: { baseUrl: '.', paths: { zod: ['./fake-zod.ts'] } } }),
+    );
+    writeFileSync(
+      path.join(dir, 'fake-zod.ts'),
+      'throw new Error("the folder\'s tsconfig was used");\n',
+    );
     // With no agent identity in its environment it stops at its own check, past every import.
-    const { code, stdout, stderr } = await run(process.execPath, [path.join(ROOT, 'bin/baton-mcp.js')], { BATON_URL: '', BATON_CLIENT_ID: '' });
+    const { code, stdout, stderr } = await run(
+      process.execPath,
+      [path.join(ROOT, 'bin/baton-mcp.js')],
+      { BATON_URL: '', BATON_CLIENT_ID: '' },
+    );
     expect({ code, stdout }).toEqual({ code: 1, stdout: '' });
     expect(stderr).toMatch(/^\[baton-mcp\] cannot start: bad environment\n/);
   });
 
   it('resolves a relative BATON_DB against the folder the operator runs in, and says so', async () => {
-    const { code, stdout, stderr } = await run(process.execPath, [path.join(ROOT, 'bin/baton.js'), 'approvals'], { BATON_DB: 'data/baton.db' });
+    const { code, stdout, stderr } = await run(
+      process.execPath,
+      [path.join(ROOT, 'bin/baton.js'), 'approvals'],
+      { BATON_DB: 'data/baton.db' },
+    );
     expect({ code, stdout, stderr }).toEqual({
       code: 1,
       stdout: '',

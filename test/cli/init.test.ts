@@ -20,18 +20,23 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 const TE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const AT = 'urn:ietf:params:oauth:token-type:access_token';
 
-function baton(args: string[], cwd = ROOT): Promise<{ code: number; stdout: string; stderr: string }> {
+function baton(
+  args: string[],
+  cwd = ROOT,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [path.join(ROOT, 'bin/baton.js'), ...args],
       { cwd, env: { ...process.env, BATON_POLICY: '', BATON_ISSUER: '' } },
-      (error, stdout, stderr) => resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr }),
+      (error, stdout, stderr) =>
+        resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr }),
     );
   });
 }
 
-const shown = (stdout: string, label: string) => new RegExp(`^${label}: +(\\S+)$`, 'm').exec(stdout)?.[1];
+const shown = (stdout: string, label: string) =>
+  new RegExp(`^${label}: +(\\S+)$`, 'm').exec(stdout)?.[1];
 
 let dir: string;
 beforeEach(() => {
@@ -42,7 +47,14 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 describe('npx baton init', () => {
   it('writes a 0600 starter policy that loads, holding only hashes of the password and secret it shows once', async () => {
     const file = path.join(dir, 'policy.json');
-    const { code, stdout, stderr } = await baton(['init', file, '--user', 'alice', '--agent', 'mailer']);
+    const { code, stdout, stderr } = await baton([
+      'init',
+      file,
+      '--user',
+      'alice',
+      '--agent',
+      'mailer',
+    ]);
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
     expect(statSync(file).mode & 0o777).toBe(0o600);
     const password = shown(stdout, 'password')!;
@@ -61,7 +73,9 @@ describe('npx baton init', () => {
       clients: Array<Record<string, unknown>>;
     };
     expect(json.$comment.join('\n')).toContain('$comment');
-    expect((json.trusted_issuers[0]!.$comment as string[])[0]).toMatch(/^FILL IN your identity provider/);
+    expect((json.trusted_issuers[0]!.$comment as string[])[0]).toMatch(
+      /^FILL IN your identity provider/,
+    );
     expect(json.users[0]!.username).toBe('alice');
     expect(await verifyPassword(password, json.users[0]!.password_hash)).toBe(true);
     expect(json.clients[0]).toMatchObject({
@@ -92,7 +106,8 @@ describe('npx baton init', () => {
     const { code, stderr } = await baton(['init', file, '--user', 'alice smith']);
     expect({ code, stderr }).toEqual({
       code: 1,
-      stderr: 'baton: init: users.0.username: must be 1-128 characters of ASCII letters, digits and . _ @ + -, starting with a letter or digit\n',
+      stderr:
+        'baton: init: users.0.username: must be 1-128 characters of ASCII letters, digits and . _ @ + -, starting with a letter or digit\n',
     });
     expect(() => statSync(file)).toThrow();
   });
@@ -111,7 +126,9 @@ describe('npx baton init', () => {
 
     // The operator fills in trusted_issuers[0]: here a real key pair stands in for the IdP.
     const { privateKey, publicKey } = await generateKeyPair('ES256');
-    const json = JSON.parse(readFileSync(file, 'utf8')) as { trusted_issuers: Array<Record<string, unknown>> };
+    const json = JSON.parse(readFileSync(file, 'utf8')) as {
+      trusted_issuers: Array<Record<string, unknown>>;
+    };
     const audience = json.trusted_issuers[0]!.audience as string;
     json.trusted_issuers[0] = {
       ...json.trusted_issuers[0],
@@ -121,7 +138,14 @@ describe('npx baton init', () => {
     };
     writeFileSync(file, JSON.stringify(json, null, 2));
 
-    const broker = await startBroker({ PORT: '0', HOST: '127.0.0.1', BATON_ISSUER: audience, BATON_DB: path.join(dir, 'baton.db'), BATON_POLICY: file, BATON_LOG_LEVEL: 'silent' });
+    const broker = await startBroker({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      BATON_ISSUER: audience,
+      BATON_DB: path.join(dir, 'baton.db'),
+      BATON_POLICY: file,
+      BATON_LOG_LEVEL: 'silent',
+    });
     try {
       const now = Math.floor(Date.now() / 1000);
       const alice = await new SignJWT({ scope: 'example:read example:write' })
@@ -135,11 +159,22 @@ describe('npx baton init', () => {
       const res = await fetch(`${broker.url}/token`, {
         method: 'POST',
         headers: { authorization: `Basic ${Buffer.from(`mailer:${secret}`).toString('base64')}` },
-        body: new URLSearchParams({ grant_type: TE, subject_token_type: AT, subject_token: alice, audience: 'example-api', scope: 'example:read' }),
+        body: new URLSearchParams({
+          grant_type: TE,
+          subject_token_type: AT,
+          subject_token: alice,
+          audience: 'example-api',
+          scope: 'example:read',
+        }),
       });
       const body = (await res.json()) as { access_token: string };
       expect(res.status).toBe(200);
-      expect(decodeJwt(body.access_token)).toMatchObject({ sub: 'alice', aud: 'example-api', scope: 'example:read', act: { sub: 'mailer' } });
+      expect(decodeJwt(body.access_token)).toMatchObject({
+        sub: 'alice',
+        aud: 'example-api',
+        scope: 'example:read',
+        act: { sub: 'mailer' },
+      });
     } finally {
       await broker.close();
     }

@@ -21,16 +21,26 @@ describe('openExistingStore', () => {
   it('refuses a missing database and creates nothing', () => {
     const file = path.join(dir, 'data', 'baton.db');
     const said: string[] = [];
-    expect(() => openExistingStore(parseEnv({ BATON_DB: file }), { say: (l) => said.push(l) })).toThrow(
-      new ConfigError(`no ledger at ${file} (BATON_DB): point BATON_DB at the broker's database, or start the broker once (npm start) to create it`),
+    expect(() =>
+      openExistingStore(parseEnv({ BATON_DB: file }), { say: (l) => said.push(l) }),
+    ).toThrow(
+      new ConfigError(
+        `no ledger at ${file} (BATON_DB): point BATON_DB at the broker's database, or start the broker once (npm start) to create it`,
+      ),
     );
-    expect({ said, exists: existsSync(path.join(dir, 'data')) }).toEqual({ said: [], exists: false });
+    expect({ said, exists: existsSync(path.join(dir, 'data')) }).toEqual({
+      said: [],
+      exists: false,
+    });
   });
 
   it('creates one when asked, names it, and then opens it as an existing ledger', async () => {
     const file = path.join(dir, 'data', 'baton.db');
     const said: string[] = [];
-    const created = openExistingStore(parseEnv({ BATON_DB: file }), { create: true, say: (l) => said.push(l) });
+    const created = openExistingStore(parseEnv({ BATON_DB: file }), {
+      create: true,
+      say: (l) => said.push(l),
+    });
     await created.close();
     const reopened = openExistingStore(parseEnv({ BATON_DB: file }), { say: (l) => said.push(l) });
     await reopened.close();
@@ -39,8 +49,8 @@ describe('openExistingStore', () => {
 
   it('refuses a folder in place of the database file', () => {
     mkdirSync(path.join(dir, 'baton.db'));
-    expect(() => openExistingStore(parseEnv({ BATON_DB: path.join(dir, 'baton.db') }), { say: () => {} })).toThrow(
-      new ConfigError(`BATON_DB: ${path.join(dir, 'baton.db')} is not a file`),
-    );
+    expect(() =>
+      openExistingStore(parseEnv({ BATON_DB: path.join(dir, 'baton.db') }), { say: () => {} }),
+    ).toThrow(new ConfigError(`BATON_DB: ${path.join(dir, 'baton.db')} is not a file`));
   });
 });

@@ -11,12 +11,21 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseEnv } from '../../broker/config/env.js';
 import { z } from 'zod';
-import { ConfigError, issueSentence, jsonSyntaxProblem } from '../../broker/config/format-issues.js';
+import {
+  ConfigError,
+  issueSentence,
+  jsonSyntaxProblem,
+} from '../../broker/config/format-issues.js';
 import { loadPolicyFile, parsePolicy } from '../../broker/config/policy.js';
 
 const ISSUER = 'http://127.0.0.1:8787';
 const SHA = 'a'.repeat(64);
-const client = (change: Record<string, unknown> = {}) => ({ client_id: 'a', client_secret_sha256: SHA, grant_types: ['client_credentials'], ...change });
+const client = (change: Record<string, unknown> = {}) => ({
+  client_id: 'a',
+  client_secret_sha256: SHA,
+  grant_types: ['client_credentials'],
+  ...change,
+});
 
 function message(run: () => unknown): string {
   try {
@@ -32,20 +41,34 @@ const policyProblem = (input: unknown) => message(() => parsePolicy(input, ISSUE
 
 describe('each kind of schema problem is a sentence', () => {
   it('says a missing field is required', () => {
-    expect(policyProblem({ clients: [{ client_id: 'a', client_secret_sha256: SHA }] })).toBe('clients.0.grant_types: is required');
+    expect(policyProblem({ clients: [{ client_id: 'a', client_secret_sha256: SHA }] })).toBe(
+      'clients.0.grant_types: is required',
+    );
     expect(policyProblem({})).toBe('clients: is required');
   });
 
   it('says a number is too big, too small or not whole', () => {
-    expect(policyProblem({ clients: [client()], tokens: { max_ttl_seconds: 86_401 } })).toBe('tokens.max_ttl_seconds: must be at most 86400');
-    expect(policyProblem({ clients: [client()], max_delegation_depth: 0 })).toBe('max_delegation_depth: must be at least 1');
-    expect(policyProblem({ clients: [client()], max_delegation_depth: 2.5 })).toBe('max_delegation_depth: must be a whole number');
+    expect(policyProblem({ clients: [client()], tokens: { max_ttl_seconds: 86_401 } })).toBe(
+      'tokens.max_ttl_seconds: must be at most 86400',
+    );
+    expect(policyProblem({ clients: [client()], max_delegation_depth: 0 })).toBe(
+      'max_delegation_depth: must be at least 1',
+    );
+    expect(policyProblem({ clients: [client()], max_delegation_depth: 2.5 })).toBe(
+      'max_delegation_depth: must be a whole number',
+    );
   });
 
   it('names the expected type and what was found', () => {
-    expect(policyProblem({ clients: [client({ scopes: 'a b' })] })).toBe('clients.0.scopes: must be an array, not a string');
-    expect(policyProblem({ clients: [client({ max_ttl_seconds: '600' })] })).toBe('clients.0.max_ttl_seconds: must be a number, not a string');
-    expect(policyProblem({ clients: [client({ client_id: 7 })] })).toBe('clients.0.client_id: must be a string, not a number');
+    expect(policyProblem({ clients: [client({ scopes: 'a b' })] })).toBe(
+      'clients.0.scopes: must be an array, not a string',
+    );
+    expect(policyProblem({ clients: [client({ max_ttl_seconds: '600' })] })).toBe(
+      'clients.0.max_ttl_seconds: must be a number, not a string',
+    );
+    expect(policyProblem({ clients: [client({ client_id: 7 })] })).toBe(
+      'clients.0.client_id: must be a string, not a number',
+    );
     expect(policyProblem({ clients: {} })).toBe('clients: must be an array, not an object');
   });
 
@@ -57,9 +80,14 @@ describe('each kind of schema problem is a sentence', () => {
 
   it('says an empty string or list must not be empty, and a long one how long it may be', () => {
     const idp = { issuer: '', jwks: { keys: [] }, audience: 'baton' };
-    expect(policyProblem({ clients: [client()], trusted_issuers: [idp] })).toBe('trusted_issuers.0.issuer: must not be empty');
-    expect(policyProblem({ clients: [client({ grant_types: [] })] })).toBe('clients.0.grant_types: must not be empty');
-    const sentence = (schema: z.ZodType, input: unknown) => schema.safeParse(input, { error: issueSentence }).error?.issues[0]?.message;
+    expect(policyProblem({ clients: [client()], trusted_issuers: [idp] })).toBe(
+      'trusted_issuers.0.issuer: must not be empty',
+    );
+    expect(policyProblem({ clients: [client({ grant_types: [] })] })).toBe(
+      'clients.0.grant_types: must not be empty',
+    );
+    const sentence = (schema: z.ZodType, input: unknown) =>
+      schema.safeParse(input, { error: issueSentence }).error?.issues[0]?.message;
     expect(sentence(z.string().max(3), 'abcd')).toBe('must be at most 3 characters');
     expect(sentence(z.array(z.string()).max(1), ['a', 'b'])).toBe('must have at most 1 items');
     expect(sentence(z.number().lt(5), 5)).toBe('must be less than 5');
@@ -72,7 +100,9 @@ describe('each kind of schema problem is a sentence', () => {
   });
 
   it('uses sentences for the environment too', () => {
-    expect(message(() => parseEnv({ BATON_SYNC: 'OFF' }))).toBe('BATON_SYNC: must be one of: FULL, NORMAL');
+    expect(message(() => parseEnv({ BATON_SYNC: 'OFF' }))).toBe(
+      'BATON_SYNC: must be one of: FULL, NORMAL',
+    );
   });
 
   it('never lets a raw zod message through, whatever the mistake', () => {
@@ -80,13 +110,23 @@ describe('each kind of schema problem is a sentence', () => {
       [],
       null,
       { clients: [null] },
-      { clients: [client({ jwks: { keys: [{}] }, token_endpoint_auth_method: 'private_key_jwt', client_secret_sha256: undefined })] },
+      {
+        clients: [
+          client({
+            jwks: { keys: [{}] },
+            token_endpoint_auth_method: 'private_key_jwt',
+            client_secret_sha256: undefined,
+          }),
+        ],
+      },
       { clients: [client()], tokens: { default_ttl_seconds: -1, max_ttl_seconds: 'x' } },
       { clients: [client()], trusted_issuers: [{ issuer: 'x', jwks_uri: 5, audience: null }] },
       { clients: [client({ scopes: [1, ''], audiences: [null] })] },
     ];
     for (const input of bad) {
-      expect(policyProblem(input)).not.toMatch(/Invalid input|Invalid option|Too big|Too small|expected .*, received|Invalid string/);
+      expect(policyProblem(input)).not.toMatch(
+        /Invalid input|Invalid option|Too big|Too small|expected .*, received|Invalid string/,
+      );
     }
   });
 });
@@ -104,13 +144,19 @@ describe('a policy JSON syntax error', () => {
   });
 
   it('points at the end of a truncated file', () => {
-    expect(jsonSyntaxProblem('{\n  "clients": [\n')).toBe('line 3, column 1: the text ends too early');
+    expect(jsonSyntaxProblem('{\n  "clients": [\n')).toBe(
+      'line 3, column 1: the text ends too early',
+    );
   });
 
   it('counts columns from 1 on the first line', () => {
     expect(jsonSyntaxProblem('x')).toBe('line 1, column 1: unexpected "x"');
-    expect(jsonSyntaxProblem('{\n  // note\n}')).toBe('line 2, column 3: unexpected "/" (JSON has no comments; a "$comment" key holds one)');
-    expect(jsonSyntaxProblem('{"a": "x\ny"}')).toBe('line 1, column 9: unexpected <U+000A> (a line break inside a string must be written \\n)');
+    expect(jsonSyntaxProblem('{\n  // note\n}')).toBe(
+      'line 2, column 3: unexpected "/" (JSON has no comments; a "$comment" key holds one)',
+    );
+    expect(jsonSyntaxProblem('{"a": "x\ny"}')).toBe(
+      'line 1, column 9: unexpected <U+000A> (a line break inside a string must be written \\n)',
+    );
     expect(jsonSyntaxProblem('{"a":1}\n')).toBeUndefined();
   });
 
@@ -127,7 +173,8 @@ describe('a policy JSON syntax error', () => {
         }
         const problem = jsonSyntaxProblem(text);
         expect(problem === undefined).toBe(parses);
-        if (!parses) expect(problem).toMatch(/^line \d+, column \d+: (unexpected |the text ends too early)/);
+        if (!parses)
+          expect(problem).toMatch(/^line \d+, column \d+: (unexpected |the text ends too early)/);
       }),
       { numRuns: 3000 },
     );

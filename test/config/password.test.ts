@@ -6,8 +6,13 @@ import { hashPassword, isPasswordHash, verifyPassword } from '../../broker/confi
 const HASH_FORMAT = /^scrypt\$32768\$8\$1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/;
 const SALT = 'DcadO1QLDwRQ1N90bHCF5Q';
 const KEY = 'uON62YlXAeJkXMDqD_o-TU8j4N-wfNG25ZT2Z8Cmck4';
-const hashWith = (N: number | string, r: number | string, p: number | string, salt = SALT, key = KEY) =>
-  `scrypt$${N}$${r}$${p}$${salt}$${key}`;
+const hashWith = (
+  N: number | string,
+  r: number | string,
+  p: number | string,
+  salt = SALT,
+  key = KEY,
+) => `scrypt$${N}$${r}$${p}$${salt}$${key}`;
 
 describe('hashPassword and verifyPassword', () => {
   it('hashes to scrypt$N$r$p$salt$hash with the default cost, and the hash verifies', async () => {
@@ -26,7 +31,10 @@ describe('hashPassword and verifyPassword', () => {
   it('salts each hash, so the same password hashes differently', async () => {
     const [a, b] = await Promise.all([hashPassword('same'), hashPassword('same')]);
     expect(a === b).toBe(false);
-    expect([await verifyPassword('same', a), await verifyPassword('same', b)]).toEqual([true, true]);
+    expect([await verifyPassword('same', a), await verifyPassword('same', b)]).toEqual([
+      true,
+      true,
+    ]);
   });
 
   it('reads the cost from the stored hash, not from the current default', async () => {
@@ -66,7 +74,9 @@ describe('isPasswordHash', () => {
   it('refuses a clear password and other hash formats', () => {
     expect(isPasswordHash('')).toBe(false);
     expect(isPasswordHash('alice-password')).toBe(false);
-    expect(isPasswordHash('$2b$12$KIXQJ6nQ9bH3m5l8y0ZfE.3mS6JfQx4lqGx0a6Wn2yHq6z1n1e3bC')).toBe(false);
+    expect(isPasswordHash('$2b$12$KIXQJ6nQ9bH3m5l8y0ZfE.3mS6JfQx4lqGx0a6Wn2yHq6z1n1e3bC')).toBe(
+      false,
+    );
     expect(isPasswordHash(`$argon2id$v=19$m=65536,t=3,p=4$${SALT}$${KEY}`)).toBe(false);
     expect(isPasswordHash(`bcrypt$32768$8$1$${SALT}$${KEY}`)).toBe(false);
   });

@@ -15,8 +15,14 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const PLANNER_SHA = sha256('planner-secret-0123456789abcdef0123456789');
 const BOOKER_SHA = sha256('booker-secret-0123456789abcdef01234567890');
 /** A well-formed scrypt hash (format as `npx baton hash-password` prints it). */
-const ALICE_HASH = 'scrypt$32768$8$1$DcadO1QLDwRQ1N90bHCF5Q$uON62YlXAeJkXMDqD_o-TU8j4N-wfNG25ZT2Z8Cmck4';
-const IDP_KEY = { kty: 'EC', crv: 'P-256', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0' };
+const ALICE_HASH =
+  'scrypt$32768$8$1$DcadO1QLDwRQ1N90bHCF5Q$uON62YlXAeJkXMDqD_o-TU8j4N-wfNG25ZT2Z8Cmck4';
+const IDP_KEY = {
+  kty: 'EC',
+  crv: 'P-256',
+  x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU',
+  y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0',
+};
 
 type Json = Record<string, unknown>;
 
@@ -25,7 +31,9 @@ function example() {
   return {
     tokens: { default_ttl_seconds: 300, max_ttl_seconds: 3600 },
     max_delegation_depth: 4,
-    trusted_issuers: [{ issuer: 'https://idp.example', jwks: { keys: [IDP_KEY] }, audience: 'baton' }] as Json[],
+    trusted_issuers: [
+      { issuer: 'https://idp.example', jwks: { keys: [IDP_KEY] }, audience: 'baton' },
+    ] as Json[],
     users: [{ username: 'alice', password_hash: ALICE_HASH }] as Json[],
     clients: [
       {
@@ -63,7 +71,10 @@ function failure(run: () => unknown): { name: string; message: string } {
   try {
     run();
   } catch (error) {
-    return { name: error instanceof ConfigError ? 'ConfigError' : String(error), message: (error as Error).message };
+    return {
+      name: error instanceof ConfigError ? 'ConfigError' : String(error),
+      message: (error as Error).message,
+    };
   }
   return { name: 'nothing thrown', message: '' };
 }
@@ -87,7 +98,12 @@ describe('parsePolicy: a valid file', () => {
       trustedIssuers: new Map([
         [
           'https://idp.example',
-          { issuer: 'https://idp.example', jwks: { keys: [IDP_KEY] }, jwksUri: undefined, audience: 'baton' },
+          {
+            issuer: 'https://idp.example',
+            jwks: { keys: [IDP_KEY] },
+            jwksUri: undefined,
+            audience: 'baton',
+          },
         ],
       ]),
       users: new Map([['alice', ALICE_HASH]]),
@@ -127,7 +143,18 @@ describe('parsePolicy: a valid file', () => {
   });
 
   it('fills in the documented defaults for a minimal file', () => {
-    const policy = parsePolicy({ clients: [{ client_id: 'solo', client_secret_sha256: PLANNER_SHA, grant_types: ['client_credentials'] }] }, ISSUER);
+    const policy = parsePolicy(
+      {
+        clients: [
+          {
+            client_id: 'solo',
+            client_secret_sha256: PLANNER_SHA,
+            grant_types: ['client_credentials'],
+          },
+        ],
+      },
+      ISSUER,
+    );
     expect(policy).toEqual({
       defaultTtlSeconds: 300,
       maxTtlSeconds: 3600,
@@ -175,9 +202,11 @@ describe('parsePolicy: a valid file', () => {
   });
 
   it('accepts a private_key_jwt client with jwks_uri and no secret', () => {
-    const p = withClient(1, { token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'https://booker.example/jwks' }, [
-      'client_secret_sha256',
-    ]);
+    const p = withClient(
+      1,
+      { token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'https://booker.example/jwks' },
+      ['client_secret_sha256'],
+    );
     expect(parsePolicy(p, ISSUER).clients.get('flight-booker')).toEqual({
       clientId: 'flight-booker',
       secretSha256: undefined,
@@ -192,20 +221,29 @@ describe('parsePolicy: a valid file', () => {
   });
 
   it('accepts a private_key_jwt client with public jwks', () => {
-    const p = withClient(1, { token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [IDP_KEY] } }, [
-      'client_secret_sha256',
-    ]);
+    const p = withClient(
+      1,
+      { token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [IDP_KEY] } },
+      ['client_secret_sha256'],
+    );
     expect(parsePolicy(p, ISSUER).clients.get('flight-booker')?.jwks).toEqual({ keys: [IDP_KEY] });
   });
 
   it('accepts a trusted issuer with jwks_uri in place of jwks', () => {
     const p = example();
-    p.trusted_issuers = [{ issuer: 'https://idp.example', jwks_uri: 'https://idp.example/jwks', audience: 'baton' }];
+    p.trusted_issuers = [
+      { issuer: 'https://idp.example', jwks_uri: 'https://idp.example/jwks', audience: 'baton' },
+    ];
     expect(parsePolicy(p, ISSUER).trustedIssuers).toEqual(
       new Map([
         [
           'https://idp.example',
-          { issuer: 'https://idp.example', jwks: undefined, jwksUri: 'https://idp.example/jwks', audience: 'baton' },
+          {
+            issuer: 'https://idp.example',
+            jwks: undefined,
+            jwksUri: 'https://idp.example/jwks',
+            audience: 'baton',
+          },
         ],
       ]),
     );
@@ -213,13 +251,20 @@ describe('parsePolicy: a valid file', () => {
 
   it('dedupes a client’s scopes', () => {
     const p = withClient(1, { scopes: ['flights:book', 'flights:book', 'flights:read'] });
-    expect(parsePolicy(p, ISSUER).clients.get('flight-booker')?.scopes).toEqual(['flights:book', 'flights:read']);
+    expect(parsePolicy(p, ISSUER).clients.get('flight-booker')?.scopes).toEqual([
+      'flights:book',
+      'flights:read',
+    ]);
   });
 });
 
 describe('parsePolicy: refusals name the path', () => {
   it('refuses a clear client_secret shorter than 32 characters', () => {
-    expect(failure(() => parsePolicy(withClient(0, { client_secret: 'hunter2' }, ['client_secret_sha256']), ISSUER))).toEqual(
+    expect(
+      failure(() =>
+        parsePolicy(withClient(0, { client_secret: 'hunter2' }, ['client_secret_sha256']), ISSUER),
+      ),
+    ).toEqual(
       refused(
         'clients.0.client_secret: secrets are never stored in clear (and it is shorter than 32 characters); put its SHA-256 in client_secret_sha256 (npx baton new-client makes both)',
       ),
@@ -236,7 +281,9 @@ describe('parsePolicy: refusals name the path', () => {
   });
 
   it('refuses a clear client_secret even next to a valid client_secret_sha256', () => {
-    expect(failure(() => parsePolicy(withClient(0, { client_secret: 'y'.repeat(32) }), ISSUER))).toEqual(
+    expect(
+      failure(() => parsePolicy(withClient(0, { client_secret: 'y'.repeat(32) }), ISSUER)),
+    ).toEqual(
       refused(
         'clients.0.client_secret: secrets are never stored in clear; put its SHA-256 in client_secret_sha256 (npx baton new-client makes both)',
       ),
@@ -269,8 +316,16 @@ describe('parsePolicy: refusals name the path', () => {
   });
 
   it('accepts logical names, absolute URIs of any scheme and agent:<id> as audiences (SPEC §2, RFC 8693 §2.1)', () => {
-    const audiences = ['mail-api', 'https://api.airline.example', 'urn:example:calendar', 'api://default', 'agent:planner'];
-    expect([...parsePolicy(withClient(1, { audiences }), ISSUER).clients.get('flight-booker')!.audiences]).toEqual(audiences);
+    const audiences = [
+      'mail-api',
+      'https://api.airline.example',
+      'urn:example:calendar',
+      'api://default',
+      'agent:planner',
+    ];
+    expect([
+      ...parsePolicy(withClient(1, { audiences }), ISSUER).clients.get('flight-booker')!.audiences,
+    ]).toEqual(audiences);
   });
 
   it('refuses an empty audience', () => {
@@ -281,39 +336,55 @@ describe('parsePolicy: refusals name the path', () => {
 
   it('refuses an audience with whitespace, showing it without acting on the terminal', () => {
     expect(failure(() => parsePolicy(withClient(1, { audiences: ['mail api'] }), ISSUER))).toEqual(
-      refused('clients.1.audiences.0: "mail api" must not contain whitespace or control characters'),
+      refused(
+        'clients.1.audiences.0: "mail api" must not contain whitespace or control characters',
+      ),
     );
     expect(failure(() => parsePolicy(withClient(1, { audiences: [' mail-api'] }), ISSUER))).toEqual(
-      refused('clients.1.audiences.0: " mail-api" must not contain whitespace or control characters'),
+      refused(
+        'clients.1.audiences.0: " mail-api" must not contain whitespace or control characters',
+      ),
     );
   });
 
   it('refuses an audience with control characters, made visible in the message', () => {
-    expect(failure(() => parsePolicy(withClient(1, { audiences: ['mail-api\u001b[2J'] }), ISSUER))).toEqual(
-      refused('clients.1.audiences.0: "mail-api<U+001B>[2J" must not contain whitespace or control characters'),
+    expect(
+      failure(() => parsePolicy(withClient(1, { audiences: ['mail-api\u001b[2J'] }), ISSUER)),
+    ).toEqual(
+      refused(
+        'clients.1.audiences.0: "mail-api<U+001B>[2J" must not contain whitespace or control characters',
+      ),
     );
-    expect(failure(() => parsePolicy(withClient(1, { audiences: ['mail\u202eipa'] }), ISSUER))).toEqual(
-      refused('clients.1.audiences.0: "mail<U+202E>ipa" must not contain whitespace or control characters'),
+    expect(
+      failure(() => parsePolicy(withClient(1, { audiences: ['mail\u202eipa'] }), ISSUER)),
+    ).toEqual(
+      refused(
+        'clients.1.audiences.0: "mail<U+202E>ipa" must not contain whitespace or control characters',
+      ),
     );
   });
 
   it('refuses an audience URI with a fragment', () => {
-    expect(failure(() => parsePolicy(withClient(1, { audiences: ['https://api.example/#x'] }), ISSUER))).toEqual(
-      refused('clients.1.audiences.0: "https://api.example/#x" must not have a fragment'),
-    );
-    expect(failure(() => parsePolicy(withClient(1, { audiences: ['urn:example:mail#inbox'] }), ISSUER))).toEqual(
-      refused('clients.1.audiences.0: "urn:example:mail#inbox" must not have a fragment'),
-    );
+    expect(
+      failure(() => parsePolicy(withClient(1, { audiences: ['https://api.example/#x'] }), ISSUER)),
+    ).toEqual(refused('clients.1.audiences.0: "https://api.example/#x" must not have a fragment'));
+    expect(
+      failure(() => parsePolicy(withClient(1, { audiences: ['urn:example:mail#inbox'] }), ISSUER)),
+    ).toEqual(refused('clients.1.audiences.0: "urn:example:mail#inbox" must not have a fragment'));
   });
 
   it('refuses agent:<id> naming no client', () => {
-    expect(failure(() => parsePolicy(withClient(0, { audiences: ['agent:hotel-booker'] }), ISSUER))).toEqual(
-      refused('clients.0.audiences.0: "agent:hotel-booker" names no client in this file'),
-    );
+    expect(
+      failure(() => parsePolicy(withClient(0, { audiences: ['agent:hotel-booker'] }), ISSUER)),
+    ).toEqual(refused('clients.0.audiences.0: "agent:hotel-booker" names no client in this file'));
   });
 
   it('refuses a client_secret_sha256 in uppercase hex', () => {
-    expect(failure(() => parsePolicy(withClient(0, { client_secret_sha256: PLANNER_SHA.toUpperCase() }), ISSUER))).toEqual(
+    expect(
+      failure(() =>
+        parsePolicy(withClient(0, { client_secret_sha256: PLANNER_SHA.toUpperCase() }), ISSUER),
+      ),
+    ).toEqual(
       refused(
         'clients.0.client_secret_sha256: must be the 64 lowercase hex characters of a SHA-256 (npx baton new-client)',
       ),
@@ -321,7 +392,11 @@ describe('parsePolicy: refusals name the path', () => {
   });
 
   it('refuses a client_secret_sha256 of the wrong length', () => {
-    expect(failure(() => parsePolicy(withClient(1, { client_secret_sha256: PLANNER_SHA.slice(1) }), ISSUER))).toEqual(
+    expect(
+      failure(() =>
+        parsePolicy(withClient(1, { client_secret_sha256: PLANNER_SHA.slice(1) }), ISSUER),
+      ),
+    ).toEqual(
       refused(
         'clients.1.client_secret_sha256: must be the 64 lowercase hex characters of a SHA-256 (npx baton new-client)',
       ),
@@ -335,14 +410,19 @@ describe('parsePolicy: refusals name the path', () => {
   });
 
   it('refuses a private_key_jwt client that has a secret', () => {
-    const p = withClient(1, { token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'https://booker.example/jwks' });
+    const p = withClient(1, {
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks_uri: 'https://booker.example/jwks',
+    });
     expect(failure(() => parsePolicy(p, ISSUER))).toEqual(
       refused('clients.1.client_secret_sha256: a private_key_jwt client has no secret'),
     );
   });
 
   it('refuses a private_key_jwt client without jwks or jwks_uri', () => {
-    const p = withClient(1, { token_endpoint_auth_method: 'private_key_jwt' }, ['client_secret_sha256']);
+    const p = withClient(1, { token_endpoint_auth_method: 'private_key_jwt' }, [
+      'client_secret_sha256',
+    ]);
     expect(failure(() => parsePolicy(p, ISSUER))).toEqual(
       refused('clients.1.jwks: private_key_jwt needs exactly one of jwks or jwks_uri'),
     );
@@ -351,7 +431,11 @@ describe('parsePolicy: refusals name the path', () => {
   it('refuses a private_key_jwt client with both jwks and jwks_uri', () => {
     const p = withClient(
       1,
-      { token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [IDP_KEY] }, jwks_uri: 'https://booker.example/jwks' },
+      {
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks: { keys: [IDP_KEY] },
+        jwks_uri: 'https://booker.example/jwks',
+      },
       ['client_secret_sha256'],
     );
     expect(failure(() => parsePolicy(p, ISSUER))).toEqual(
@@ -360,19 +444,29 @@ describe('parsePolicy: refusals name the path', () => {
   });
 
   it('refuses a secret client that also has jwks', () => {
-    expect(failure(() => parsePolicy(withClient(0, { jwks: { keys: [IDP_KEY] } }), ISSUER))).toEqual(
+    expect(
+      failure(() => parsePolicy(withClient(0, { jwks: { keys: [IDP_KEY] } }), ISSUER)),
+    ).toEqual(
       refused('clients.0.token_endpoint_auth_method: jwks/jwks_uri only go with private_key_jwt'),
     );
   });
 
   it('refuses a secret client that also has jwks_uri', () => {
-    expect(failure(() => parsePolicy(withClient(1, { jwks_uri: 'https://booker.example/jwks' }), ISSUER))).toEqual(
+    expect(
+      failure(() =>
+        parsePolicy(withClient(1, { jwks_uri: 'https://booker.example/jwks' }), ISSUER),
+      ),
+    ).toEqual(
       refused('clients.1.token_endpoint_auth_method: jwks/jwks_uri only go with private_key_jwt'),
     );
   });
 
   it('refuses an unknown token_endpoint_auth_method', () => {
-    expect(failure(() => parsePolicy(withClient(1, { token_endpoint_auth_method: 'client_secret_jwt' }), ISSUER))).toEqual(
+    expect(
+      failure(() =>
+        parsePolicy(withClient(1, { token_endpoint_auth_method: 'client_secret_jwt' }), ISSUER),
+      ),
+    ).toEqual(
       refused(
         'clients.1.token_endpoint_auth_method: must be one of: client_secret_basic, client_secret_post, private_key_jwt',
       ),
@@ -380,23 +474,28 @@ describe('parsePolicy: refusals name the path', () => {
   });
 
   it('refuses a grant type Baton does not offer', () => {
-    expect(failure(() => parsePolicy(withClient(1, { grant_types: [TE, 'password'] }), ISSUER))).toEqual(
-      refused(
-        `clients.1.grant_types.1: must be one of: ${TE}, ${CIBA}, client_credentials`,
-      ),
+    expect(
+      failure(() => parsePolicy(withClient(1, { grant_types: [TE, 'password'] }), ISSUER)),
+    ).toEqual(
+      refused(`clients.1.grant_types.1: must be one of: ${TE}, ${CIBA}, client_credentials`),
     );
   });
 
   it('refuses a scope token with a space in it', () => {
-    expect(failure(() => parsePolicy(withClient(1, { scopes: ['flights:book flights:read'] }), ISSUER))).toEqual(
-      refused('clients.1.scopes.0: is not a valid scope token'),
-    );
+    expect(
+      failure(() => parsePolicy(withClient(1, { scopes: ['flights:book flights:read'] }), ISSUER)),
+    ).toEqual(refused('clients.1.scopes.0: is not a valid scope token'));
   });
 
   it('refuses a trusted issuer with both jwks and jwks_uri', () => {
     const p = example();
     p.trusted_issuers = [
-      { issuer: 'https://idp.example', jwks: { keys: [] }, jwks_uri: 'https://idp.example/jwks', audience: 'baton' },
+      {
+        issuer: 'https://idp.example',
+        jwks: { keys: [] },
+        jwks_uri: 'https://idp.example/jwks',
+        audience: 'baton',
+      },
     ];
     expect(failure(() => parsePolicy(p, ISSUER))).toEqual(
       refused('trusted_issuers.0.jwks: needs exactly one of jwks or jwks_uri'),
@@ -413,24 +512,39 @@ describe('parsePolicy: refusals name the path', () => {
 
   it('refuses a trusted issuer jwks_uri that is not http(s)', () => {
     const p = example();
-    p.trusted_issuers = [{ issuer: 'https://idp.example', jwks_uri: 'file:///etc/jwks.json', audience: 'baton' }];
-    expect(failure(() => parsePolicy(p, ISSUER))).toEqual(refused('trusted_issuers.0.jwks_uri: must be an http(s) URL'));
+    p.trusted_issuers = [
+      { issuer: 'https://idp.example', jwks_uri: 'file:///etc/jwks.json', audience: 'baton' },
+    ];
+    expect(failure(() => parsePolicy(p, ISSUER))).toEqual(
+      refused('trusted_issuers.0.jwks_uri: must be an http(s) URL'),
+    );
   });
 
   it('refuses a trusted issuer JWK that holds the private "d"', () => {
     const p = example();
     p.trusted_issuers = [
-      { issuer: 'https://idp.example', jwks: { keys: [IDP_KEY, { ...IDP_KEY, d: 'secret' }] }, audience: 'baton' },
+      {
+        issuer: 'https://idp.example',
+        jwks: { keys: [IDP_KEY, { ...IDP_KEY, d: 'secret' }] },
+        audience: 'baton',
+      },
     ];
     expect(failure(() => parsePolicy(p, ISSUER))).toEqual(
-      refused('trusted_issuers.0.jwks.keys.1: holds private key material ("d"); publish only public keys'),
+      refused(
+        'trusted_issuers.0.jwks.keys.1: holds private key material ("d"); publish only public keys',
+      ),
     );
   });
 
   it('refuses a client JWK that holds the private "d"', () => {
-    const p = withClient(1, { token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [{ ...IDP_KEY, d: 'secret' }] } }, [
-      'client_secret_sha256',
-    ]);
+    const p = withClient(
+      1,
+      {
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks: { keys: [{ ...IDP_KEY, d: 'secret' }] },
+      },
+      ['client_secret_sha256'],
+    );
     expect(failure(() => parsePolicy(p, ISSUER))).toEqual(
       refused('clients.1.jwks.keys.0: holds private key material ("d"); publish only public keys'),
     );
@@ -454,7 +568,9 @@ describe('parsePolicy: refusals name the path', () => {
       { issuer: ISSUER, jwks: { keys: [] }, audience: 'baton' },
     ];
     expect(failure(() => parsePolicy(p, ISSUER))).toEqual(
-      refused(`trusted_issuers.1.issuer: is Baton's own issuer (${ISSUER}); list other issuers only`),
+      refused(
+        `trusted_issuers.1.issuer: is Baton's own issuer (${ISSUER}); list other issuers only`,
+      ),
     );
   });
 
@@ -510,11 +626,20 @@ describe('parsePolicy: refusals name the path', () => {
   });
 
   it('refuses a username the login_hint rule would refuse, so policy and CIBA agree on who a person is', () => {
-    for (const username of ['alice\u001b[2J', 'alice bob', '-alice', 'al\u202eice', 'x'.repeat(129), '']) {
+    for (const username of [
+      'alice\u001b[2J',
+      'alice bob',
+      '-alice',
+      'al\u202eice',
+      'x'.repeat(129),
+      '',
+    ]) {
       const p = example();
       p.users = [{ username, password_hash: ALICE_HASH }];
       expect(failure(() => parsePolicy(p, ISSUER))).toEqual(
-        refused('users.0.username: must be 1-128 characters of ASCII letters, digits and . _ @ + -, starting with a letter or digit'),
+        refused(
+          'users.0.username: must be 1-128 characters of ASCII letters, digits and . _ @ + -, starting with a letter or digit',
+        ),
       );
     }
     const p = example();
@@ -524,9 +649,15 @@ describe('parsePolicy: refusals name the path', () => {
 
   it('shows a duplicate issuer inert, so the message cannot drive the terminal', () => {
     const p = example();
-    const idp = { issuer: 'https://idp.example/\u001b[2J', jwks: { keys: [IDP_KEY] }, audience: 'baton' };
+    const idp = {
+      issuer: 'https://idp.example/\u001b[2J',
+      jwks: { keys: [IDP_KEY] },
+      audience: 'baton',
+    };
     p.trusted_issuers = [idp, idp];
-    expect(failure(() => parsePolicy(p, ISSUER))).toEqual(refused('trusted_issuers.1.issuer: duplicate issuer "https://idp.example/<U+001B>[2J"'));
+    expect(failure(() => parsePolicy(p, ISSUER))).toEqual(
+      refused('trusted_issuers.1.issuer: duplicate issuer "https://idp.example/<U+001B>[2J"'),
+    );
   });
 
   it('refuses a duplicate username', () => {
@@ -535,7 +666,9 @@ describe('parsePolicy: refusals name the path', () => {
       { username: 'alice', password_hash: ALICE_HASH },
       { username: 'alice', password_hash: ALICE_HASH },
     ];
-    expect(failure(() => parsePolicy(p, ISSUER))).toEqual(refused('users.1.username: duplicate username "alice"'));
+    expect(failure(() => parsePolicy(p, ISSUER))).toEqual(
+      refused('users.1.username: duplicate username "alice"'),
+    );
   });
 
   it('refuses a file with no clients', () => {
@@ -551,18 +684,28 @@ describe('parsePolicy: refusals name the path', () => {
   });
 
   it('refuses JSON that is not an object, at the root', () => {
-    expect(failure(() => parsePolicy([], ISSUER))).toEqual(refused('(root): must be an object, not an array'));
-    expect(failure(() => parsePolicy(null, ISSUER))).toEqual(refused('(root): must be an object, not null'));
-  });
-
-  it('refuses a wrongly typed field with a ConfigError, not a crash', () => {
-    expect(failure(() => parsePolicy(withClient(0, { audiences: 'https://api.airline.example' }), ISSUER))).toEqual(
-      refused('clients.0.audiences: must be an array, not a string'),
+    expect(failure(() => parsePolicy([], ISSUER))).toEqual(
+      refused('(root): must be an object, not an array'),
+    );
+    expect(failure(() => parsePolicy(null, ISSUER))).toEqual(
+      refused('(root): must be an object, not null'),
     );
   });
 
+  it('refuses a wrongly typed field with a ConfigError, not a crash', () => {
+    expect(
+      failure(() =>
+        parsePolicy(withClient(0, { audiences: 'https://api.airline.example' }), ISSUER),
+      ),
+    ).toEqual(refused('clients.0.audiences: must be an array, not a string'));
+  });
+
   it('reports every problem at once, one line each', () => {
-    const p = withClient(1, { client_secret_sha256: 'abc', audiences: ['agent:nobody'], max_ttl_seconds: 99_999 });
+    const p = withClient(1, {
+      client_secret_sha256: 'abc',
+      audiences: ['agent:nobody'],
+      max_ttl_seconds: 99_999,
+    });
     p.users = [{ username: 'alice', password_hash: 'x' }];
     expect(failure(() => parsePolicy(p, ISSUER))).toEqual(
       refused(
@@ -584,17 +727,23 @@ describe('loadPolicyFile', () => {
 
   it('names BATON_POLICY and the file when it cannot be read', () => {
     const file = path.join(dir, 'missing.json');
-    expect(failure(() => loadPolicyFile(file, ISSUER))).toEqual(refused(`BATON_POLICY: cannot read ${file}: ENOENT`));
+    expect(failure(() => loadPolicyFile(file, ISSUER))).toEqual(
+      refused(`BATON_POLICY: cannot read ${file}: ENOENT`),
+    );
   });
 
   it('refuses a directory in place of a file', () => {
-    expect(failure(() => loadPolicyFile(dir, ISSUER))).toEqual(refused(`BATON_POLICY: cannot read ${dir}: EISDIR`));
+    expect(failure(() => loadPolicyFile(dir, ISSUER))).toEqual(
+      refused(`BATON_POLICY: cannot read ${dir}: EISDIR`),
+    );
   });
 
   it('names the file when it is not valid JSON', () => {
     const file = path.join(dir, 'broken.json');
     writeFileSync(file, '{ "clients": [ }');
-    expect(failure(() => loadPolicyFile(file, ISSUER))).toEqual(refused(`${file}: not valid JSON at line 1, column 16: unexpected "}"`));
+    expect(failure(() => loadPolicyFile(file, ISSUER))).toEqual(
+      refused(`${file}: not valid JSON at line 1, column 16: unexpected "}"`),
+    );
   });
 
   it('names the file and each bad field when the policy is invalid', () => {
@@ -623,7 +772,13 @@ describe('parseEnv', () => {
     policyFile: undefined,
     adminToken: undefined,
     synchronous: 'FULL',
-    server: { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, idleTimeoutMs: 5_000, shutdownTimeoutMs: 10_000, maxConnections: 512 },
+    server: {
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      idleTimeoutMs: 5_000,
+      shutdownTimeoutMs: 10_000,
+      maxConnections: 512,
+    },
     logLevel: 'info',
   };
 
@@ -641,7 +796,15 @@ describe('parseEnv', () => {
 
   it('treats empty strings as unset', () => {
     expect(
-      parseEnv({ PORT: '', HOST: '', BATON_ISSUER: '', BATON_DB: '', BATON_POLICY: '', BATON_ADMIN_TOKEN: '', BATON_SYNC: '' }),
+      parseEnv({
+        PORT: '',
+        HOST: '',
+        BATON_ISSUER: '',
+        BATON_DB: '',
+        BATON_POLICY: '',
+        BATON_ADMIN_TOKEN: '',
+        BATON_SYNC: '',
+      }),
     ).toEqual(DEFAULTS);
   });
 
@@ -671,7 +834,13 @@ describe('parseEnv', () => {
       policyFile: './policy.json',
       adminToken: admin,
       synchronous: 'NORMAL',
-      server: { headersTimeoutMs: 2000, requestTimeoutMs: 4000, idleTimeoutMs: 1000, shutdownTimeoutMs: 3000, maxConnections: 64 },
+      server: {
+        headersTimeoutMs: 2000,
+        requestTimeoutMs: 4000,
+        idleTimeoutMs: 1000,
+        shutdownTimeoutMs: 3000,
+        maxConnections: 64,
+      },
       logLevel: 'warn',
     });
   });
@@ -685,8 +854,12 @@ describe('parseEnv', () => {
   });
 
   it('strips trailing slashes from BATON_ISSUER', () => {
-    expect(parseEnv({ BATON_ISSUER: 'https://baton.example/' }).issuer).toEqual('https://baton.example');
-    expect(parseEnv({ BATON_ISSUER: 'https://baton.example/tenant//' }).issuer).toEqual('https://baton.example/tenant');
+    expect(parseEnv({ BATON_ISSUER: 'https://baton.example/' }).issuer).toEqual(
+      'https://baton.example',
+    );
+    expect(parseEnv({ BATON_ISSUER: 'https://baton.example/tenant//' }).issuer).toEqual(
+      'https://baton.example/tenant',
+    );
   });
 
   it('refuses a PORT that is not a number', () => {
@@ -696,8 +869,12 @@ describe('parseEnv', () => {
   });
 
   it('refuses a PORT out of range', () => {
-    expect(failure(() => parseEnv({ PORT: '65536' }))).toEqual(refused('PORT: must be a port number (0-65535; 0 picks a free port)'));
-    expect(failure(() => parseEnv({ PORT: '-1' }))).toEqual(refused('PORT: must be a port number (0-65535; 0 picks a free port)'));
+    expect(failure(() => parseEnv({ PORT: '65536' }))).toEqual(
+      refused('PORT: must be a port number (0-65535; 0 picks a free port)'),
+    );
+    expect(failure(() => parseEnv({ PORT: '-1' }))).toEqual(
+      refused('PORT: must be a port number (0-65535; 0 picks a free port)'),
+    );
   });
 
   it('refuses a fractional PORT', () => {
@@ -744,7 +921,9 @@ describe('parseEnv', () => {
   });
 
   it('reports every bad variable at once, one line each', () => {
-    expect(failure(() => parseEnv({ PORT: 'x', BATON_ISSUER: 'nope', BATON_ADMIN_TOKEN: 'short' }))).toEqual(
+    expect(
+      failure(() => parseEnv({ PORT: 'x', BATON_ISSUER: 'nope', BATON_ADMIN_TOKEN: 'short' })),
+    ).toEqual(
       refused(
         [
           'PORT: must be a port number (0-65535; 0 picks a free port)',

@@ -9,7 +9,12 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const DOCS = ['README.md', ...readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const DOCS = [
+  'README.md',
+  ...readdirSync(path.join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 
 /** Markdown link targets that are not web addresses or in-page anchors. */
 function localLinks(file: string): string[] {
@@ -38,12 +43,21 @@ describe('the README and docs stand alone', () => {
 
   it('shows only `npx baton` commands that the CLI knows', async () => {
     const usage = await new Promise<string>((resolve) => {
-      execFile(process.execPath, [path.join(ROOT, 'bin/baton.js'), 'help'], { cwd: ROOT }, (_e, stdout) => resolve(stdout));
+      execFile(
+        process.execPath,
+        [path.join(ROOT, 'bin/baton.js'), 'help'],
+        { cwd: ROOT },
+        (_e, stdout) => resolve(stdout),
+      );
     });
     const known = new Set([...usage.matchAll(/^ {2}([a-z][a-z-]*)/gm)].map((m) => m[1]!));
     expect(known.has('audit')).toBe(true);
     const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-    const shown = new Set([...readme.matchAll(/(?:npx )?baton ([a-z][a-z-]*)/g)].map((m) => m[1]!).filter((c) => c !== 'mcp'));
+    const shown = new Set(
+      [...readme.matchAll(/(?:npx )?baton ([a-z][a-z-]*)/g)]
+        .map((m) => m[1]!)
+        .filter((c) => c !== 'mcp'),
+    );
     expect([...shown].filter((command) => !known.has(command))).toEqual([]);
   });
 });

@@ -12,7 +12,9 @@ beforeEach(async () => {
   b = await makeBroker({
     policy: (p) => ({
       ...p,
-      clients: p.clients.map((c) => (c.client_id === 'planner' ? { ...c, audiences: [...(c.audiences ?? []), 'mail-api'] } : c)),
+      clients: p.clients.map((c) =>
+        c.client_id === 'planner' ? { ...c, audiences: [...(c.audiences ?? []), 'mail-api'] } : c,
+      ),
     }),
   });
 });
@@ -23,7 +25,11 @@ afterEach(async () => {
 describe('a logical audience name', () => {
   it('is exchanged for a token whose aud is exactly that name', async () => {
     const alice = await b.idp.sign({ sub: 'alice' });
-    const { status, body } = await b.exchange('planner', { subject_token: alice, audience: 'mail-api', scope: 'trips:read' });
+    const { status, body } = await b.exchange('planner', {
+      subject_token: alice,
+      audience: 'mail-api',
+      scope: 'trips:read',
+    });
     expect({ status, body: { ...body, access_token: typeof body.access_token } }).toEqual({
       status: 200,
       body: {
@@ -34,11 +40,20 @@ describe('a logical audience name', () => {
         scope: 'trips:read',
       },
     });
-    expect(claimsOf(body.access_token)).toMatchObject({ iss: ISSUER, sub: 'alice', aud: 'mail-api', act: { sub: 'planner' } });
+    expect(claimsOf(body.access_token)).toMatchObject({
+      iss: ISSUER,
+      sub: 'alice',
+      aud: 'mail-api',
+      act: { sub: 'planner' },
+    });
   });
 
   it('is granted to client_credentials as well', async () => {
-    const res = await b.post('/token', { grant_type: 'client_credentials', audience: 'mail-api' }, 'planner');
+    const res = await b.post(
+      '/token',
+      { grant_type: 'client_credentials', audience: 'mail-api' },
+      'planner',
+    );
     expect(res.status).toBe(200);
     const body = (await res.json()) as Record<string, unknown>;
     expect(claimsOf(body.access_token)).toMatchObject({ sub: 'planner', aud: 'mail-api' });
@@ -46,7 +61,11 @@ describe('a logical audience name', () => {
 
   it('is refused as a resource, which must be an absolute URI (RFC 8707)', async () => {
     const alice = await b.idp.sign({ sub: 'alice' });
-    const { status, body } = await b.exchange('planner', { subject_token: alice, resource: 'mail-api', scope: 'trips:read' });
+    const { status, body } = await b.exchange('planner', {
+      subject_token: alice,
+      resource: 'mail-api',
+      scope: 'trips:read',
+    });
     expect(status).toBe(400);
     expect(body.error).toBe('invalid_target');
   });
