@@ -139,7 +139,8 @@ export class TokenVerifier {
     const trusted = typeof iss === 'string' ? this.#trusted.get(iss) : undefined;
     if (trusted === undefined) {
       // The operator needs the name to fix a policy; it is attacker-controlled, so sanitised.
-      if (typeof iss !== 'string') throw new TokenRejected(`${what} has no iss claim`);
+      if (iss === undefined) throw new TokenRejected(`${what} has no iss claim`);
+      if (typeof iss !== 'string') throw new TokenRejected(`${what} has a malformed iss claim`);
       throw new TokenRejected(`${what} comes from ${inputText(iss)}, an issuer Baton does not trust`);
     }
     try {

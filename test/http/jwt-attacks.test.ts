@@ -154,6 +154,7 @@ describe('JWT attacks on the subject token', () => {
     );
     const { iss: _iss, ...noIss } = person();
     await refusedAndRecorded(forge({ alg: 'ES256', kid: 'idp-2' }, noIss, idpKey2.privateKey), 'the subject token has no iss claim');
+    await refusedAndRecorded(forge({ alg: 'ES256', kid: 'idp-2' }, person({ iss: 42 }), idpKey2.privateKey), 'the subject token has a malformed iss claim');
   });
 
   it('refuses a wrong aud', async () => {
