@@ -22,13 +22,21 @@ export function registerDelegateToAgentTool(server: McpServer, deps: ToolDeps): 
       inputSchema: {
         agent_id: z
           .string()
-          .regex(/^[A-Za-z0-9._~-]{1,128}$/, 'must be a client id: 1-128 characters of A-Z a-z 0-9 . _ ~ -')
-          .describe('The client id of the agent to hand off to, e.g. "flight-booker" (the token gets audience "agent:<agent_id>").'),
+          .regex(
+            /^[A-Za-z0-9._~-]{1,128}$/,
+            'must be a client id: 1-128 characters of A-Z a-z 0-9 . _ ~ -',
+          )
+          .describe(
+            'The client id of the agent to hand off to, e.g. "flight-booker" (the token gets audience "agent:<agent_id>").',
+          ),
         scope: Scope,
         lifetime_seconds: Lifetime,
         subject_token: SubjectToken,
       },
-      outputSchema: { ...IssuedTokenShape, agent_id: z.string().describe('The agent the token is handed to.') },
+      outputSchema: {
+        ...IssuedTokenShape,
+        agent_id: z.string().describe('The agent the token is handed to.'),
+      },
     },
     (args) =>
       guard(`hand off to agent ${args.agent_id}`, deps.broker, async () => {
@@ -40,7 +48,10 @@ export function registerDelegateToAgentTool(server: McpServer, deps: ToolDeps): 
             expiresIn: args.lifetime_seconds,
           }),
         );
-        return ok(describeIssued(`Hand-off token for ${args.agent_id} (give it to that agent)`, token), { ...token, agent_id: args.agent_id });
+        return ok(
+          describeIssued(`Hand-off token for ${args.agent_id} (give it to that agent)`, token),
+          { ...token, agent_id: args.agent_id },
+        );
       }),
   );
 }

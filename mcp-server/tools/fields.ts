@@ -3,6 +3,11 @@
  * @module
  */
 import { z } from 'zod';
+import {
+  MAX_REPEATED_VALUE_CHARS,
+  MAX_REPEATED_VALUES,
+  MAX_SCOPE_CHARS,
+} from '../../broker/oauth/limits.js';
 
 /** Baton's tokens are at most 16 KB (broker/tokens/claims.ts). */
 const MAX_TOKEN = 16 * 1024;
@@ -11,7 +16,7 @@ export const Token = z.string().min(1).max(MAX_TOKEN);
 
 export const Scope = z
   .string()
-  .max(2000)
+  .max(MAX_SCOPE_CHARS)
   .optional()
   .describe(
     'Space-separated scopes the task needs, e.g. "flights:book". Ask for the fewest. Omit to get every scope your token and your policy share.',
@@ -23,7 +28,9 @@ export const Lifetime = z
   .min(1)
   .max(86_400)
   .optional()
-  .describe('How long the new token should live, in seconds (e.g. 300). Omit for the broker default; it never outlives the token it comes from.');
+  .describe(
+    'How long the new token should live, in seconds (e.g. 300). Omit for the broker default; it never outlives the token it comes from.',
+  );
 
 export const SubjectToken = Token.optional().describe(
   'The token to exchange, e.g. a hand-off token another agent gave you. Omit to use your own token.',
@@ -34,3 +41,8 @@ export function normalizeScope(scope: string | undefined): string | undefined {
   const trimmed = scope?.trim().split(/\s+/).join(' ');
   return trimmed === undefined || trimmed === '' ? undefined : trimmed;
 }
+
+/** One audience value: the broker's own caps (`broker/oauth/limits.ts`), so a tool refuses what Baton would. */
+export const Audience = z.string().min(1).max(MAX_REPEATED_VALUE_CHARS);
+/** One audience or a list of them, at most as many as Baton reads. */
+export const Audiences = z.union([Audience, z.array(Audience).min(1).max(MAX_REPEATED_VALUES)]);

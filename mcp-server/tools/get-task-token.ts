@@ -5,13 +5,10 @@
  * @module
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { z } from 'zod';
 import { describeIssued, issuedToken, IssuedTokenShape } from '../issued-token.js';
 import { guard, ok } from '../results.js';
 import type { ToolDeps } from '../tool-deps.js';
-import { Lifetime, Scope, SubjectToken, normalizeScope } from './fields.js';
-
-const Audience = z.string().min(1).max(2048);
+import { Audiences, Lifetime, Scope, SubjectToken, normalizeScope } from './fields.js';
 
 export function registerGetTaskTokenTool(server: McpServer, deps: ToolDeps): void {
   server.registerTool(
@@ -22,9 +19,9 @@ export function registerGetTaskTokenTool(server: McpServer, deps: ToolDeps): voi
         'Exchange your token for a new one limited to one task: the API (audience) you are about to call, the scopes the task needs and a short lifetime. ' +
         'Use the result as "Authorization: Bearer <token>" on that API. Scopes and audiences can only narrow; if Baton refuses, the error lists what you may ask for.',
       inputSchema: {
-        audience: z
-          .union([Audience, z.array(Audience).min(1).max(16)])
-          .describe('The API the token is for, as its URL (e.g. "https://api.airline.example"), or a list of them. Must be on your allow-list.'),
+        audience: Audiences.describe(
+          'The API the token is for, as its URL (e.g. "https://api.airline.example"), or a list of them. Must be on your allow-list.',
+        ),
         scope: Scope,
         lifetime_seconds: Lifetime,
         subject_token: SubjectToken,

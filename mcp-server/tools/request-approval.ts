@@ -12,8 +12,7 @@ import { waitForApproval } from '../approvals.js';
 import { describeIssued, issuedToken, IssuedTokenShape } from '../issued-token.js';
 import { guard, ok, toolError } from '../results.js';
 import { defaultSleep, type ToolDeps } from '../tool-deps.js';
-
-const Audience = z.string().min(1).max(2048);
+import { Audiences } from './fields.js';
 
 export function registerRequestApprovalTool(server: McpServer, deps: ToolDeps): void {
   server.registerTool(
@@ -36,11 +35,9 @@ export function registerRequestApprovalTool(server: McpServer, deps: ToolDeps): 
           .min(1)
           .max(2000)
           .describe('Space-separated scopes you ask for, e.g. "trips:read trips:book".'),
-        audience: z
-          .union([Audience, z.array(Audience).min(1).max(16)])
-          .describe(
-            'The API (URL) or agent ("agent:<id>") the token will be for, or a list of them.',
-          ),
+        audience: Audiences.describe(
+          'The API (URL) or agent ("agent:<id>") the token will be for, or a list of them.',
+        ),
         reason: z
           .string()
           .min(1)
