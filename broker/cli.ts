@@ -39,6 +39,9 @@ const USAGE = `Usage: baton <command>
                                          --as records who approved (default: the requested user)
   deny <auth_req_id> [--as NAME]         deny a pending request
   demo-token <username> [--scope "a b"]  a person's token from the demo identity provider
+  export --since <date|unix> [--until <date|unix>]
+                                         the ledger's tokens and refusals as JSON Lines (reads BATON_DB)
+  prune                                  delete what the policy's retention lets go, now (BATON_DB)
   help                                   this text
 Environment: BATON_DB, BATON_ISSUER, PORT, HOST as for the broker.`;
 
@@ -108,6 +111,10 @@ export async function runCli(argv: string[]): Promise<number> {
     case 'demo-token':
       await demoToken(rest);
       return 0;
+    case 'export':
+      return import('./cli/export.js').then((m) => m.runExport(rest));
+    case 'prune':
+      return import('./cli/prune.js').then((m) => m.runPrune());
     case undefined:
     case 'help':
     case '--help':

@@ -16,6 +16,7 @@ import { ConfigError, formatIssues, issueSentence, jsonSyntaxProblem } from './f
 import { forTerminal } from '../text/show.js';
 import { isUsername, USERNAME_RULE } from '../text/username.js';
 import { isPasswordHash } from './password.js';
+import { DEFAULT_RETENTION_FILE, RetentionSchema, toRetention, type Retention } from '../ledger/retention.js';
 
 export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
 export type AuthMethod = (typeof AUTH_METHODS)[number];
@@ -120,6 +121,8 @@ const PolicySchema = z
     $comment: Comment,
     tokens: Ttls.default({ default_ttl_seconds: 300, max_ttl_seconds: 3600 }),
     max_delegation_depth: z.number().int().min(1).max(32).default(4),
+    /** How long the ledger keeps expired rows (`ledger/retention.ts`). */
+    retention: RetentionSchema.default(DEFAULT_RETENTION_FILE),
     development: Development.default({ allow_insecure_key_urls: false }),
     trusted_issuers: z.array(TrustedIssuer).default([]),
     users: z.array(User).default([]),
@@ -253,6 +256,8 @@ export interface Policy {
   readonly defaultTtlSeconds: number;
   readonly maxTtlSeconds: number;
   readonly maxDelegationDepth: number;
+  /** How long the ledger keeps expired rows; the background pruner reads it. */
+  readonly retention: Retention;
   /** `development.allow_insecure_key_urls`: http and non-public addresses for `jwks_uri`. */
   readonly allowInsecureKeyUrls: boolean;
   readonly trustedIssuers: ReadonlyMap<string, TrustedIssuerPolicy>;
@@ -295,6 +300,7 @@ export function parsePolicy(input: unknown, issuer: string): Policy {
     defaultTtlSeconds: p.tokens.default_ttl_seconds,
     maxTtlSeconds: p.tokens.max_ttl_seconds,
     maxDelegationDepth: p.max_delegation_depth,
+    retention: toRetention(p.retention),
     allowInsecureKeyUrls: p.development.allow_insecure_key_urls,
     trustedIssuers: new Map(
       p.trusted_issuers.map((t) => [t.issuer, Object.freeze({ issuer: t.issuer, jwks: t.jwks, jwksUri: t.jwks_uri, audience: t.audience })]),

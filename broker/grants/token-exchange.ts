@@ -15,7 +15,7 @@ import { nestAct } from '../policy/nest-act.js';
 import { must, refuse, refusalToError, type Refusal } from '../policy/refusal.js';
 import { checkChainLength } from '../policy/chain-length.js';
 import { checkTokenTypes } from '../policy/token-types.js';
-import { ParentRevokedError } from '../store/store.js';
+import { LedgerFieldTooLargeError, ParentRevokedError } from '../store/store.js';
 import { GRANT_TOKEN_EXCHANGE, TOKEN_TYPE_ACCESS_TOKEN } from '../tokens/claims.js';
 import { TokenRejected, type VerifiedToken } from '../tokens/verify.js';
 import type { Grant, GrantContext, TokenResponse } from './grant.js';
@@ -45,6 +45,10 @@ function refused(reason: Refusal): never {
 function revokedMeanwhile(error: unknown): never {
   if (error instanceof ParentRevokedError)
     refused(refuse('subject_token_revoked', 'the subject token has been revoked'));
+  // The ledger's last guard on row size (store/limits.ts): only a trusted issuer's claims
+  // (a huge `sub` or `act`) can reach it, so it is the subject token that is unacceptable.
+  if (error instanceof LedgerFieldTooLargeError)
+    refused(refuse('subject_token_invalid', 'the subject token has a claim too large to record'));
   throw error;
 }
 
