@@ -188,6 +188,33 @@ describe('npx baton new-client checks with the policy’s own rules', () => {
       .setIssuer('signer')
       .sign(await importJWK(privateJwk));
     expect((await jwtVerify(assertion, createLocalJWKSet(entry.jwks))).payload.iss).toBe('signer');
+
+    // And the broker takes the entry: a client assertion (RFC 7523) signed with the key gets a token.
+    const b = await makeBroker({
+      policy: (p) => ({ ...p, clients: [...p.clients, entry as never] }),
+    });
+    try {
+      const now = b.clock.now;
+      const clientAssertion = await new SignJWT({ jti: 'one-use' })
+        .setProtectedHeader({ alg: 'ES256', kid: privateJwk.kid! })
+        .setIssuer('signer')
+        .setSubject('signer')
+        .setAudience(ISSUER)
+        .setIssuedAt(now)
+        .setExpirationTime(now + 60)
+        .sign(await importJWK(privateJwk));
+      const res = await b.post('/token', {
+        grant_type: 'client_credentials',
+        audience: 'mail-api',
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: clientAssertion,
+      });
+      expect(res.status).toBe(200);
+      const token = ((await res.json()) as { access_token: string }).access_token;
+      expect(claimsOf(token)).toMatchObject({ sub: 'signer', aud: 'mail-api', scope: 'a:read' });
+    } finally {
+      await b.close();
+    }
   });
 
   it('writes the private key to a 0600 file with --key-out, never to stdout, and never over an existing file', async () => {
