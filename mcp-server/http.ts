@@ -53,7 +53,12 @@ export function protectedResourceMetadata(deps: BrokerDeps) {
 type Authenticated = { client: ClientPolicy; token: string; authInfo: AuthInfo };
 
 /** RFC 6750 §3 challenge pointing at the RFC 9728 metadata. */
-function unauthorized(c: Context, deps: BrokerDeps, presented: boolean, description: string): Response {
+function unauthorized(
+  c: Context,
+  deps: BrokerDeps,
+  presented: boolean,
+  description: string,
+): Response {
   const params = [`resource_metadata="${deps.issuer}${PROTECTED_RESOURCE_PATH}"`];
   if (presented) params.push('error="invalid_token"', `error_description="${description}"`);
   return c.json({ error: 'invalid_token', error_description: description }, 401, {
@@ -69,22 +74,36 @@ function forbidden(c: Context, description: string): Response {
 async function authenticate(c: Context, deps: BrokerDeps): Promise<Authenticated | Response> {
   const resource = `${deps.issuer}${MCP_PATH}`;
   const header = c.req.header('authorization');
-  const match = header === undefined ? null : /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)[ ]*$/i.exec(header);
+  const match =
+    header === undefined ? null : /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)[ ]*$/i.exec(header);
   if (header === undefined || !/^bearer\b/i.test(header)) {
-    return unauthorized(c, deps, false, `a Baton bearer token with audience ${resource} is required`);
+    return unauthorized(
+      c,
+      deps,
+      false,
+      `a Baton bearer token with audience ${resource} is required`,
+    );
   }
-  if (match === null) return unauthorized(c, deps, true, 'the Authorization header is not a bearer token');
+  if (match === null)
+    return unauthorized(c, deps, true, 'the Authorization header is not a bearer token');
   const token = match[1]!;
   const verified = await activeToken(deps, token, deps.now());
   if (verified === undefined) return unauthorized(c, deps, true, 'the token is not active');
-  if (!verified.aud.includes(resource)) return unauthorized(c, deps, true, `the token is not for ${resource}`);
+  if (!verified.aud.includes(resource))
+    return unauthorized(c, deps, true, `the token is not for ${resource}`);
   // RFC 8707 §2 audience binding: whoever else the token was for could replay it here.
   if (verified.aud.length !== 1) {
-    return unauthorized(c, deps, true, `the token is for other audiences too; ${resource} takes only a token for it alone`);
+    return unauthorized(
+      c,
+      deps,
+      true,
+      `the token is for other audiences too; ${resource} takes only a token for it alone`,
+    );
   }
   const actor = verified.act?.sub ?? verified.clientId;
   const client = actor === undefined ? undefined : deps.policy.clients.get(actor);
-  if (client === undefined) return unauthorized(c, deps, true, "the token's actor is not a registered client");
+  if (client === undefined)
+    return unauthorized(c, deps, true, "the token's actor is not a registered client");
   const authInfo: AuthInfo = {
     token,
     clientId: client.clientId,
@@ -104,7 +123,12 @@ function isLoopbackHostname(hostname: string): boolean {
 function hostnameOf(host: string): string | undefined {
   if (!URL.canParse(`http://${host}`)) return undefined;
   const url = new URL(`http://${host}`);
-  const bare = url.username === '' && url.password === '' && url.pathname === '/' && url.search === '' && url.hash === '';
+  const bare =
+    url.username === '' &&
+    url.password === '' &&
+    url.pathname === '/' &&
+    url.search === '' &&
+    url.hash === '';
   return bare ? url.hostname : undefined;
 }
 
@@ -124,7 +148,10 @@ export function createMcpMount(options: McpMountOptions = {}): Mount {
     }
 
     const issuer = new URL(deps.issuer);
-    const origins = new Set([issuer.origin, ...(options.allowedOrigins ?? []).map((o) => new URL(o).origin)]);
+    const origins = new Set([
+      issuer.origin,
+      ...(options.allowedOrigins ?? []).map((o) => new URL(o).origin),
+    ]);
     const loopback = isLoopbackHostname(issuer.hostname);
     const build = options.buildServer ?? buildServer;
     const tools = callerToolDeps();
@@ -133,22 +160,36 @@ export function createMcpMount(options: McpMountOptions = {}): Mount {
     app.all(MCP_PATH, async (c) => {
       // Origin: null (sandboxed frames, file:) is a browser too, and never the issuer.
       const origin = c.req.header('origin');
-      if (origin !== undefined && !origins.has(origin)) return forbidden(c, 'requests from this Origin are not allowed at /mcp');
+      if (origin !== undefined && !origins.has(origin))
+        return forbidden(c, 'requests from this Origin are not allowed at /mcp');
       if (loopback) {
         const hostname = hostnameOf(c.req.header('host') ?? new URL(c.req.url).host);
         if (hostname === undefined || !isLoopbackHostname(hostname)) {
-          return forbidden(c, 'this broker listens on a loopback address and takes only a loopback Host');
+          return forbidden(
+            c,
+            'this broker listens on a loopback address and takes only a loopback Host',
+          );
         }
       }
       const auth = await authenticate(c, deps);
       if (auth instanceof Response) return auth;
       if (c.req.method !== 'POST') {
-        return c.json({ error: 'invalid_request', error_description: 'this MCP endpoint is stateless: use POST' }, 405, {
-          ...NO_STORE,
-          Allow: 'POST',
-        });
+        return c.json(
+          {
+            error: 'invalid_request',
+            error_description: 'this MCP endpoint is stateless: use POST',
+          },
+          405,
+          {
+            ...NO_STORE,
+            Allow: 'POST',
+          },
+        );
       }
-      const caller = { broker: new InProcessBrokerClient(deps, auth.client), agentToken: fixedAgentToken(auth.token) };
+      const caller = {
+        broker: new InProcessBrokerClient(deps, auth.client),
+        agentToken: fixedAgentToken(auth.token),
+      };
       return asCaller(caller, () => pool.handle(c.req.raw, auth.authInfo));
     });
   };

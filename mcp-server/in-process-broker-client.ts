@@ -16,7 +16,11 @@ import { revokeIfInvolved } from '../broker/services/revocation.js';
 import { runGrant } from '../broker/grants/run-grant.js';
 import { OAuthError } from '../broker/oauth/errors.js';
 import type { Form } from '../broker/oauth/form.js';
-import { GRANT_CIBA, GRANT_TOKEN_EXCHANGE, TOKEN_TYPE_ACCESS_TOKEN as ACCESS_TOKEN_TYPE } from '../broker/tokens/claims.js';
+import {
+  GRANT_CIBA,
+  GRANT_TOKEN_EXCHANGE,
+  TOKEN_TYPE_ACCESS_TOKEN as ACCESS_TOKEN_TYPE,
+} from '../broker/tokens/claims.js';
 import {
   BrokerRefused,
   type Allowances,
@@ -30,7 +34,6 @@ import {
   type Introspection,
   type TokenResponse,
 } from './broker-client.js';
-
 
 function form(values: Record<string, string | readonly string[] | undefined>): Form {
   const out: Form = Object.create(null);
@@ -103,16 +106,26 @@ export class InProcessBrokerClient implements BrokerClient {
           startApproval(
             this.deps,
             this.client,
-            form({ login_hint: r.user, scope: r.scope, audience: r.audience, binding_message: r.reason }),
+            form({
+              login_hint: r.user,
+              scope: r.scope,
+              audience: r.audience,
+              binding_message: r.reason,
+            }),
             this.deps.now(),
           ),
         ),
       poll: async (authReqId): Promise<ApprovalPoll> => {
         try {
-          return { status: 'approved', token: await this.#grant({ grant_type: GRANT_CIBA, auth_req_id: authReqId }) };
+          return {
+            status: 'approved',
+            token: await this.#grant({ grant_type: GRANT_CIBA, auth_req_id: authReqId }),
+          };
         } catch (error) {
-          if (error instanceof BrokerRefused && error.error === 'authorization_pending') return { status: 'pending' };
-          if (error instanceof BrokerRefused && error.error === 'slow_down') return { status: 'slow_down' };
+          if (error instanceof BrokerRefused && error.error === 'authorization_pending')
+            return { status: 'pending' };
+          if (error instanceof BrokerRefused && error.error === 'slow_down')
+            return { status: 'slow_down' };
           throw error;
         }
       },
@@ -128,7 +141,8 @@ export class InProcessBrokerClient implements BrokerClient {
     try {
       return await run();
     } catch (error) {
-      if (error instanceof OAuthError) throw new BrokerRefused(error.code, error.description, error.status);
+      if (error instanceof OAuthError)
+        throw new BrokerRefused(error.code, error.description, error.status);
       throw error;
     }
   }

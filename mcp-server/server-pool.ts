@@ -47,7 +47,9 @@ export class McpServerPool {
   /** Serves one HTTP request on a fresh stateless transport and a pooled server. */
   async handle(request: Request, authInfo: AuthInfo): Promise<Response> {
     const server = this.#idle.pop() ?? this.#build();
-    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+    });
     await server.connect(transport);
     const done = whenAnswered(transport, (reusable) => void this.#giveBack(server, reusable));
     try {
@@ -79,7 +81,10 @@ export class McpServerPool {
  * the client went away), saying whether the server stayed free of per-client state.
  * Counting starts after `connect`, which installs the protocol's own `onmessage`.
  */
-function whenAnswered(transport: WebStandardStreamableHTTPServerTransport, onDone: (reusable: boolean) => void): { handed(): void } {
+function whenAnswered(
+  transport: WebStandardStreamableHTTPServerTransport,
+  onDone: (reusable: boolean) => void,
+): { handed(): void } {
   let open = 0;
   let initialized = false;
   let handed = false;

@@ -11,7 +11,9 @@ import { registerTools } from './tools/index.js';
 
 function packageVersion(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version?: unknown;
+    };
     return typeof pkg.version === 'string' ? pkg.version : '0.1.0';
   } catch {
     return '0.1.0';
@@ -26,7 +28,10 @@ const INSTRUCTIONS =
   'A refusal tells you what you may ask for instead. Never send a token to anyone but its audience.';
 
 export function buildServer(deps: ToolDeps): McpServer {
-  const server = new McpServer({ name: 'baton', version: SERVER_VERSION }, { instructions: INSTRUCTIONS });
+  const server = new McpServer(
+    { name: 'baton', version: SERVER_VERSION },
+    { instructions: INSTRUCTIONS },
+  );
   registerTools(server, deps);
   return server;
 }

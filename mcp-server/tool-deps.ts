@@ -25,7 +25,8 @@ export interface ToolDeps {
   readonly clock?: () => number;
 }
 
-export const defaultSleep = (ms: number, signal: AbortSignal): Promise<void> => delay(ms, undefined, { signal });
+export const defaultSleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  delay(ms, undefined, { signal });
 
 /** A fixed token (BATON_SUBJECT_TOKEN, or the `/mcp` bearer). */
 export function fixedAgentToken(token: string): () => Promise<string> {
@@ -36,7 +37,10 @@ export function fixedAgentToken(token: string): () => Promise<string> {
  * A client_credentials token of the client itself (SPEC §4 rule 10), fetched on first use
  * and again when less than 30 seconds of it are left.
  */
-export function clientCredentialsAgentToken(broker: BrokerClient, nowSeconds = () => Math.floor(Date.now() / 1000)): () => Promise<string> {
+export function clientCredentialsAgentToken(
+  broker: BrokerClient,
+  nowSeconds = () => Math.floor(Date.now() / 1000),
+): () => Promise<string> {
   let cached: { token: string; exp: number } | undefined;
   return async () => {
     const now = nowSeconds();
@@ -78,7 +82,8 @@ class CallerBroker implements BrokerClient {
   }
   metadata: BrokerClient['metadata'] = () => currentCaller().broker.metadata();
   exchange: BrokerClient['exchange'] = (p) => currentCaller().broker.exchange(p);
-  clientCredentials: BrokerClient['clientCredentials'] = (p) => currentCaller().broker.clientCredentials(p);
+  clientCredentials: BrokerClient['clientCredentials'] = (p) =>
+    currentCaller().broker.clientCredentials(p);
   introspect: BrokerClient['introspect'] = (t) => currentCaller().broker.introspect(t);
   revoke: BrokerClient['revoke'] = (t) => currentCaller().broker.revoke(t);
   audit: BrokerClient['audit'] = (jti) => currentCaller().broker.audit(jti);

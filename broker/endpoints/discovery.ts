@@ -10,7 +10,6 @@ import { grants } from '../grants/index.js';
 import { ASYMMETRIC_ALGS, TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_JWT } from '../tokens/claims.js';
 import { endpointUrl, PATHS } from './urls.js';
 
-
 const OPENID_CONFIGURATION = '/.well-known/openid-configuration';
 
 export function metadataDocument(deps: BrokerDeps): Record<string, unknown> {
@@ -50,6 +49,9 @@ export function mountDiscovery(app: Hono, deps: BrokerDeps): void {
   app.get(OPENID_CONFIGURATION, (c) => c.body(metadata, 200, json));
   // RFC 8414 §3.1: with a path in the issuer, the well-known suffix comes first.
   const issuerPath = new URL(deps.issuer).pathname.replace(/\/$/, '');
-  if (issuerPath !== '') app.get(`${PATHS.metadata}${issuerPath}`, (c) => c.body(metadata, 200, json));
-  app.get(PATHS.jwks, (c) => c.body(jwks, 200, { ...json, 'Content-Type': 'application/jwk-set+json' }));
+  if (issuerPath !== '')
+    app.get(`${PATHS.metadata}${issuerPath}`, (c) => c.body(metadata, 200, json));
+  app.get(PATHS.jwks, (c) =>
+    c.body(jwks, 200, { ...json, 'Content-Type': 'application/jwk-set+json' }),
+  );
 }

@@ -77,12 +77,19 @@ function publicOnlyLookup(allowInsecure: boolean): LookupFunction {
   return (hostname, options, callback) => {
     dns.lookup(hostname, { all: true, family: options.family ?? 0 }, (error, addresses) => {
       if (error) return callback(error, '', 0);
-      const refused = allowInsecure ? undefined : addresses.find((a) => isNonPublicAddress(a.address));
+      const refused = allowInsecure
+        ? undefined
+        : addresses.find((a) => isNonPublicAddress(a.address));
       if (refused !== undefined || addresses.length === 0) {
-        return callback(new UnsafeFetch(`${hostname} resolves to a non-public address`) as NodeJS.ErrnoException, '', 0);
+        return callback(
+          new UnsafeFetch(`${hostname} resolves to a non-public address`) as NodeJS.ErrnoException,
+          '',
+          0,
+        );
       }
       // Node's connect asks for every address when it races families (`all: true`).
-      if (options.all) return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, addresses);
+      if (options.all)
+        return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, addresses);
       callback(null, addresses[0]!.address, addresses[0]!.family);
     });
   };
@@ -104,31 +111,42 @@ export function safeFetch(url: string | URL, options: SafeFetchOptions): Promise
   });
   const client = target.protocol === 'https:' ? https : http;
   return new Promise<Response>((resolve, reject) => {
-    const request = client.get(target, { headers, lookup: publicOnlyLookup(options.allowInsecure), signal: options.signal }, (res) => {
-      const status = res.statusCode ?? 0;
-      const declared = Number(res.headers['content-length']);
-      if (Number.isFinite(declared) && declared > options.maxBytes) {
-        request.destroy(new UnsafeFetch(`the answer declares ${declared} bytes, more than ${options.maxBytes}`));
-        return;
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > options.maxBytes) {
-          request.destroy(new UnsafeFetch(`the answer is larger than ${options.maxBytes} bytes`));
+    const request = client.get(
+      target,
+      { headers, lookup: publicOnlyLookup(options.allowInsecure), signal: options.signal },
+      (res) => {
+        const status = res.statusCode ?? 0;
+        const declared = Number(res.headers['content-length']);
+        if (Number.isFinite(declared) && declared > options.maxBytes) {
+          request.destroy(
+            new UnsafeFetch(`the answer declares ${declared} bytes, more than ${options.maxBytes}`),
+          );
           return;
         }
-        chunks.push(chunk);
-      });
-      res.on('error', reject);
-      res.on('end', () => {
-        if (!res.complete) return reject(new UnsafeFetch('the answer was cut short'));
-        // Only the content type is passed on; a redirect's Location is never followed.
-        const type = res.headers['content-type'];
-        resolve(new Response(status === 204 || status === 304 ? null : Buffer.concat(chunks), { status, headers: type ? { 'content-type': type } : {} }));
-      });
-    });
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > options.maxBytes) {
+            request.destroy(new UnsafeFetch(`the answer is larger than ${options.maxBytes} bytes`));
+            return;
+          }
+          chunks.push(chunk);
+        });
+        res.on('error', reject);
+        res.on('end', () => {
+          if (!res.complete) return reject(new UnsafeFetch('the answer was cut short'));
+          // Only the content type is passed on; a redirect's Location is never followed.
+          const type = res.headers['content-type'];
+          resolve(
+            new Response(status === 204 || status === 304 ? null : Buffer.concat(chunks), {
+              status,
+              headers: type ? { 'content-type': type } : {},
+            }),
+          );
+        });
+      },
+    );
     request.on('error', reject);
   });
 }

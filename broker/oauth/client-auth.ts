@@ -37,7 +37,10 @@ function parseBasic(header: string): { id: string; secret: string } | undefined 
   const colon = decoded.indexOf(':');
   if (colon < 0) return undefined;
   try {
-    return { id: formDecode(decoded.slice(0, colon)), secret: formDecode(decoded.slice(colon + 1)) };
+    return {
+      id: formDecode(decoded.slice(0, colon)),
+      secret: formDecode(decoded.slice(colon + 1)),
+    };
   } catch {
     return undefined;
   }
@@ -69,14 +72,21 @@ export class ClientAuthenticator {
    * Authenticates the caller of an endpoint. `endpoint` is the full URL that was
    * called, also accepted as an assertion audience.
    */
-  async authenticate(authorization: string | undefined, form: Form, now: number, endpoint: string): Promise<ClientPolicy> {
+  async authenticate(
+    authorization: string | undefined,
+    form: Form,
+    now: number,
+    endpoint: string,
+  ): Promise<ClientPolicy> {
     const basic = authorization !== undefined && /^basic /i.test(authorization);
     const postSecret = single(form, 'client_secret');
     const assertion = single(form, 'client_assertion');
-    const methods = Number(basic) + Number(postSecret !== undefined) + Number(assertion !== undefined);
+    const methods =
+      Number(basic) + Number(postSecret !== undefined) + Number(assertion !== undefined);
     if (methods > 1) throw new InvalidRequest('use exactly one client authentication method');
     if (basic) return this.#basic(authorization, form);
-    if (postSecret !== undefined) return this.#secret(single(form, 'client_id'), postSecret, 'client_secret_post', false);
+    if (postSecret !== undefined)
+      return this.#secret(single(form, 'client_id'), postSecret, 'client_secret_post', false);
     if (assertion !== undefined) return this.#assertion(assertion, form, now, endpoint);
     throw new InvalidClient('no client authentication', true);
   }
@@ -91,7 +101,12 @@ export class ClientAuthenticator {
     return this.#secret(credentials.id, credentials.secret, 'client_secret_basic', true);
   }
 
-  #secret(clientId: string | undefined, secret: string, method: 'client_secret_basic' | 'client_secret_post', basic: boolean): ClientPolicy {
+  #secret(
+    clientId: string | undefined,
+    secret: string,
+    method: 'client_secret_basic' | 'client_secret_post',
+    basic: boolean,
+  ): ClientPolicy {
     const client = clientId === undefined ? undefined : this.options.policy.clients.get(clientId);
     // Same work for an unknown client as for a known one: no timing oracle on client ids.
     const expected = client?.secretSha256 ?? DUMMY_DIGEST;
@@ -99,16 +114,23 @@ export class ClientAuthenticator {
     if (client === undefined || client.secretSha256 === undefined || !matches) {
       throw new InvalidClient(client === undefined ? 'unknown client' : 'wrong secret', basic);
     }
-    if (client.authMethod !== method) throw new InvalidClient(`client is registered for ${client.authMethod}`, basic);
+    if (client.authMethod !== method)
+      throw new InvalidClient(`client is registered for ${client.authMethod}`, basic);
     return client;
   }
 
-  async #assertion(assertion: string, form: Form, now: number, endpoint: string): Promise<ClientPolicy> {
+  async #assertion(
+    assertion: string,
+    form: Form,
+    now: number,
+    endpoint: string,
+  ): Promise<ClientPolicy> {
     if (single(form, 'client_assertion_type') !== JWT_BEARER_ASSERTION) {
       throw new InvalidClient('client_assertion_type must be jwt-bearer');
     }
     if (assertion.length > MAX_TOKEN_LENGTH) throw new InvalidClient('client assertion too large');
-    if (!isCompactJws(assertion)) throw new InvalidClient('client assertion is not a canonical compact JWS');
+    if (!isCompactJws(assertion))
+      throw new InvalidClient('client assertion is not a canonical compact JWS');
     let claimed: unknown;
     try {
       claimed = decodeJwt(assertion).iss;
@@ -117,10 +139,12 @@ export class ClientAuthenticator {
     }
     const clientId = typeof claimed === 'string' ? claimed : undefined;
     const bodyId = single(form, 'client_id');
-    if (bodyId !== undefined && bodyId !== clientId) throw new InvalidClient('client_id differs from the assertion');
+    if (bodyId !== undefined && bodyId !== clientId)
+      throw new InvalidClient('client_id differs from the assertion');
     const client = clientId === undefined ? undefined : this.options.policy.clients.get(clientId);
     const keys = clientId === undefined ? undefined : this.#keys.get(clientId);
-    if (client === undefined || keys === undefined) throw new InvalidClient('unknown client or not private_key_jwt');
+    if (client === undefined || keys === undefined)
+      throw new InvalidClient('unknown client or not private_key_jwt');
     const { issuer, tokenEndpoint } = this.options;
     let payload;
     try {
@@ -136,8 +160,10 @@ export class ClientAuthenticator {
       throw new InvalidClient('client assertion did not verify');
     }
     const exp = payload.exp!;
-    if (exp - now > MAX_ASSERTION_LIFETIME) throw new InvalidClient('client assertion lives too long');
-    if (typeof payload.jti !== 'string' || payload.jti === '') throw new InvalidClient('client assertion has no jti');
+    if (exp - now > MAX_ASSERTION_LIFETIME)
+      throw new InvalidClient('client assertion lives too long');
+    if (typeof payload.jti !== 'string' || payload.jti === '')
+      throw new InvalidClient('client assertion has no jti');
     if (!(await this.options.store.useAssertionJti(client.clientId, payload.jti, exp, now))) {
       throw new InvalidClient('client assertion jti replayed');
     }

@@ -8,7 +8,11 @@ import type { BrokerDeps } from '../deps.js';
 import type { VerifiedToken } from '../tokens/verify.js';
 
 /** Verifies one of Baton's own tokens and checks the ledger; undefined when not active. */
-export async function activeToken(deps: BrokerDeps, token: string, now: number): Promise<VerifiedToken | undefined> {
+export async function activeToken(
+  deps: BrokerDeps,
+  token: string,
+  now: number,
+): Promise<VerifiedToken | undefined> {
   let verified: VerifiedToken;
   try {
     verified = await deps.verifier.verifyOwn(token, now);
@@ -21,7 +25,11 @@ export async function activeToken(deps: BrokerDeps, token: string, now: number):
 }
 
 /** The RFC 7662 answer for a token: its claims when active, `{ active: false }` otherwise. */
-export async function introspection(deps: BrokerDeps, token: string, now: number): Promise<Record<string, unknown>> {
+export async function introspection(
+  deps: BrokerDeps,
+  token: string,
+  now: number,
+): Promise<Record<string, unknown>> {
   const active = await activeToken(deps, token, now);
   if (active === undefined) return { active: false };
   const p = active.payload;

@@ -11,7 +11,12 @@ import { isInvolved } from '../tokens/act.js';
  * Revokes `token` and its descendants when `clientId` is its client or one of its
  * actors; does nothing otherwise (the caller cannot tell which happened).
  */
-export async function revokeIfInvolved(deps: BrokerDeps, clientId: string, token: string, now: number): Promise<void> {
+export async function revokeIfInvolved(
+  deps: BrokerDeps,
+  clientId: string,
+  token: string,
+  now: number,
+): Promise<void> {
   let target;
   try {
     target = await deps.verifier.verifyOwn(token, now);

@@ -56,7 +56,9 @@ export class TokenIssuer {
       scope: req.scope,
     };
     if (req.act !== undefined) claims.act = req.act;
-    const accessToken = await new SignJWT(claims).setProtectedHeader(this.#header).sign(this.keyRing.privateKey);
+    const accessToken = await new SignJWT(claims)
+      .setProtectedHeader(this.#header)
+      .sign(this.keyRing.privateKey);
     await this.store.recordIssued({
       jti,
       parentJti: req.parentJti,

@@ -24,6 +24,11 @@ export function remoteKeySet(uri: string, options: RemoteKeyOptions): JWTVerifyG
     cooldownDuration: 30_000,
     cacheMaxAge: 10 * 60_000,
     [customFetch]: (url, init) =>
-      safeFetch(url, { maxBytes: MAX_KEY_SET_BYTES, allowInsecure: options.allowInsecure, signal: init.signal, headers: init.headers }),
+      safeFetch(url, {
+        maxBytes: MAX_KEY_SET_BYTES,
+        allowInsecure: options.allowInsecure,
+        signal: init.signal,
+        headers: init.headers,
+      }),
   });
 }

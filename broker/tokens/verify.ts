@@ -64,11 +64,18 @@ function describe(error: unknown, what: string): TokenRejected {
   // A remote key set that times out, answers non-200 or non-JSON, or cannot be reached
   // (fetch's TypeError) leaves the token unverifiable, not malformed.
   const generic = error instanceof joseErrors.JOSEError && error.code === 'ERR_JOSE_GENERIC';
-  if (error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid || generic || !(error instanceof joseErrors.JOSEError)) {
+  if (
+    error instanceof joseErrors.JWKSTimeout ||
+    error instanceof joseErrors.JWKSInvalid ||
+    generic ||
+    !(error instanceof joseErrors.JOSEError)
+  ) {
     return new TokenRejected(`${what} could not be checked: its issuer's keys are unavailable`);
   }
-  if (error instanceof joseErrors.JWKSNoMatchingKey) return new TokenRejected(`${what} is signed with an unknown key`);
-  if (error instanceof joseErrors.JOSEAlgNotAllowed) return new TokenRejected(`${what} uses an algorithm that is not allowed`);
+  if (error instanceof joseErrors.JWKSNoMatchingKey)
+    return new TokenRejected(`${what} is signed with an unknown key`);
+  if (error instanceof joseErrors.JOSEAlgNotAllowed)
+    return new TokenRejected(`${what} uses an algorithm that is not allowed`);
   return new TokenRejected(`${what} is not a valid signed JWT`);
 }
 
@@ -120,14 +127,22 @@ export class TokenVerifier {
       // jose checks claims only after the signature: an expired or not-yet-valid token
       // of ours is still known to be ours, so refusals can be filed against its jti.
       const payload =
-        error instanceof joseErrors.JWTClaimValidationFailed || error instanceof joseErrors.JWTExpired ? error.payload : undefined;
-      if (payload?.iss === this.issuer && typeof payload.jti === 'string') throw new TokenRejected(rejected.message, payload.jti);
+        error instanceof joseErrors.JWTClaimValidationFailed ||
+        error instanceof joseErrors.JWTExpired
+          ? error.payload
+          : undefined;
+      if (payload?.iss === this.issuer && typeof payload.jti === 'string')
+        throw new TokenRejected(rejected.message, payload.jti);
       throw rejected;
     }
   }
 
   /** Verifies a subject token from Baton or from a trusted issuer (SPEC §4 rule 2). */
-  async verifySubject(token: string, now: number, what = 'the subject token'): Promise<VerifiedToken> {
+  async verifySubject(
+    token: string,
+    now: number,
+    what = 'the subject token',
+  ): Promise<VerifiedToken> {
     checkSpelling(token, what);
     let iss: unknown;
     try {
@@ -141,7 +156,9 @@ export class TokenVerifier {
       // The operator needs the name to fix a policy; it is attacker-controlled, so sanitised.
       if (iss === undefined) throw new TokenRejected(`${what} has no iss claim`);
       if (typeof iss !== 'string') throw new TokenRejected(`${what} has a malformed iss claim`);
-      throw new TokenRejected(`${what} comes from ${inputText(iss)}, an issuer Baton does not trust`);
+      throw new TokenRejected(
+        `${what} comes from ${inputText(iss)}, an issuer Baton does not trust`,
+      );
     }
     try {
       const { payload } = await jwtVerify(token, trusted.keys, {
@@ -162,9 +179,13 @@ export class TokenVerifier {
     const scopes = readScopes(payload as { scope?: unknown; scp?: unknown });
     if (act === null) throw new TokenRejected(`${what} has a malformed act claim`);
     if (scopes === null) throw new TokenRejected(`${what} has a malformed scope claim`);
-    if (typeof payload.sub !== 'string' || payload.sub === '') throw new TokenRejected(`${what} has no subject`);
+    if (typeof payload.sub !== 'string' || payload.sub === '')
+      throw new TokenRejected(`${what} has no subject`);
     const mayAct = payload.may_act;
-    if (mayAct !== undefined && (typeof mayAct !== 'object' || mayAct === null || Array.isArray(mayAct))) {
+    if (
+      mayAct !== undefined &&
+      (typeof mayAct !== 'object' || mayAct === null || Array.isArray(mayAct))
+    ) {
       throw new TokenRejected(`${what} has a malformed may_act claim`);
     }
     return {

@@ -98,7 +98,12 @@ const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 function bearerToken(header: string | undefined): string {
   if (header === undefined || !/^Bearer(\s|$)/i.test(header)) throw missingToken();
   const match = BEARER.exec(header);
-  if (match === null) throw new Refusal('invalid_token', 401, 'the Authorization header does not hold a Bearer token');
+  if (match === null)
+    throw new Refusal(
+      'invalid_token',
+      401,
+      'the Authorization header does not hold a Bearer token',
+    );
   return match[1]!;
 }
 
@@ -106,7 +111,11 @@ function refuse(c: Context, realm: string, refusal: Refusal): Response {
   const headers: Record<string, string> = { 'Cache-Control': 'no-store' };
   const value = challenge(realm, refusal);
   if (value !== undefined) headers['WWW-Authenticate'] = value;
-  return c.json({ error: refusal.code, error_description: refusal.description }, refusal.status, headers);
+  return c.json(
+    { error: refusal.code, error_description: refusal.description },
+    refusal.status,
+    headers,
+  );
 }
 
 function normalizeScope(scope: RequireDelegationOptions['scope']): string[] {
@@ -114,22 +123,32 @@ function normalizeScope(scope: RequireDelegationOptions['scope']): string[] {
   const list = typeof scope === 'string' ? scope.split(' ') : [...scope];
   const scopes = [...new Set(list.filter(Boolean))];
   for (const s of scopes) {
-    if (typeof s !== 'string' || !/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(s)) throw new TypeError(`requireDelegation: "${String(s)}" is not a scope token`);
+    if (typeof s !== 'string' || !/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(s))
+      throw new TypeError(`requireDelegation: "${String(s)}" is not a scope token`);
   }
   return scopes;
 }
 
 function checkOptions(o: RequireDelegationOptions): void {
-  if (typeof o.issuer !== 'string' || !URL.canParse(o.issuer)) throw new TypeError('requireDelegation: issuer must be a URL');
-  if (typeof o.audience !== 'string' || o.audience === '') throw new TypeError('requireDelegation: audience is required');
+  if (typeof o.issuer !== 'string' || !URL.canParse(o.issuer))
+    throw new TypeError('requireDelegation: issuer must be a URL');
+  if (typeof o.audience !== 'string' || o.audience === '')
+    throw new TypeError('requireDelegation: audience is required');
   if (o.maxDepth !== undefined && (!Number.isInteger(o.maxDepth) || o.maxDepth < 0)) {
     throw new TypeError('requireDelegation: maxDepth must be a non-negative integer');
   }
-  if (o.allowActors !== undefined && (!Array.isArray(o.allowActors) || !o.allowActors.every((a) => typeof a === 'string'))) {
+  if (
+    o.allowActors !== undefined &&
+    (!Array.isArray(o.allowActors) || !o.allowActors.every((a) => typeof a === 'string'))
+  ) {
     throw new TypeError('requireDelegation: allowActors must be a list of client ids');
   }
-  for (const [name, url] of [['jwksUri', o.jwksUri], ['introspect.endpoint', o.introspect?.endpoint]] as const) {
-    if (url !== undefined && !URL.canParse(url)) throw new TypeError(`requireDelegation: ${name} must be a URL`);
+  for (const [name, url] of [
+    ['jwksUri', o.jwksUri],
+    ['introspect.endpoint', o.introspect?.endpoint],
+  ] as const) {
+    if (url !== undefined && !URL.canParse(url))
+      throw new TypeError(`requireDelegation: ${name} must be a URL`);
   }
   if (o.introspect !== undefined && (!o.introspect.clientId || !o.introspect.clientSecret)) {
     throw new TypeError('requireDelegation: introspect needs clientId and clientSecret');
@@ -141,7 +160,9 @@ function checkOptions(o: RequireDelegationOptions): void {
  * API, and sets `c.get('delegation')` for the handler. Create it once, at start: it
  * holds the JWKS cache. Throws `TypeError` for bad options.
  */
-export function requireDelegation(options: RequireDelegationOptions): MiddlewareHandler<{ Variables: DelegationVariables }> {
+export function requireDelegation(
+  options: RequireDelegationOptions,
+): MiddlewareHandler<{ Variables: DelegationVariables }> {
   checkOptions(options);
   const issuerClient = new IssuerClient({
     issuer: options.issuer,
@@ -164,7 +185,10 @@ export function requireDelegation(options: RequireDelegationOptions): Middleware
       delegation = await checker.check(bearerToken(c.req.header('authorization')));
     } catch (error) {
       // TokenChecker turns every failure into a Refusal; this is the last guard against a 500.
-      const refusal = error instanceof Refusal ? error : new Refusal('invalid_token', 401, 'the token could not be verified');
+      const refusal =
+        error instanceof Refusal
+          ? error
+          : new Refusal('invalid_token', 401, 'the token could not be verified');
       return refuse(c, options.audience, refusal);
     }
     c.set('delegation', delegation);

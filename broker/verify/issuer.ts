@@ -62,7 +62,11 @@ export class IssuerClient {
     try {
       return await this.#keys(header, token);
     } catch (error) {
-      if (error instanceof joseErrors.JWKSNoMatchingKey || error instanceof joseErrors.JWKSMultipleMatchingKeys) throw error;
+      if (
+        error instanceof joseErrors.JWKSNoMatchingKey ||
+        error instanceof joseErrors.JWKSMultipleMatchingKeys
+      )
+        throw error;
       throw unavailable(`the signing keys of ${this.options.issuer} could not be fetched`);
     }
   };
@@ -71,9 +75,14 @@ export class IssuerClient {
    * RFC 7662: whether Baton still holds the token active (not revoked, not expired).
    * Authenticates with HTTP Basic (`client_secret_basic`).
    */
-  async isActive(token: string, client: { clientId: string; clientSecret: string }): Promise<boolean> {
-    const endpoint = this.options.introspectionEndpoint ?? (await this.#discover()).introspectionEndpoint;
-    if (endpoint === undefined) throw unavailable(`${this.options.issuer} publishes no introspection_endpoint`);
+  async isActive(
+    token: string,
+    client: { clientId: string; clientSecret: string },
+  ): Promise<boolean> {
+    const endpoint =
+      this.options.introspectionEndpoint ?? (await this.#discover()).introspectionEndpoint;
+    if (endpoint === undefined)
+      throw unavailable(`${this.options.issuer} publishes no introspection_endpoint`);
     const credentials = btoa(`${formEncode(client.clientId)}:${formEncode(client.clientSecret)}`);
     let body: unknown;
     try {
@@ -94,7 +103,11 @@ export class IssuerClient {
     } catch {
       throw unavailable(`the token could not be checked with ${this.options.issuer}`);
     }
-    if (typeof body !== 'object' || body === null || typeof (body as { active?: unknown }).active !== 'boolean') {
+    if (
+      typeof body !== 'object' ||
+      body === null ||
+      typeof (body as { active?: unknown }).active !== 'boolean'
+    ) {
       throw unavailable(`the introspection answer of ${this.options.issuer} is malformed`);
     }
     return (body as { active: boolean }).active;
@@ -106,7 +119,12 @@ export class IssuerClient {
       cooldownDuration: 30_000,
       cacheMaxAge: 10 * 60_000,
       [customFetch]: (url, init) =>
-        safeFetch(url, { maxBytes: MAX_DOCUMENT_BYTES, allowInsecure: true, signal: init.signal, headers: init.headers }),
+        safeFetch(url, {
+          maxBytes: MAX_DOCUMENT_BYTES,
+          allowInsecure: true,
+          signal: init.signal,
+          headers: init.headers,
+        }),
     });
   }
 
@@ -134,13 +152,21 @@ export class IssuerClient {
     } catch {
       throw unavailable(`the metadata of ${issuer} could not be fetched`);
     }
-    const { issuer: stated, jwks_uri: jwksUri, introspection_endpoint: introspection } = (doc ?? {}) as Record<string, unknown>;
+    const {
+      issuer: stated,
+      jwks_uri: jwksUri,
+      introspection_endpoint: introspection,
+    } = (doc ?? {}) as Record<string, unknown>;
     // RFC 8414 §3.3: the document must name the issuer it was fetched for.
     if (stated !== issuer) throw unavailable(`the metadata of ${issuer} names another issuer`);
-    if (typeof jwksUri !== 'string' || !URL.canParse(jwksUri)) throw unavailable(`the metadata of ${issuer} has no valid jwks_uri`);
+    if (typeof jwksUri !== 'string' || !URL.canParse(jwksUri))
+      throw unavailable(`the metadata of ${issuer} has no valid jwks_uri`);
     return {
       jwksUri,
-      introspectionEndpoint: typeof introspection === 'string' && URL.canParse(introspection) ? introspection : undefined,
+      introspectionEndpoint:
+        typeof introspection === 'string' && URL.canParse(introspection)
+          ? introspection
+          : undefined,
     };
   }
 }

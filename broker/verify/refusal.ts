@@ -8,7 +8,8 @@
  */
 
 /** The codes the verifier answers with: RFC 6750 §3.1, plus RFC 6749's `temporarily_unavailable`. */
-export type RefusalCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'temporarily_unavailable';
+export type RefusalCode =
+  'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'temporarily_unavailable';
 
 /** Why a request was refused. `description` is safe to send; it never holds the token. */
 export class Refusal extends Error {
@@ -28,14 +29,27 @@ export class Refusal extends Error {
 
 /** No bearer token at all: 401 with a bare challenge. */
 export const missingToken = (): Refusal =>
-  new Refusal('invalid_request', 401, 'a Bearer access token is required (RFC 6750 Authorization header)', undefined, true);
+  new Refusal(
+    'invalid_request',
+    401,
+    'a Bearer access token is required (RFC 6750 Authorization header)',
+    undefined,
+    true,
+  );
 
-export const invalidToken = (description: string): Refusal => new Refusal('invalid_token', 401, description);
+export const invalidToken = (description: string): Refusal =>
+  new Refusal('invalid_token', 401, description);
 
 export const insufficientScope = (needed: readonly string[], missing: readonly string[]): Refusal =>
-  new Refusal('insufficient_scope', 403, `the token lacks the scope ${missing.join(' ')}`, needed.join(' '));
+  new Refusal(
+    'insufficient_scope',
+    403,
+    `the token lacks the scope ${missing.join(' ')}`,
+    needed.join(' '),
+  );
 
-export const unavailable = (description: string): Refusal => new Refusal('temporarily_unavailable', 503, description);
+export const unavailable = (description: string): Refusal =>
+  new Refusal('temporarily_unavailable', 503, description);
 
 /**
  * RFC 6750 §3: attribute values are quoted strings of %x20-21 / %x23-5B / %x5D-7E. A

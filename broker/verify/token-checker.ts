@@ -36,7 +36,10 @@ export class TokenChecker {
     const claims = await this.#verify(token);
     const delegation = this.#read(claims);
     this.#applyRules(delegation);
-    if (this.rules.introspect !== undefined && !(await this.issuerClient.isActive(token, this.rules.introspect))) {
+    if (
+      this.rules.introspect !== undefined &&
+      !(await this.issuerClient.isActive(token, this.rules.introspect))
+    ) {
       throw invalidToken('the token has been revoked or is no longer active');
     }
     return delegation;
@@ -72,9 +75,12 @@ export class TokenChecker {
 
   #read(claims: JWTPayload): Delegation {
     const { sub, jti, client_id: clientId } = claims;
-    if (typeof sub !== 'string' || sub === '') throw invalidToken('the token has no valid sub claim');
-    if (typeof jti !== 'string' || jti === '') throw invalidToken('the token has no valid jti claim');
-    if (typeof clientId !== 'string' || clientId === '') throw invalidToken('the token has no valid client_id claim');
+    if (typeof sub !== 'string' || sub === '')
+      throw invalidToken('the token has no valid sub claim');
+    if (typeof jti !== 'string' || jti === '')
+      throw invalidToken('the token has no valid jti claim');
+    if (typeof clientId !== 'string' || clientId === '')
+      throw invalidToken('the token has no valid client_id claim');
     const actors = actorsOf(claims.act);
     if (actors === null) throw invalidToken('the token has a malformed act claim');
     const scope = scopesOf(claims.scope);
@@ -85,7 +91,9 @@ export class TokenChecker {
   #applyRules(d: Delegation): void {
     const { maxDepth, allowActors, scope } = this.rules;
     if (maxDepth !== undefined && d.actors.length > maxDepth) {
-      throw invalidToken(`the delegation chain has ${d.actors.length} actors; this API accepts at most ${maxDepth}`);
+      throw invalidToken(
+        `the delegation chain has ${d.actors.length} actors; this API accepts at most ${maxDepth}`,
+      );
     }
     if (allowActors !== undefined) {
       const refused = [...d.actors, d.clientId].find((a) => !allowActors.has(a));
@@ -113,11 +121,18 @@ function describe(error: unknown, audience: string): Refusal {
         return invalidToken(`the token has an unacceptable ${error.claim} claim`);
     }
   }
-  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return invalidToken('the token signature does not verify');
-  if (error instanceof joseErrors.JWKSNoMatchingKey || error instanceof joseErrors.JWKSMultipleMatchingKeys) {
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed)
+    return invalidToken('the token signature does not verify');
+  if (
+    error instanceof joseErrors.JWKSNoMatchingKey ||
+    error instanceof joseErrors.JWKSMultipleMatchingKeys
+  ) {
     return invalidToken('the token is signed with a key its issuer does not publish');
   }
-  if (error instanceof joseErrors.JOSEAlgNotAllowed || error instanceof joseErrors.JOSENotSupported) {
+  if (
+    error instanceof joseErrors.JOSEAlgNotAllowed ||
+    error instanceof joseErrors.JOSENotSupported
+  ) {
     return invalidToken('the token is not signed with ES256');
   }
   return invalidToken('the token is not a valid signed JWT');

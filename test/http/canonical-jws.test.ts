@@ -39,7 +39,9 @@ beforeEach(async () => {
     policy: (p: PolicyFile) => ({
       ...p,
       clients: [
-        ...p.clients.map((c) => (c.client_id === 'planner' ? { ...c, audiences: [...(c.audiences ?? []), MCP] } : c)),
+        ...p.clients.map((c) =>
+          c.client_id === 'planner' ? { ...c, audiences: [...(c.audiences ?? []), MCP] } : c,
+        ),
         {
           client_id: 'signer',
           token_endpoint_auth_method: 'private_key_jwt',
@@ -56,13 +58,20 @@ afterEach(async () => {
 });
 
 async function clientCredentials(client: string, audience?: string): Promise<string> {
-  const res = await b.post('/token', { grant_type: 'client_credentials', ...(audience ? { audience } : {}) }, client);
+  const res = await b.post(
+    '/token',
+    { grant_type: 'client_credentials', ...(audience ? { audience } : {}) },
+    client,
+  );
   expect(res.status).toBe(200);
   return ((await res.json()) as { access_token: string }).access_token;
 }
 
 async function handOffToBooker(): Promise<string> {
-  const res = await b.exchange('planner', { subject_token: await b.idp.sign({ sub: 'alice' }), audience: 'agent:booker' });
+  const res = await b.exchange('planner', {
+    subject_token: await b.idp.sign({ sub: 'alice' }),
+    audience: 'agent:booker',
+  });
   expect(res.status).toBe(200);
   return res.body.access_token as string;
 }
@@ -77,14 +86,24 @@ describe('a JWT is taken only in its canonical compact spelling', () => {
   it('refuses a respelled subject token from a trusted issuer, and takes the canonical one', async () => {
     const token = await b.idp.sign({ sub: 'alice' });
     for (const [how, variant] of Object.entries(respellings(token))) {
-      const res = await b.exchange('planner', { subject_token: variant, audience: API, scope: 'trips:read' });
+      const res = await b.exchange('planner', {
+        subject_token: variant,
+        audience: API,
+        scope: 'trips:read',
+      });
       expect({ how, ...res }).toEqual({
         how,
         status: 400,
-        body: { error: 'invalid_request', error_description: 'the subject token is not a valid signed JWT' },
+        body: {
+          error: 'invalid_request',
+          error_description: 'the subject token is not a valid signed JWT',
+        },
       });
     }
-    expect((await b.exchange('planner', { subject_token: token, audience: API, scope: 'trips:read' })).status).toBe(200);
+    expect(
+      (await b.exchange('planner', { subject_token: token, audience: API, scope: 'trips:read' }))
+        .status,
+    ).toBe(200);
   });
 
   it('refuses a respelled hand-off, and takes the canonical one', async () => {
@@ -94,24 +113,42 @@ describe('a JWT is taken only in its canonical compact spelling', () => {
       expect({ how, ...res }).toEqual({
         how,
         status: 400,
-        body: { error: 'invalid_request', error_description: 'the subject token is not a valid signed JWT' },
+        body: {
+          error: 'invalid_request',
+          error_description: 'the subject token is not a valid signed JWT',
+        },
       });
     }
-    expect((await b.exchange('booker', { subject_token: handOff, audience: API })).status).toBe(200);
+    expect((await b.exchange('booker', { subject_token: handOff, audience: API })).status).toBe(
+      200,
+    );
   });
 
   it('refuses a respelled actor token, and takes the canonical one', async () => {
     const handOff = await handOffToBooker();
     const actor = await clientCredentials('booker');
     for (const [how, variant] of Object.entries(respellings(actor))) {
-      const res = await b.exchange('booker', { subject_token: handOff, actor_token: variant, actor_token_type: AT, audience: API });
+      const res = await b.exchange('booker', {
+        subject_token: handOff,
+        actor_token: variant,
+        actor_token_type: AT,
+        audience: API,
+      });
       expect({ how, ...res }).toEqual({
         how,
         status: 400,
-        body: { error: 'invalid_request', error_description: 'the actor token is not a valid signed JWT' },
+        body: {
+          error: 'invalid_request',
+          error_description: 'the actor token is not a valid signed JWT',
+        },
       });
     }
-    const res = await b.exchange('booker', { subject_token: handOff, actor_token: actor, actor_token_type: AT, audience: API });
+    const res = await b.exchange('booker', {
+      subject_token: handOff,
+      actor_token: actor,
+      actor_token_type: AT,
+      audience: API,
+    });
     expect(res.status).toBe(200);
   });
 
@@ -128,14 +165,22 @@ describe('a JWT is taken only in its canonical compact spelling', () => {
         .sign(signerKey);
     for (const how of Object.keys(respellings(await assertion()))) {
       const variant = respellings(await assertion())[how]!;
-      const res = await b.post('/token', { grant_type: 'client_credentials', client_assertion_type: ASSERTION_TYPE, client_assertion: variant });
+      const res = await b.post('/token', {
+        grant_type: 'client_credentials',
+        client_assertion_type: ASSERTION_TYPE,
+        client_assertion: variant,
+      });
       expect({ how, status: res.status, body: await res.json() }).toEqual({
         how,
         status: 401,
         body: { error: 'invalid_client', error_description: 'client authentication failed' },
       });
     }
-    const res = await b.post('/token', { grant_type: 'client_credentials', client_assertion_type: ASSERTION_TYPE, client_assertion: await assertion() });
+    const res = await b.post('/token', {
+      grant_type: 'client_credentials',
+      client_assertion_type: ASSERTION_TYPE,
+      client_assertion: await assertion(),
+    });
     expect(res.status).toBe(200);
   });
 
@@ -151,7 +196,11 @@ describe('a JWT is taken only in its canonical compact spelling', () => {
     const token = await handOffToBooker();
     for (const [how, variant] of Object.entries(respellings(token))) {
       const res = await b.post('/revoke', { token: variant }, 'planner');
-      expect({ how, status: res.status, body: await res.text() }).toEqual({ how, status: 200, body: '' });
+      expect({ how, status: res.status, body: await res.text() }).toEqual({
+        how,
+        status: 200,
+        body: '',
+      });
     }
     expect(await introspect(token)).toMatchObject({ active: true });
     expect((await b.post('/revoke', { token }, 'planner')).status).toBe(200);
@@ -164,7 +213,11 @@ describe('a JWT is taken only in its canonical compact spelling', () => {
     const call = (authorization: string) =>
       app.request('/mcp', {
         method: 'POST',
-        headers: { authorization, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        headers: {
+          authorization,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
         body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
       });
     for (const padded of [`${token}==`, `${token}=`]) {

@@ -4,7 +4,16 @@
  * every failure the same 401 `invalid_client`.
  */
 import { createHash } from 'node:crypto';
-import { exportJWK, exportSPKI, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import {
+  exportJWK,
+  exportSPKI,
+  generateKeyPair,
+  importJWK,
+  SignJWT,
+  type CryptoKey,
+  type JWK,
+  type JWTPayload,
+} from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PolicyFile } from '../../broker/config/policy.js';
 import { API, AT, basic, ISSUER, makeBroker, SECRETS, TE, type TestBroker } from '../helpers.js';
@@ -29,7 +38,12 @@ describe('client_secret_basic and client_secret_post', () => {
         ...p,
         clients: [
           ...p.clients,
-          { client_id: 'special', client_secret_sha256: sha(SPECIAL_SECRET), grant_types: ['client_credentials'], scopes: ['trips:read'] },
+          {
+            client_id: 'special',
+            client_secret_sha256: sha(SPECIAL_SECRET),
+            grant_types: ['client_credentials'],
+            scopes: ['trips:read'],
+          },
         ],
       }),
     });
@@ -72,14 +86,22 @@ describe('client_secret_basic and client_secret_post', () => {
 
   it('refuses Basic for poster, which is registered for client_secret_post', async () => {
     const alice = await b.idp.sign({ sub: 'alice' });
-    const res = await b.post('/token', { grant_type: TE, subject_token_type: AT, subject_token: alice, audience: API }, 'poster');
+    const res = await b.post(
+      '/token',
+      { grant_type: TE, subject_token_type: AT, subject_token: alice, audience: API },
+      'poster',
+    );
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toBe(BASIC_CHALLENGE);
     expect(await json(res)).toEqual(FAILED);
   });
 
   it('refuses client_secret_post for planner, which is registered for client_secret_basic', async () => {
-    const res = await b.post('/token', { grant_type: 'client_credentials', client_id: 'planner', client_secret: SECRETS.planner! });
+    const res = await b.post('/token', {
+      grant_type: 'client_credentials',
+      client_id: 'planner',
+      client_secret: SECRETS.planner!,
+    });
     expect(res.status).toBe(401);
     expect(await json(res)).toEqual(FAILED);
   });
@@ -102,8 +124,16 @@ describe('client_secret_basic and client_secret_post', () => {
   });
 
   it('answers an unknown client and a wrong secret over client_secret_post alike', async () => {
-    const unknown = await b.post('/token', { grant_type: TE, client_id: 'nobody', client_secret: 'x'.repeat(40) });
-    const wrong = await b.post('/token', { grant_type: TE, client_id: 'poster', client_secret: 'x'.repeat(40) });
+    const unknown = await b.post('/token', {
+      grant_type: TE,
+      client_id: 'nobody',
+      client_secret: 'x'.repeat(40),
+    });
+    const wrong = await b.post('/token', {
+      grant_type: TE,
+      client_id: 'poster',
+      client_secret: 'x'.repeat(40),
+    });
     for (const res of [unknown, wrong]) {
       expect(res.status).toBe(401);
     }
@@ -120,10 +150,17 @@ describe('client_secret_basic and client_secret_post', () => {
   });
 
   it('refuses two authentication methods in one request with 400 invalid_request', async () => {
-    const res = await b.post('/token', { grant_type: 'client_credentials', client_secret: SECRETS.planner! }, 'planner');
+    const res = await b.post(
+      '/token',
+      { grant_type: 'client_credentials', client_secret: SECRETS.planner! },
+      'planner',
+    );
     expect(res.status).toBe(400);
     expect(res.headers.get('cache-control')).toBe('no-store');
-    expect(await json(res)).toEqual({ error: 'invalid_request', error_description: 'use exactly one client authentication method' });
+    expect(await json(res)).toEqual({
+      error: 'invalid_request',
+      error_description: 'use exactly one client authentication method',
+    });
   });
 
   it('refuses client_secret and client_assertion together with 400 invalid_request', async () => {
@@ -135,38 +172,59 @@ describe('client_secret_basic and client_secret_post', () => {
       client_assertion_type: ASSERTION_TYPE,
     });
     expect(res.status).toBe(400);
-    expect(await json(res)).toEqual({ error: 'invalid_request', error_description: 'use exactly one client authentication method' });
+    expect(await json(res)).toEqual({
+      error: 'invalid_request',
+      error_description: 'use exactly one client authentication method',
+    });
   });
 
   it.each([
     ['not base64', 'Basic !!!not-base64!!!'],
     ['empty', 'Basic '],
     ['no colon', `Basic ${Buffer.from('planner').toString('base64')}`],
-    ['bad percent-encoding', `Basic ${Buffer.from(`planner:%zz${SECRETS.planner}`).toString('base64')}`],
+    [
+      'bad percent-encoding',
+      `Basic ${Buffer.from(`planner:%zz${SECRETS.planner}`).toString('base64')}`,
+    ],
   ])('answers a malformed Basic header (%s) with 401', async (_name, header) => {
-    const res = await b.post('/token', { grant_type: 'client_credentials' }, null, { authorization: header });
+    const res = await b.post('/token', { grant_type: 'client_credentials' }, null, {
+      authorization: header,
+    });
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toBe(BASIC_CHALLENGE);
     expect(await json(res)).toEqual(FAILED);
   });
 
   it('refuses a client_id in the body that differs from the Basic one', async () => {
-    const res = await b.post('/token', { grant_type: 'client_credentials', client_id: 'booker' }, 'planner');
+    const res = await b.post(
+      '/token',
+      { grant_type: 'client_credentials', client_id: 'booker' },
+      'planner',
+    );
     expect(res.status).toBe(401);
     expect(await json(res)).toEqual(FAILED);
   });
 
   it('url-decodes Basic credentials, so a secret with special characters works (RFC 6749 §2.3.1)', async () => {
-    const res = await b.post('/token', { grant_type: 'client_credentials' }, null, { authorization: basic('special', SPECIAL_SECRET) });
+    const res = await b.post('/token', { grant_type: 'client_credentials' }, null, {
+      authorization: basic('special', SPECIAL_SECRET),
+    });
     expect(res.status).toBe(200);
-    expect(await json(res)).toEqual({ access_token: expect.any(String), token_type: 'Bearer', expires_in: 300, scope: 'trips:read' });
+    expect(await json(res)).toEqual({
+      access_token: expect.any(String),
+      token_type: 'Bearer',
+      expires_in: 300,
+      scope: 'trips:read',
+    });
   });
 
   it('decodes "+" in Basic credentials as a space (form-urlencoding)', async () => {
     const formEncoded = new URLSearchParams({ s: SPECIAL_SECRET }).toString().slice(2);
     expect(formEncoded).toContain('+');
     const header = `Basic ${Buffer.from(`special:${formEncoded}`).toString('base64')}`;
-    const res = await b.post('/token', { grant_type: 'client_credentials' }, null, { authorization: header });
+    const res = await b.post('/token', { grant_type: 'client_credentials' }, null, {
+      authorization: header,
+    });
     expect(res.status).toBe(200);
   });
 });
@@ -202,8 +260,17 @@ describe('private_key_jwt (RFC 7523 §3)', () => {
   });
 
   let counter = 0;
-  function assertion(claims: JWTPayload = {}, opts: { key?: CryptoKey | Uint8Array; alg?: string; exp?: number | null } = {}) {
-    const jwt = new SignJWT({ iss: 'signer', sub: 'signer', aud: ISSUER, jti: `jti-${++counter}`, ...claims })
+  function assertion(
+    claims: JWTPayload = {},
+    opts: { key?: CryptoKey | Uint8Array; alg?: string; exp?: number | null } = {},
+  ) {
+    const jwt = new SignJWT({
+      iss: 'signer',
+      sub: 'signer',
+      aud: ISSUER,
+      jti: `jti-${++counter}`,
+      ...claims,
+    })
       .setProtectedHeader({ alg: opts.alg ?? 'ES256', kid: 'signer-1' })
       .setIssuedAt(b.clock.now);
     if (opts.exp !== null) jwt.setExpirationTime(opts.exp ?? b.clock.now + 60);
@@ -225,7 +292,12 @@ describe('private_key_jwt (RFC 7523 §3)', () => {
     expect(await json(res)).toEqual(FAILED);
   }
 
-  const ISSUED = { access_token: expect.any(String), token_type: 'Bearer', expires_in: 300, scope: 'trips:read' };
+  const ISSUED = {
+    access_token: expect.any(String),
+    token_type: 'Bearer',
+    expires_in: 300,
+    scope: 'trips:read',
+  };
 
   it('accepts an assertion whose aud is the issuer', async () => {
     const res = await withAssertion(await assertion());
@@ -234,7 +306,9 @@ describe('private_key_jwt (RFC 7523 §3)', () => {
   });
 
   it('accepts an assertion whose aud is the token endpoint, with a matching client_id in the body', async () => {
-    const res = await withAssertion(await assertion({ aud: `${ISSUER}/token` }), { client_id: 'signer' });
+    const res = await withAssertion(await assertion({ aud: `${ISSUER}/token` }), {
+      client_id: 'signer',
+    });
     expect(res.status).toBe(200);
     expect(await json(res)).toEqual(ISSUED);
   });
@@ -279,7 +353,9 @@ describe('private_key_jwt (RFC 7523 §3)', () => {
   });
 
   it('refuses an assertion for another audience', async () => {
-    await expectRefused(await withAssertion(await assertion({ aud: 'https://elsewhere.example/token' })));
+    await expectRefused(
+      await withAssertion(await assertion({ aud: 'https://elsewhere.example/token' })),
+    );
   });
 
   it('refuses an assertion without jti', async () => {
@@ -313,14 +389,26 @@ describe('private_key_jwt (RFC 7523 §3)', () => {
 
   it('refuses an HS256 assertion keyed with the public key bytes (algorithm confusion)', async () => {
     const pem = await exportSPKI((await importJWK(publicJwk, 'ES256')) as CryptoKey);
-    await expectRefused(await withAssertion(await assertion({}, { alg: 'HS256', key: new TextEncoder().encode(pem) })));
     await expectRefused(
-      await withAssertion(await assertion({}, { alg: 'HS256', key: new TextEncoder().encode(JSON.stringify(publicJwk)) })),
+      await withAssertion(
+        await assertion({}, { alg: 'HS256', key: new TextEncoder().encode(pem) }),
+      ),
+    );
+    await expectRefused(
+      await withAssertion(
+        await assertion(
+          {},
+          { alg: 'HS256', key: new TextEncoder().encode(JSON.stringify(publicJwk)) },
+        ),
+      ),
     );
   });
 
   it('refuses an assertion without client_assertion_type', async () => {
-    const res = await b.post('/token', { grant_type: 'client_credentials', client_assertion: await assertion() });
+    const res = await b.post('/token', {
+      grant_type: 'client_credentials',
+      client_assertion: await assertion(),
+    });
     await expectRefused(res);
   });
 

@@ -19,7 +19,10 @@ import { API, IDP, ISSUER, makeBroker, makeIdp, testPolicy, type TestBroker } fr
 const DEV = { development: { allow_insecure_key_urls: true } };
 const UNAVAILABLE = {
   status: 400,
-  body: { error: 'invalid_request', error_description: "the subject token could not be checked: its issuer's keys are unavailable" },
+  body: {
+    error: 'invalid_request',
+    error_description: "the subject token could not be checked: its issuer's keys are unavailable",
+  },
 };
 
 let keysServer: http.Server;
@@ -60,14 +63,22 @@ afterEach(async () => {
 describe('a trusted issuer with jwks_uri', () => {
   beforeEach(async () => {
     b = await makeBroker({
-      policy: (p) => ({ ...p, ...DEV, trusted_issuers: [{ issuer: IDP, jwks_uri: jwksUri, audience: ISSUER }] }),
+      policy: (p) => ({
+        ...p,
+        ...DEV,
+        trusted_issuers: [{ issuer: IDP, jwks_uri: jwksUri, audience: ISSUER }],
+      }),
     });
     served = { status: 200, body: JSON.stringify({ keys: [b.idp.jwk] }) };
   });
 
   it('fetches the keys once and verifies tokens with them', async () => {
     for (const sub of ['alice', 'bob']) {
-      const res = await b.exchange('planner', { subject_token: await b.idp.sign({ sub }), audience: API, scope: 'trips:read' });
+      const res = await b.exchange('planner', {
+        subject_token: await b.idp.sign({ sub }),
+        audience: API,
+        scope: 'trips:read',
+      });
       expect(res.status).toBe(200);
     }
     expect(fetches).toBe(1);
@@ -75,10 +86,17 @@ describe('a trusted issuer with jwks_uri', () => {
 
   it('refuses the token with invalid_request when the key set answers 500', async () => {
     served = { status: 500, body: 'oops' };
-    const res = await b.exchange('planner', { subject_token: await b.idp.sign({ sub: 'alice' }), audience: API });
+    const res = await b.exchange('planner', {
+      subject_token: await b.idp.sign({ sub: 'alice' }),
+      audience: API,
+    });
     expect(res).toEqual({
       status: 400,
-      body: { error: 'invalid_request', error_description: "the subject token could not be checked: its issuer's keys are unavailable" },
+      body: {
+        error: 'invalid_request',
+        error_description:
+          "the subject token could not be checked: its issuer's keys are unavailable",
+      },
     });
   });
 
@@ -86,10 +104,17 @@ describe('a trusted issuer with jwks_uri', () => {
     keysServer.close();
     keysServer.closeAllConnections();
     await once(keysServer, 'close');
-    const res = await b.exchange('planner', { subject_token: await b.idp.sign({ sub: 'alice' }), audience: API });
+    const res = await b.exchange('planner', {
+      subject_token: await b.idp.sign({ sub: 'alice' }),
+      audience: API,
+    });
     expect(res).toEqual({
       status: 400,
-      body: { error: 'invalid_request', error_description: "the subject token could not be checked: its issuer's keys are unavailable" },
+      body: {
+        error: 'invalid_request',
+        error_description:
+          "the subject token could not be checked: its issuer's keys are unavailable",
+      },
     });
   });
 });
@@ -97,14 +122,25 @@ describe('a trusted issuer with jwks_uri', () => {
 describe('a private_key_jwt client with jwks_uri', () => {
   it('authenticates with an assertion signed by a key from its jwks_uri', async () => {
     const { privateKey, publicKey } = await generateKeyPair('ES256');
-    served = { status: 200, body: JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256' }] }) };
+    served = {
+      status: 200,
+      body: JSON.stringify({
+        keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256' }],
+      }),
+    };
     b = await makeBroker({
       policy: (p) => ({
         ...p,
         ...DEV,
         clients: [
           ...p.clients,
-          { client_id: 'remote', token_endpoint_auth_method: 'private_key_jwt', jwks_uri: jwksUri, grant_types: ['client_credentials'], scopes: ['trips:read'] },
+          {
+            client_id: 'remote',
+            token_endpoint_auth_method: 'private_key_jwt',
+            jwks_uri: jwksUri,
+            grant_types: ['client_credentials'],
+            scopes: ['trips:read'],
+          },
         ],
       }),
     });
@@ -126,10 +162,21 @@ describe('a private_key_jwt client with jwks_uri', () => {
 });
 
 describe('key URLs that must not be fetched (issue 9 point 14)', () => {
-  const httpIssuer = (p: PolicyFile, uri: string): PolicyFile => ({ ...p, trusted_issuers: [{ issuer: IDP, jwks_uri: uri, audience: ISSUER }] });
+  const httpIssuer = (p: PolicyFile, uri: string): PolicyFile => ({
+    ...p,
+    trusted_issuers: [{ issuer: IDP, jwks_uri: uri, audience: ISSUER }],
+  });
   const httpClient = (p: PolicyFile, uri: string): PolicyFile => ({
     ...p,
-    clients: [...p.clients, { client_id: 'remote', token_endpoint_auth_method: 'private_key_jwt', jwks_uri: uri, grant_types: ['client_credentials'] }],
+    clients: [
+      ...p.clients,
+      {
+        client_id: 'remote',
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks_uri: uri,
+        grant_types: ['client_credentials'],
+      },
+    ],
   });
 
   it('refuses an http jwks_uri at policy load without the development switch, and takes it with the switch', async () => {
@@ -141,8 +188,13 @@ describe('key URLs that must not be fetched (issue 9 point 14)', () => {
     expect(() => parsePolicy(httpClient(base, jwksUri), ISSUER)).toThrow(
       'clients.5.jwks_uri: must be https (http only with development.allow_insecure_key_urls)',
     );
-    expect(parsePolicy({ ...httpIssuer(base, jwksUri), ...DEV }, ISSUER).trustedIssuers.get(IDP)?.jwksUri).toBe(jwksUri);
-    expect(parsePolicy({ ...httpClient(base, jwksUri), ...DEV }, ISSUER).clients.get('remote')?.jwksUri).toBe(jwksUri);
+    expect(
+      parsePolicy({ ...httpIssuer(base, jwksUri), ...DEV }, ISSUER).trustedIssuers.get(IDP)
+        ?.jwksUri,
+    ).toBe(jwksUri);
+    expect(
+      parsePolicy({ ...httpClient(base, jwksUri), ...DEV }, ISSUER).clients.get('remote')?.jwksUri,
+    ).toBe(jwksUri);
     expect(parsePolicy(base, ISSUER).allowInsecureKeyUrls).toBe(false);
   });
 
@@ -159,11 +211,21 @@ describe('key URLs that must not be fetched (issue 9 point 14)', () => {
       'https://[fe80::1]/jwks',
     ];
     b = await makeBroker({
-      policy: (p) => ({ ...p, trusted_issuers: uris.map((uri, i) => ({ issuer: `https://idp-${i}.test`, jwks_uri: uri, audience: ISSUER })) }),
+      policy: (p) => ({
+        ...p,
+        trusted_issuers: uris.map((uri, i) => ({
+          issuer: `https://idp-${i}.test`,
+          jwks_uri: uri,
+          audience: ISSUER,
+        })),
+      }),
     });
     served = { status: 200, body: JSON.stringify({ keys: [b.idp.jwk] }) };
     for (const [i, uri] of uris.entries()) {
-      const res = await b.exchange('planner', { subject_token: await b.idp.sign({ sub: 'alice', iss: `https://idp-${i}.test` }), audience: API });
+      const res = await b.exchange('planner', {
+        subject_token: await b.idp.sign({ sub: 'alice', iss: `https://idp-${i}.test` }),
+        audience: API,
+      });
       expect({ uri, ...res }).toEqual({ uri, ...UNAVAILABLE });
     }
     expect(connections).toBe(0);
@@ -171,7 +233,12 @@ describe('key URLs that must not be fetched (issue 9 point 14)', () => {
 
   it("refuses a private_key_jwt client's loopback jwks_uri at fetch time", async () => {
     const { privateKey, publicKey } = await generateKeyPair('ES256');
-    served = { status: 200, body: JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256' }] }) };
+    served = {
+      status: 200,
+      body: JSON.stringify({
+        keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256' }],
+      }),
+    };
     b = await makeBroker({ policy: (p) => httpClient(p, `https://127.0.0.1:${port}/jwks`) });
     const assertion = await new SignJWT({ jti: crypto.randomUUID() })
       .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
@@ -194,7 +261,13 @@ describe('key URLs that must not be fetched (issue 9 point 14)', () => {
 
   describe('with the development switch on', () => {
     beforeEach(async () => {
-      b = await makeBroker({ policy: (p) => ({ ...p, ...DEV, trusted_issuers: [{ issuer: IDP, jwks_uri: jwksUri, audience: ISSUER }] }) });
+      b = await makeBroker({
+        policy: (p) => ({
+          ...p,
+          ...DEV,
+          trusted_issuers: [{ issuer: IDP, jwks_uri: jwksUri, audience: ISSUER }],
+        }),
+      });
       served = { status: 200, body: JSON.stringify({ keys: [b.idp.jwk] }) };
     });
 
@@ -217,7 +290,10 @@ describe('key URLs that must not be fetched (issue 9 point 14)', () => {
           pump();
         };
       });
-      const res = await b.exchange('planner', { subject_token: await b.idp.sign({ sub: 'alice' }), audience: API });
+      const res = await b.exchange('planner', {
+        subject_token: await b.idp.sign({ sub: 'alice' }),
+        audience: API,
+      });
       expect(res).toEqual(UNAVAILABLE);
       await closed;
       // The broker hung up long before the end: what the server managed to write is socket buffers, not the body.
@@ -228,27 +304,41 @@ describe('key URLs that must not be fetched (issue 9 point 14)', () => {
       const closed = new Promise<void>((resolve) => {
         route = (_req, res) => {
           res.on('close', resolve);
-          res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(400 * 1024 * 1024) });
+          res.writeHead(200, {
+            'content-type': 'application/json',
+            'content-length': String(400 * 1024 * 1024),
+          });
           res.write('{"keys":[');
         };
       });
-      const res = await b.exchange('planner', { subject_token: await b.idp.sign({ sub: 'alice' }), audience: API });
+      const res = await b.exchange('planner', {
+        subject_token: await b.idp.sign({ sub: 'alice' }),
+        audience: API,
+      });
       expect(res).toEqual(UNAVAILABLE);
       await closed;
     });
 
     it('does not follow a redirect', async () => {
       route = (req, res) => {
-        if (req.url === '/jwks') return void res.writeHead(302, { location: `http://127.0.0.1:${port}/elsewhere` }).end();
+        if (req.url === '/jwks')
+          return void res.writeHead(302, { location: `http://127.0.0.1:${port}/elsewhere` }).end();
         res.writeHead(200, { 'content-type': 'application/json' }).end(served.body);
       };
-      const res = await b.exchange('planner', { subject_token: await b.idp.sign({ sub: 'alice' }), audience: API });
+      const res = await b.exchange('planner', {
+        subject_token: await b.idp.sign({ sub: 'alice' }),
+        audience: API,
+      });
       expect(res).toEqual(UNAVAILABLE);
       expect(paths).toEqual(['/jwks']);
     });
 
     it('still takes a key set of ordinary size (the control)', async () => {
-      const res = await b.exchange('planner', { subject_token: await b.idp.sign({ sub: 'alice' }), audience: API, scope: 'trips:read' });
+      const res = await b.exchange('planner', {
+        subject_token: await b.idp.sign({ sub: 'alice' }),
+        audience: API,
+        scope: 'trips:read',
+      });
       expect(res.status).toBe(200);
     });
   });

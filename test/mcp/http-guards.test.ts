@@ -21,12 +21,16 @@ import { buildServer } from '../../mcp-server/server.js';
 import { API, basic, ISSUER, makeIdp, testPolicy, toBody } from '../helpers.js';
 
 /** The test policy with `${issuer}/mcp` allowed to planner and booker. */
-const withMcp = (issuer: string) => (p: PolicyFile): PolicyFile => ({
-  ...p,
-  clients: p.clients.map((c) =>
-    c.client_id === 'planner' || c.client_id === 'booker' ? { ...c, audiences: [...(c.audiences ?? []), `${issuer}/mcp`] } : c,
-  ),
-});
+const withMcp =
+  (issuer: string) =>
+  (p: PolicyFile): PolicyFile => ({
+    ...p,
+    clients: p.clients.map((c) =>
+      c.client_id === 'planner' || c.client_id === 'booker'
+        ? { ...c, audiences: [...(c.audiences ?? []), `${issuer}/mcp`] }
+        : c,
+    ),
+  });
 
 interface Broker {
   app: Hono;
@@ -40,7 +44,12 @@ async function broker(issuer: string, mount = mountMcp): Promise<Broker> {
   const now = () => Math.floor(Date.now() / 1000);
   const idp = await makeIdp(now);
   const store = openSqliteStore(path.join(dir, 'baton.db'));
-  const deps = await buildDeps({ issuer, policy: parsePolicy(withMcp(issuer)(testPolicy(idp.jwk)), issuer), store, now });
+  const deps = await buildDeps({
+    issuer,
+    policy: parsePolicy(withMcp(issuer)(testPolicy(idp.jwk)), issuer),
+    store,
+    now,
+  });
   return { app: createApp(deps, [mount]), issuer, store, dir };
 }
 
@@ -60,7 +69,11 @@ afterEach(async () => {
   }
 });
 
-async function clientCredentials(b: Broker, client: string, audience: string | string[]): Promise<string> {
+async function clientCredentials(
+  b: Broker,
+  client: string,
+  audience: string | string[],
+): Promise<string> {
   const res = await b.app.request('/token', {
     method: 'POST',
     headers: { authorization: basic(client), 'content-type': 'application/x-www-form-urlencoded' },
@@ -72,7 +85,13 @@ async function clientCredentials(b: Broker, client: string, audience: string | s
 
 let rpcId = 0;
 /** One JSON-RPC request to /mcp, as a Streamable HTTP client sends it. */
-function mcpPost(b: Broker, token: string, method: string, params: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
+function mcpPost(
+  b: Broker,
+  token: string,
+  method: string,
+  params: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+) {
   return b.app.request('/mcp', {
     method: 'POST',
     headers: {
@@ -90,12 +109,18 @@ function mcpPost(b: Broker, token: string, method: string, params: Record<string
 async function result(res: Response): Promise<Record<string, unknown>> {
   expect(res.status).toBe(200);
   const data = (await res.text()).split('\n').find((l) => l.startsWith('data: '));
-  const message = JSON.parse(data!.slice('data: '.length)) as { result?: Record<string, unknown>; error?: unknown };
+  const message = JSON.parse(data!.slice('data: '.length)) as {
+    result?: Record<string, unknown>;
+    error?: unknown;
+  };
   expect(message.error).toBeUndefined();
   return message.result!;
 }
 
-const FORBIDDEN_ORIGIN = { error: 'access_denied', error_description: 'requests from this Origin are not allowed at /mcp' };
+const FORBIDDEN_ORIGIN = {
+  error: 'access_denied',
+  error_description: 'requests from this Origin are not allowed at /mcp',
+};
 const FORBIDDEN_HOST = {
   error: 'access_denied',
   error_description: 'this broker listens on a loopback address and takes only a loopback Host',
@@ -105,9 +130,20 @@ describe('/mcp and browsers from other origins', () => {
   it('refuses a foreign Origin and Origin null with 403, even with a good token', async () => {
     const b = await open(ISSUER);
     const token = await clientCredentials(b, 'planner', `${ISSUER}/mcp`);
-    for (const origin of ['http://evil.example', 'null', 'http://baton.test.evil.example', 'https://baton.test', 'http://baton.test:8080']) {
+    for (const origin of [
+      'http://evil.example',
+      'null',
+      'http://baton.test.evil.example',
+      'https://baton.test',
+      'http://baton.test:8080',
+    ]) {
       const res = await mcpPost(b, token, 'tools/list', {}, { origin });
-      expect({ origin, status: res.status, cache: res.headers.get('cache-control'), body: await res.json() }).toEqual({
+      expect({
+        origin,
+        status: res.status,
+        cache: res.headers.get('cache-control'),
+        body: await res.json(),
+      }).toEqual({
         origin,
         status: 403,
         cache: 'no-store',
@@ -119,15 +155,25 @@ describe('/mcp and browsers from other origins', () => {
   it("serves the issuer's own origin, and clients that send no Origin", async () => {
     const b = await open(ISSUER);
     const token = await clientCredentials(b, 'planner', `${ISSUER}/mcp`);
-    expect((await result(await mcpPost(b, token, 'tools/list', {}, { origin: ISSUER }))).tools).toHaveLength(6);
+    expect(
+      (await result(await mcpPost(b, token, 'tools/list', {}, { origin: ISSUER }))).tools,
+    ).toHaveLength(6);
     expect((await result(await mcpPost(b, token, 'tools/list'))).tools).toHaveLength(6);
   });
 
   it('serves an origin the operator allowed', async () => {
     const b = await open(ISSUER, createMcpMount({ allowedOrigins: ['https://inspector.example'] }));
     const token = await clientCredentials(b, 'planner', `${ISSUER}/mcp`);
-    expect((await result(await mcpPost(b, token, 'tools/list', {}, { origin: 'https://inspector.example' }))).tools).toHaveLength(6);
-    expect((await mcpPost(b, token, 'tools/list', {}, { origin: 'https://other.example' })).status).toBe(403);
+    expect(
+      (
+        await result(
+          await mcpPost(b, token, 'tools/list', {}, { origin: 'https://inspector.example' }),
+        )
+      ).tools,
+    ).toHaveLength(6);
+    expect(
+      (await mcpPost(b, token, 'tools/list', {}, { origin: 'https://other.example' })).status,
+    ).toBe(403);
   });
 });
 
@@ -137,9 +183,18 @@ describe('/mcp on a loopback broker and DNS rebinding', () => {
   it('refuses a Host that is not a loopback name with 403', async () => {
     const b = await open(LOOPBACK);
     const token = await clientCredentials(b, 'planner', `${LOOPBACK}/mcp`);
-    for (const host of ['evil.example:8787', 'evil.example', '127.0.0.1.nip.io:8787', 'localhost.evil.example:8787']) {
+    for (const host of [
+      'evil.example:8787',
+      'evil.example',
+      '127.0.0.1.nip.io:8787',
+      'localhost.evil.example:8787',
+    ]) {
       const res = await mcpPost(b, token, 'tools/list', {}, { host });
-      expect({ host, status: res.status, body: await res.json() }).toEqual({ host, status: 403, body: FORBIDDEN_HOST });
+      expect({ host, status: res.status, body: await res.json() }).toEqual({
+        host,
+        status: 403,
+        body: FORBIDDEN_HOST,
+      });
     }
   });
 
@@ -147,7 +202,12 @@ describe('/mcp on a loopback broker and DNS rebinding', () => {
     const b = await open(LOOPBACK);
     const token = await clientCredentials(b, 'planner', `${LOOPBACK}/mcp`);
     for (const host of ['127.0.0.1:8787', 'localhost:8787', '[::1]:8787', 'localhost']) {
-      expect({ host, tools: ((await result(await mcpPost(b, token, 'tools/list', {}, { host }))).tools as unknown[]).length }).toEqual({
+      expect({
+        host,
+        tools: (
+          (await result(await mcpPost(b, token, 'tools/list', {}, { host }))).tools as unknown[]
+        ).length,
+      }).toEqual({
         host,
         tools: 6,
       });
@@ -157,7 +217,10 @@ describe('/mcp on a loopback broker and DNS rebinding', () => {
   it('leaves Host alone when the issuer is not a loopback address (a proxy may front it)', async () => {
     const b = await open(ISSUER);
     const token = await clientCredentials(b, 'planner', `${ISSUER}/mcp`);
-    expect((await result(await mcpPost(b, token, 'tools/list', {}, { host: 'baton-internal:8787' }))).tools).toHaveLength(6);
+    expect(
+      (await result(await mcpPost(b, token, 'tools/list', {}, { host: 'baton-internal:8787' })))
+        .tools,
+    ).toHaveLength(6);
   });
 });
 
@@ -167,7 +230,11 @@ describe('/mcp takes only tokens for it alone (RFC 8707)', () => {
     const both = await clientCredentials(b, 'planner', [API, `${ISSUER}/mcp`]);
     const res = await mcpPost(b, both, 'tools/list');
     const description = `the token is for other audiences too; ${ISSUER}/mcp takes only a token for it alone`;
-    expect({ status: res.status, challenge: res.headers.get('www-authenticate'), body: await res.json() }).toEqual({
+    expect({
+      status: res.status,
+      challenge: res.headers.get('www-authenticate'),
+      body: await res.json(),
+    }).toEqual({
       status: 401,
       challenge: `Bearer resource_metadata="${ISSUER}/.well-known/oauth-protected-resource", error="invalid_token", error_description="${description}"`,
       body: { error: 'invalid_token', error_description: description },
@@ -195,22 +262,36 @@ describe('one MCP server for many requests', () => {
     const token = await clientCredentials(b, 'planner', `${ISSUER}/mcp`);
     for (let i = 0; i < 5; i++) {
       expect((await result(await mcpPost(b, token, 'tools/list'))).tools).toHaveLength(6);
-      const issued = await result(await mcpPost(b, token, 'tools/call', { name: 'get_task_token', arguments: { audience: API, scope: 'trips:read' } }));
-      expect(issued.structuredContent).toMatchObject({ sub: 'planner', actors: [], audience: [API] });
+      const issued = await result(
+        await mcpPost(b, token, 'tools/call', {
+          name: 'get_task_token',
+          arguments: { audience: API, scope: 'trips:read' },
+        }),
+      );
+      expect(issued.structuredContent).toMatchObject({
+        sub: 'planner',
+        actors: [],
+        audience: [API],
+      });
     }
     expect(count.built).toBe(1);
   });
 
-  it('does not reuse the server an initialize ran on, which keeps that client\'s capabilities', async () => {
+  it("does not reuse the server an initialize ran on, which keeps that client's capabilities", async () => {
     const { count, mount } = counting();
     const b = await open(ISSUER, mount);
     const token = await clientCredentials(b, 'planner', `${ISSUER}/mcp`);
     const init = await result(
-      await mcpPost(b, token, 'initialize', { protocolVersion: '2025-06-18', capabilities: { sampling: {} }, clientInfo: { name: 't', version: '1' } }),
+      await mcpPost(b, token, 'initialize', {
+        protocolVersion: '2025-06-18',
+        capabilities: { sampling: {} },
+        clientInfo: { name: 't', version: '1' },
+      }),
     );
     expect(init.serverInfo).toMatchObject({ name: 'baton' });
     expect(count.built).toBe(1);
-    for (let i = 0; i < 3; i++) expect((await result(await mcpPost(b, token, 'tools/list'))).tools).toHaveLength(6);
+    for (let i = 0; i < 3; i++)
+      expect((await result(await mcpPost(b, token, 'tools/list'))).tools).toHaveLength(6);
     expect(count.built).toBe(2);
   });
 
@@ -223,11 +304,17 @@ describe('one MCP server for many requests', () => {
     };
     const call = async (client: 'planner' | 'booker') => {
       const issued = await result(
-        await mcpPost(b, tokens[client], 'tools/call', { name: 'get_task_token', arguments: { audience: API, scope: 'trips:read' } }),
+        await mcpPost(b, tokens[client], 'tools/call', {
+          name: 'get_task_token',
+          arguments: { audience: API, scope: 'trips:read' },
+        }),
       );
       return (issued.structuredContent as { sub: string }).sub;
     };
-    const callers = Array.from({ length: 12 }, (_, i) => (i % 2 === 0 ? 'planner' : 'booker') as 'planner' | 'booker');
+    const callers = Array.from(
+      { length: 12 },
+      (_, i) => (i % 2 === 0 ? 'planner' : 'booker') as 'planner' | 'booker',
+    );
     expect(await Promise.all(callers.map(call))).toEqual(callers);
     const afterBurst = count.built;
     expect(afterBurst).toBeGreaterThanOrEqual(1);

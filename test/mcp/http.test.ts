@@ -17,7 +17,11 @@ describe('MCP over Streamable HTTP at /mcp', () => {
     broker = await startLiveBroker({
       policy: (p, issuer) => ({
         ...p,
-        clients: p.clients.map((c) => (c.client_id === 'planner' ? { ...c, audiences: [...(c.audiences ?? []), `${issuer}/mcp`] } : c)),
+        clients: p.clients.map((c) =>
+          c.client_id === 'planner'
+            ? { ...c, audiences: [...(c.audiences ?? []), `${issuer}/mcp`] }
+            : c,
+        ),
       }),
     });
     mcp = `${broker.url}/mcp`;
@@ -29,7 +33,10 @@ describe('MCP over Streamable HTTP at /mcp', () => {
   async function clientCredentials(audience: string): Promise<string> {
     const res = await fetch(`${broker.url}/token`, {
       method: 'POST',
-      headers: { authorization: basic('planner'), 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        authorization: basic('planner'),
+        'content-type': 'application/x-www-form-urlencoded',
+      },
       body: toBody({ grant_type: 'client_credentials', audience }),
     });
     expect(res.status).toBe(200);
@@ -48,12 +55,19 @@ describe('MCP over Streamable HTTP at /mcp', () => {
         jsonrpc: '2.0',
         id: 1,
         method: 'initialize',
-        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+        params: {
+          protocolVersion: '2025-06-18',
+          capabilities: {},
+          clientInfo: { name: 't', version: '1' },
+        },
       }),
     });
 
   it('serves RFC 9728 protected-resource metadata for /mcp', async () => {
-    for (const path of ['/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp']) {
+    for (const path of [
+      '/.well-known/oauth-protected-resource',
+      '/.well-known/oauth-protected-resource/mcp',
+    ]) {
       const res = await fetch(`${broker.url}${path}`);
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({
@@ -69,7 +83,9 @@ describe('MCP over Streamable HTTP at /mcp', () => {
   it('answers 401 with a resource_metadata challenge and no error code when no token is sent', async () => {
     const res = await initialize();
     expect(res.status).toBe(401);
-    expect(res.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="${broker.url}/.well-known/oauth-protected-resource"`);
+    expect(res.headers.get('www-authenticate')).toBe(
+      `Bearer resource_metadata="${broker.url}/.well-known/oauth-protected-resource"`,
+    );
     expect(await res.json()).toEqual({
       error: 'invalid_token',
       error_description: `a Baton bearer token with audience ${mcp} is required`,
@@ -85,12 +101,17 @@ describe('MCP over Streamable HTTP at /mcp', () => {
     );
     const garbage = await initialize('Bearer not-a-token');
     expect(garbage.status).toBe(401);
-    expect(await garbage.json()).toEqual({ error: 'invalid_token', error_description: 'the token is not active' });
+    expect(await garbage.json()).toEqual({
+      error: 'invalid_token',
+      error_description: 'the token is not active',
+    });
   });
 
   it('refuses a session without a token through the SDK client too', async () => {
     const client = new Client({ name: 'http-test-agent', version: '1.0.0' });
-    await expect(client.connect(new StreamableHTTPClientTransport(new URL(mcp)))).rejects.toMatchObject({
+    await expect(
+      client.connect(new StreamableHTTPClientTransport(new URL(mcp))),
+    ).rejects.toMatchObject({
       code: 401,
       message: expect.stringContaining('a Baton bearer token with audience'),
     });
@@ -98,14 +119,24 @@ describe('MCP over Streamable HTTP at /mcp', () => {
 
   it('runs get_task_token in a session authenticated by a token for /mcp, exchanging that token', async () => {
     const bearer = await clientCredentials(mcp);
-    const transport = new StreamableHTTPClientTransport(new URL(mcp), { requestInit: { headers: { Authorization: `Bearer ${bearer}` } } });
+    const transport = new StreamableHTTPClientTransport(new URL(mcp), {
+      requestInit: { headers: { Authorization: `Bearer ${bearer}` } },
+    });
     const client = new Client({ name: 'http-test-agent', version: '1.0.0' });
     await client.connect(transport);
     try {
       expect((await client.listTools()).tools).toHaveLength(6);
-      const own = (await client.callTool({ name: 'get_task_token', arguments: { audience: API, scope: 'trips:read' } })) as CallToolResult;
+      const own = (await client.callTool({
+        name: 'get_task_token',
+        arguments: { audience: API, scope: 'trips:read' },
+      })) as CallToolResult;
       expect(own.isError).toBeFalsy();
-      expect(own.structuredContent).toMatchObject({ sub: 'planner', actors: [], scope: 'trips:read', audience: [API] });
+      expect(own.structuredContent).toMatchObject({
+        sub: 'planner',
+        actors: [],
+        scope: 'trips:read',
+        audience: [API],
+      });
       expect((own.structuredContent as { access_token: string }).access_token).not.toBe(bearer);
 
       const alice = await broker.idp.sign({ sub: 'alice' });
@@ -113,7 +144,12 @@ describe('MCP over Streamable HTTP at /mcp', () => {
         name: 'delegate_to_agent',
         arguments: { agent_id: 'booker', scope: 'flights:book', subject_token: alice },
       })) as CallToolResult;
-      expect(forAlice.structuredContent).toMatchObject({ sub: 'alice', actors: ['planner'], audience: ['agent:booker'], agent_id: 'booker' });
+      expect(forAlice.structuredContent).toMatchObject({
+        sub: 'alice',
+        actors: ['planner'],
+        audience: ['agent:booker'],
+        agent_id: 'booker',
+      });
     } finally {
       await client.close();
     }
@@ -124,12 +160,17 @@ describe('MCP over Streamable HTTP at /mcp', () => {
     expect((await initialize(`Bearer ${bearer}`)).status).toBe(200);
     const revoke = await fetch(`${broker.url}/revoke`, {
       method: 'POST',
-      headers: { authorization: basic('planner'), 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        authorization: basic('planner'),
+        'content-type': 'application/x-www-form-urlencoded',
+      },
       body: toBody({ token: bearer }),
     });
     expect(revoke.status).toBe(200);
     const res = await initialize(`Bearer ${bearer}`);
     expect(res.status).toBe(401);
-    expect(res.headers.get('www-authenticate')).toContain('error="invalid_token", error_description="the token is not active"');
+    expect(res.headers.get('www-authenticate')).toContain(
+      'error="invalid_token", error_description="the token is not active"',
+    );
   });
 });

@@ -17,7 +17,16 @@ import { buildDeps } from '../../broker/build.js';
 import { parsePolicy } from '../../broker/config/policy.js';
 import type { BrokerDeps } from '../../broker/deps.js';
 import { openSqliteStore } from '../../broker/store/sqlite-store.js';
-import { ADMIN_TOKEN, AT, basic, makeIdp, TE, testPolicy, toBody, type TestIdp } from '../helpers.js';
+import {
+  ADMIN_TOKEN,
+  AT,
+  basic,
+  makeIdp,
+  TE,
+  testPolicy,
+  toBody,
+  type TestIdp,
+} from '../helpers.js';
 
 export interface LiveBroker {
   issuer: string;
@@ -48,14 +57,23 @@ export async function startLiveBroker(): Promise<LiveBroker> {
   const now = () => Math.floor(Date.now() / 1000) + clock.offset;
   const idp = await makeIdp(now);
   const store = openSqliteStore(path.join(dir, 'baton.db'));
-  const deps = await buildDeps({ issuer, policy: parsePolicy(testPolicy(idp.jwk), issuer), store, adminToken: ADMIN_TOKEN, now });
+  const deps = await buildDeps({
+    issuer,
+    policy: parsePolicy(testPolicy(idp.jwk), issuer),
+    store,
+    adminToken: ADMIN_TOKEN,
+    now,
+  });
   const app = createApp(deps);
   fetchApp = (req) => app.fetch(req);
 
   const post: LiveBroker['post'] = (p, form, client) =>
     fetch(`${issuer}${p}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(client) },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: basic(client),
+      },
       body: toBody(form),
     });
 
@@ -66,9 +84,14 @@ export async function startLiveBroker(): Promise<LiveBroker> {
     clock,
     post,
     async exchange(client, form) {
-      const res = await post('/token', form.grant_type ? form : { grant_type: TE, subject_token_type: AT, ...form }, client);
+      const res = await post(
+        '/token',
+        form.grant_type ? form : { grant_type: TE, subject_token_type: AT, ...form },
+        client,
+      );
       const body = (await res.json()) as Record<string, unknown>;
-      if (res.status !== 200) throw new Error(`exchange by ${client} failed: ${JSON.stringify(body)}`);
+      if (res.status !== 200)
+        throw new Error(`exchange by ${client} failed: ${JSON.stringify(body)}`);
       return body.access_token as string;
     },
     async close() {

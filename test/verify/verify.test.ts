@@ -4,7 +4,11 @@ import net from 'node:net';
 import { Hono } from 'hono';
 import { decodeJwt, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireDelegation, type DelegationVariables, type RequireDelegationOptions } from 'baton/verify';
+import {
+  requireDelegation,
+  type DelegationVariables,
+  type RequireDelegationOptions,
+} from 'baton/verify';
 import { API, SECRETS } from '../helpers.js';
 import { startLiveBroker, type LiveBroker } from './live-broker.js';
 
@@ -21,10 +25,14 @@ const REALM = `realm="${API}"`;
 /** A downstream API (the audience `API`) whose one route is guarded by the verifier. */
 function downstream(options: Partial<RequireDelegationOptions> = {}) {
   const app = new Hono<{ Variables: DelegationVariables }>();
-  app.get('/bookings', requireDelegation({ issuer: broker.issuer, audience: API, ...options }), (c) => {
-    const { sub, actors, scope, clientId, jti, claims } = c.get('delegation');
-    return c.json({ sub, actors, scope, clientId, jti, aud: claims.aud });
-  });
+  app.get(
+    '/bookings',
+    requireDelegation({ issuer: broker.issuer, audience: API, ...options }),
+    (c) => {
+      const { sub, actors, scope, clientId, jti, claims } = c.get('delegation');
+      return c.json({ sub, actors, scope, clientId, jti, aud: claims.aud });
+    },
+  );
   return app;
 }
 
@@ -36,19 +44,33 @@ function call(app: Api, token?: string) {
 }
 
 function callWith(app: Api, authorization: string | undefined) {
-  return app.request('/bookings', { headers: authorization === undefined ? {} : { authorization } });
+  return app.request('/bookings', {
+    headers: authorization === undefined ? {} : { authorization },
+  });
 }
 
 /** alice (test IdP) → planner hands off to booker → booker's token for the API. */
 async function chain(scope = 'flights:book') {
   const alice = await broker.idp.sign({ sub: 'alice' });
-  const handoff = await broker.exchange('planner', { subject_token: alice, audience: 'agent:booker', scope: 'flights:book trips:read' });
-  const apiToken = await broker.exchange('booker', { subject_token: handoff, audience: API, scope });
+  const handoff = await broker.exchange('planner', {
+    subject_token: alice,
+    audience: 'agent:booker',
+    scope: 'flights:book trips:read',
+  });
+  const apiToken = await broker.exchange('booker', {
+    subject_token: handoff,
+    audience: API,
+    scope,
+  });
   return { handoff, apiToken };
 }
 
 async function refusal(res: Response) {
-  return { status: res.status, challenge: res.headers.get('www-authenticate'), body: await res.json() };
+  return {
+    status: res.status,
+    challenge: res.headers.get('www-authenticate'),
+    body: await res.json(),
+  };
 }
 
 function invalidToken(description: string) {
@@ -85,13 +107,21 @@ describe('requireDelegation against a running Baton', () => {
 
   it('answers a request with no bearer token 401 with a bare challenge', async () => {
     const description = 'a Bearer access token is required (RFC 6750 Authorization header)';
-    const expected = { status: 401, challenge: `Bearer ${REALM}`, body: { error: 'invalid_request', error_description: description } };
+    const expected = {
+      status: 401,
+      challenge: `Bearer ${REALM}`,
+      body: { error: 'invalid_request', error_description: description },
+    };
     expect(await refusal(await call(downstream()))).toEqual(expected);
-    expect(await refusal(await callWith(downstream(), `Basic ${btoa('booker:secret')}`))).toEqual(expected);
+    expect(await refusal(await callWith(downstream(), `Basic ${btoa('booker:secret')}`))).toEqual(
+      expected,
+    );
   });
 
   it('refuses a token that is not a JWT as invalid_token', async () => {
-    expect(await refusal(await call(downstream(), 'not-a-jwt'))).toEqual(invalidToken('the token is not a valid signed JWT'));
+    expect(await refusal(await call(downstream(), 'not-a-jwt'))).toEqual(
+      invalidToken('the token is not a valid signed JWT'),
+    );
     expect(await refusal(await callWith(downstream(), 'Bearer a b c'))).toEqual(
       invalidToken('the Authorization header does not hold a Bearer token'),
     );
@@ -101,7 +131,9 @@ describe('requireDelegation against a running Baton', () => {
     const { apiToken } = await chain();
     const api = downstream();
     for (const padded of [`${apiToken}==`, `${apiToken}=`]) {
-      expect(await refusal(await call(api, padded))).toEqual(invalidToken('the token is not a valid signed JWT'));
+      expect(await refusal(await call(api, padded))).toEqual(
+        invalidToken('the token is not a valid signed JWT'),
+      );
     }
     expect((await call(api, apiToken)).status).toBe(200);
   });
@@ -115,13 +147,17 @@ describe('requireDelegation against a running Baton', () => {
       broker.clock.offset = 0;
     }
     expect(decodeJwt(expired).exp).toBeLessThan(Date.now() / 1000);
-    expect(await refusal(await call(downstream(), expired))).toEqual(invalidToken('the token has expired'));
+    expect(await refusal(await call(downstream(), expired))).toEqual(
+      invalidToken('the token has expired'),
+    );
   });
 
   it('refuses a token meant for another audience', async () => {
     const { handoff } = await chain();
     expect(decodeJwt(handoff).aud).toBe('agent:booker');
-    expect(await refusal(await call(downstream(), handoff))).toEqual(invalidToken(`the token is not meant for ${API}`));
+    expect(await refusal(await call(downstream(), handoff))).toEqual(
+      invalidToken(`the token is not meant for ${API}`),
+    );
   });
 
   it('answers 403 insufficient_scope, naming the scope needed, when a scope is missing', async () => {
@@ -130,7 +166,10 @@ describe('requireDelegation against a running Baton', () => {
     expect(await refusal(res)).toEqual({
       status: 403,
       challenge: `Bearer ${REALM}, error="insufficient_scope", error_description="the token lacks the scope trips:book", scope="flights:book trips:book"`,
-      body: { error: 'insufficient_scope', error_description: 'the token lacks the scope trips:book' },
+      body: {
+        error: 'insufficient_scope',
+        error_description: 'the token lacks the scope trips:book',
+      },
     });
     expect((await call(downstream({ scope: 'flights:book' }), apiToken)).status).toBe(200);
   });
@@ -148,11 +187,16 @@ describe('requireDelegation against a running Baton', () => {
     expect(await refusal(await call(downstream({ allowActors: ['booker'] }), apiToken))).toEqual(
       invalidToken('the agent planner may not act on this API'),
     );
-    expect((await call(downstream({ allowActors: ['booker', 'planner'] }), apiToken)).status).toBe(200);
+    expect((await call(downstream({ allowActors: ['booker', 'planner'] }), apiToken)).status).toBe(
+      200,
+    );
   });
 
   it('judges a token with no act by its client_id under allowActors', async () => {
-    const own = await broker.exchange('booker', { grant_type: 'client_credentials', audience: API });
+    const own = await broker.exchange('booker', {
+      grant_type: 'client_credentials',
+      audience: API,
+    });
     expect(decodeJwt(own)).toMatchObject({ sub: 'booker', client_id: 'booker' });
     expect(decodeJwt(own).act).toBeUndefined();
     expect(await refusal(await call(downstream({ allowActors: ['planner'] }), own))).toEqual(
@@ -169,35 +213,46 @@ describe('requireDelegation against a running Baton', () => {
     const app = downstream();
 
     const fromIdp = await broker.idp.sign({ sub: 'alice', aud: API });
-    expect(await refusal(await call(app, fromIdp))).toEqual(invalidToken(`the token was not issued by ${broker.issuer}`));
+    expect(await refusal(await call(app, fromIdp))).toEqual(
+      invalidToken(`the token was not issued by ${broker.issuer}`),
+    );
 
     const { privateKey } = await generateKeyPair('ES256');
-    const forge = (header: { alg: string; kid?: string; typ?: string }, key: CryptoKey | Uint8Array, payload: JWTPayload = claims) =>
-      new SignJWT(payload).setProtectedHeader(header).sign(key);
-    expect(await refusal(await call(app, await forge({ alg: 'ES256', typ: 'at+jwt', kid }, privateKey)))).toEqual(
-      invalidToken('the token signature does not verify'),
-    );
-    expect(await refusal(await call(app, await forge({ alg: 'ES256', typ: 'at+jwt', kid: 'other' }, privateKey)))).toEqual(
-      invalidToken('the token is signed with a key its issuer does not publish'),
-    );
+    const forge = (
+      header: { alg: string; kid?: string; typ?: string },
+      key: CryptoKey | Uint8Array,
+      payload: JWTPayload = claims,
+    ) => new SignJWT(payload).setProtectedHeader(header).sign(key);
+    expect(
+      await refusal(await call(app, await forge({ alg: 'ES256', typ: 'at+jwt', kid }, privateKey))),
+    ).toEqual(invalidToken('the token signature does not verify'));
+    expect(
+      await refusal(
+        await call(app, await forge({ alg: 'ES256', typ: 'at+jwt', kid: 'other' }, privateKey)),
+      ),
+    ).toEqual(invalidToken('the token is signed with a key its issuer does not publish'));
     const hmac = new TextEncoder().encode(JSON.stringify(broker.deps.keyRing.jwks.keys[0]));
-    expect(await refusal(await call(app, await forge({ alg: 'HS256', typ: 'at+jwt', kid }, hmac)))).toEqual(
-      invalidToken('the token is not signed with ES256'),
-    );
+    expect(
+      await refusal(await call(app, await forge({ alg: 'HS256', typ: 'at+jwt', kid }, hmac))),
+    ).toEqual(invalidToken('the token is not signed with ES256'));
   });
 
   it("refuses a JWT signed with Baton's key that is not one of its access tokens", async () => {
     const { apiToken } = await chain();
     const claims = decodeJwt(apiToken);
     const sign = (header: { typ?: string }, payload: JWTPayload) =>
-      new SignJWT(payload).setProtectedHeader({ alg: 'ES256', kid: broker.deps.keyRing.kid, ...header }).sign(broker.deps.keyRing.privateKey);
+      new SignJWT(payload)
+        .setProtectedHeader({ alg: 'ES256', kid: broker.deps.keyRing.kid, ...header })
+        .sign(broker.deps.keyRing.privateKey);
     const app = downstream();
     expect(await refusal(await call(app, await sign({ typ: 'JWT' }, claims)))).toEqual(
       invalidToken('the token is not an access token (typ at+jwt)'),
     );
-    expect(await refusal(await call(app, await sign({ typ: 'at+jwt' }, { ...claims, act: { sub: 42 } })))).toEqual(
-      invalidToken('the token has a malformed act claim'),
-    );
+    expect(
+      await refusal(
+        await call(app, await sign({ typ: 'at+jwt' }, { ...claims, act: { sub: 42 } })),
+      ),
+    ).toEqual(invalidToken('the token has a malformed act claim'));
     const { client_id: _dropped, ...noClient } = claims;
     expect(await refusal(await call(app, await sign({ typ: 'at+jwt' }, noClient)))).toEqual(
       invalidToken('the token has no client_id claim'),
@@ -214,18 +269,28 @@ describe('requireDelegation against a running Baton', () => {
     // planner revokes the hand-off; the cascade revokes the API token derived from it.
     expect((await broker.post('/revoke', { token: handoff }, 'planner')).status).toBe(200);
 
-    expect(await refusal(await call(checked, apiToken))).toEqual(invalidToken('the token has been revoked or is no longer active'));
+    expect(await refusal(await call(checked, apiToken))).toEqual(
+      invalidToken('the token has been revoked or is no longer active'),
+    );
     // The trade-off: local verification alone cannot see the revocation.
     expect((await call(local, apiToken)).status).toBe(200);
   });
 
   it('fails closed with 503 when introspection refuses the API credentials', async () => {
     const { apiToken } = await chain();
-    const res = await call(downstream({ introspect: { clientId: 'api', clientSecret: 'wrong-secret-0123456789abcdef0123456789' } }), apiToken);
+    const res = await call(
+      downstream({
+        introspect: { clientId: 'api', clientSecret: 'wrong-secret-0123456789abcdef0123456789' },
+      }),
+      apiToken,
+    );
     expect(await refusal(res)).toEqual({
       status: 503,
       challenge: null,
-      body: { error: 'temporarily_unavailable', error_description: `the token could not be checked with ${broker.issuer}` },
+      body: {
+        error: 'temporarily_unavailable',
+        error_description: `the token could not be checked with ${broker.issuer}`,
+      },
     });
   });
 
@@ -236,15 +301,28 @@ describe('requireDelegation against a running Baton', () => {
     expect(await refusal(noKeys)).toEqual({
       status: 503,
       challenge: null,
-      body: { error: 'temporarily_unavailable', error_description: `the signing keys of ${broker.issuer} could not be fetched` },
+      body: {
+        error: 'temporarily_unavailable',
+        error_description: `the signing keys of ${broker.issuer} could not be fetched`,
+      },
     });
     const noMetadata = requireDelegation({ issuer: dead, audience: API, timeoutMs: 2_000 });
-    const app: Api = new Hono<{ Variables: DelegationVariables }>().get('/bookings', noMetadata, (c) => c.text('ok'));
-    const forged = await new SignJWT({ sub: 'alice' }).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt' }).setIssuer(dead).sign((await generateKeyPair('ES256')).privateKey);
+    const app: Api = new Hono<{ Variables: DelegationVariables }>().get(
+      '/bookings',
+      noMetadata,
+      (c) => c.text('ok'),
+    );
+    const forged = await new SignJWT({ sub: 'alice' })
+      .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt' })
+      .setIssuer(dead)
+      .sign((await generateKeyPair('ES256')).privateKey);
     expect(await refusal(await call(app, forged))).toEqual({
       status: 503,
       challenge: null,
-      body: { error: 'temporarily_unavailable', error_description: `the metadata of ${dead} could not be fetched` },
+      body: {
+        error: 'temporarily_unavailable',
+        error_description: `the metadata of ${dead} could not be fetched`,
+      },
     });
   });
 
@@ -272,7 +350,10 @@ describe('requireDelegation against a running Baton', () => {
       expect(await refusal(res)).toEqual({
         status: 503,
         challenge: null,
-        body: { error: 'temporarily_unavailable', error_description: `the signing keys of ${broker.issuer} could not be fetched` },
+        body: {
+          error: 'temporarily_unavailable',
+          error_description: `the signing keys of ${broker.issuer} could not be fetched`,
+        },
       });
       expect(sent).toBeLessThan(16 * 1024 * 1024);
     } finally {
@@ -283,7 +364,11 @@ describe('requireDelegation against a running Baton', () => {
 
   it('refuses bad options with a TypeError at set-up', () => {
     expect(() => requireDelegation({ issuer: 'not a url', audience: API })).toThrow(TypeError);
-    expect(() => requireDelegation({ issuer: broker.issuer, audience: API, maxDepth: -1 })).toThrow(TypeError);
-    expect(() => requireDelegation({ issuer: broker.issuer, audience: API, scope: ['a"b'] })).toThrow(TypeError);
+    expect(() => requireDelegation({ issuer: broker.issuer, audience: API, maxDepth: -1 })).toThrow(
+      TypeError,
+    );
+    expect(() =>
+      requireDelegation({ issuer: broker.issuer, audience: API, scope: ['a"b'] }),
+    ).toThrow(TypeError);
   });
 });
