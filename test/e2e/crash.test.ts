@@ -27,6 +27,8 @@ describe('a broker killed mid-load', () => {
     writeFileSync(
       policyFile,
       JSON.stringify({
+        // No 429s: the broker must die with as many exchanges in flight as the workers can push.
+        rate_limits: { requests_per_second: 1_000_000, burst: 1_000_000 },
         trusted_issuers: [{ issuer: 'https://idp.test', jwks: { keys: [idp.jwk] }, audience: issuer }],
         clients: [
           { client_id: 'planner', client_secret_sha256: sha(SECRETS.planner!), grant_types: [TE], scopes: ['flights:book'], audiences: ['agent:booker'] },
