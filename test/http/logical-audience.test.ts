@@ -5,14 +5,15 @@
  * `resource` stays an absolute URI (RFC 8707).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ISSUER, claimsOf, makeBroker, type TestBroker } from '../helpers.js';
+import { approveRequest } from '../../broker/approvals/decide.js';
+import { CIBA, ISSUER, claimsOf, makeBroker, withApprovals, type TestBroker } from '../helpers.js';
 
 let b: TestBroker;
 beforeEach(async () => {
   b = await makeBroker({
     policy: (p) => ({
-      ...p,
-      clients: p.clients.map((c) =>
+      ...withApprovals(p),
+      clients: withApprovals(p).clients.map((c) =>
         c.client_id === 'planner' ? { ...c, audiences: [...(c.audiences ?? []), 'mail-api'] } : c,
       ),
     }),
@@ -68,5 +69,29 @@ describe('a logical audience name', () => {
     });
     expect(status).toBe(400);
     expect(body.error).toBe('invalid_target');
+  });
+
+  it('is asked of a person over CIBA and issued once they approve', async () => {
+    const started = await b.post(
+      '/bc-authorize',
+      {
+        login_hint: 'alice',
+        scope: 'trips:read',
+        audience: 'mail-api',
+        binding_message: 'Read the trip mails',
+      },
+      'planner',
+    );
+    expect(started.status).toBe(200);
+    const { auth_req_id: id } = (await started.json()) as { auth_req_id: string };
+    expect((await approveRequest(b.store, id, { now: b.clock.now })).ok).toBe(true);
+    const res = await b.post('/token', { grant_type: CIBA, auth_req_id: id }, 'planner');
+    expect(res.status).toBe(200);
+    const token = ((await res.json()) as { access_token: string }).access_token;
+    expect(claimsOf(token)).toMatchObject({
+      sub: 'alice',
+      aud: 'mail-api',
+      act: { sub: 'planner' },
+    });
   });
 });
