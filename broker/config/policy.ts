@@ -197,10 +197,10 @@ const UNMEANT_CHARACTERS = /[\s\p{C}\p{Z}]/u;
  * absolute URI (an API's URL, an RFC 8707 resource, a URN), or `agent:<client_id>`, a
  * hand-off to a client in this file. Only what cannot be meant is refused: an empty value,
  * whitespace or control characters, an `agent:` naming no client, a URI with a fragment
- * (RFC 8707 §2). Returns the problem as a sentence, or undefined. Exported so
- * `npx baton new-client` checks with the very same rule.
+ * (RFC 8707 §2). Returns the problem as a sentence, or undefined. (`npx baton
+ * new-client` runs its entry through `parsePolicy`, so it applies this very rule.)
  */
-export function audienceProblem(aud: string, clientIds: ReadonlySet<string>): string | undefined {
+function audienceProblem(aud: string, clientIds: ReadonlySet<string>): string | undefined {
   if (aud === '') return 'must not be empty';
   const shown = `"${forTerminal(aud, 200)}"`;
   if (UNMEANT_CHARACTERS.test(aud)) return `${shown} must not contain whitespace or control characters`;

@@ -78,7 +78,8 @@ export class ClientAuthenticator {
     now: number,
     endpoint: string,
   ): Promise<ClientPolicy> {
-    const basic = authorization !== undefined && /^basic /i.test(authorization);
+    // `Basic` alone (a header trimmed of its empty credentials) is still an attempt at Basic.
+    const basic = authorization !== undefined && /^basic( |$)/i.test(authorization);
     const postSecret = single(form, 'client_secret');
     const assertion = single(form, 'client_assertion');
     const methods =

@@ -110,7 +110,9 @@ function withSegment(token: string, segment: number, change: (s: string) => stri
 export function breakJwt(token: string, brk: JwtBreak, fx: Fixtures): string {
   const out = breakOnce(token, brk, fx);
   // A random swap or flip can in theory land on the token itself; then break it for sure.
-  return out === token ? `${token}=` : out;
+  if (out === token) return `${token}=`;
+  // An empty value is an omitted parameter (RFC 6749 §3.1), not a broken token.
+  return out === '' ? '=' : out;
 }
 
 function breakOnce(token: string, brk: JwtBreak, fx: Fixtures): string {

@@ -150,7 +150,12 @@ function checkError(a: Answer, req: FuzzRequest): void {
       a,
     );
   }
-  if (a.status === 401 && req.authorization !== null && /^basic /i.test(req.authorization)) {
+  // What arrives is the header trimmed (Fetch: header values are normalized).
+  if (
+    a.status === 401 &&
+    req.authorization !== null &&
+    /^basic( |$)/i.test(req.authorization.trim())
+  ) {
     check(
       a.headers.get('www-authenticate') !== null,
       'a 401 to a Basic attempt carries WWW-Authenticate (RFC 6749 §5.2)',
