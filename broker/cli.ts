@@ -2,7 +2,7 @@
  * `npx baton <command>`: the operator's tools.
  *   start                     run the broker (same as npm start)
  *   init [file]               a starter policy: one person, one agent, an IdP to fill in
- *   new-client <id> [...]     a fresh secret and the policy entry holding its hash
+ *   new-client <id> [...]     a fresh secret or key pair, and the policy entry (checked by parsePolicy)
  *   hash-password             a scrypt hash for a user's password (read from stdin)
  *   audit <jti> [--json]      the delegation tree around a token, from the ledger
  *   approvals                 pending CIBA approval requests (OpenID CIBA, poll mode)
@@ -43,7 +43,8 @@ const USAGE = `Usage: baton <command>
                                          the ledger's tokens and refusals as JSON Lines (reads BATON_DB)
   prune                                  delete what the policy's retention lets go, now (BATON_DB)
   help                                   this text
-Environment: BATON_DB, BATON_ISSUER, PORT, HOST as for the broker.`;
+Environment: as for the broker. BATON_DB (relative to the folder you run in) must exist: only
+the broker creates a ledger. BATON_POLICY, when set, is the file new-client checks against.`;
 
 async function readStdin(): Promise<string> {
   if (process.stdin.isTTY) {
