@@ -37,8 +37,10 @@ export const FIELD_CAPS = {
 /** Cuts text over `max` characters, saying how much was cut. */
 export function capText(text: string, max: number): string {
   if (text.length <= max) return text;
-  const marker = `...[${text.length - max} more characters cut]`;
-  return text.slice(0, Math.max(0, max - marker.length)) + marker;
+  const marker = (cut: number) => `...[${cut} more characters cut]`;
+  // Room for the marker with one digit to spare, then the marker for what was really cut.
+  const kept = Math.max(0, max - marker(text.length).length - 1);
+  return text.slice(0, kept) + marker(text.length - kept);
 }
 
 /** JSON of `value`, or, over `max` characters, a marker object that says it was dropped. */
