@@ -12,10 +12,22 @@ import type { PolicyFile } from '../../broker/config/policy.js';
 import { mountMcp } from '../../mcp-server/http.js';
 import { API, AT, ISSUER, makeBroker, type TestBroker } from '../helpers.js';
 
+const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/**
+ * The signature with a pad bit set: an ES256 signature is 64 bytes, 86 characters, so
+ * the last character carries 4 bits that decoders ignore (RFC 4648 §3.5).
+ */
+function withPadBit(token: string): string {
+  const last = B64URL.indexOf(token.at(-1)!);
+  return token.slice(0, -1) + B64URL[last ^ 1];
+}
+
 /** Spellings of `token` that differ only in what base64url forbids. */
 function respellings(token: string): Record<string, string> {
   const [h, p, s] = token.split('.') as [string, string, string];
   return {
+    'a pad bit set in the signature': withPadBit(token),
     'padded with ==': `${token}==`,
     'a space inside the signature': `${h}.${p}.${s.slice(0, 10)} ${s.slice(10)}`,
     'a tab inside the signature': `${h}.${p}.${s.slice(0, 10)}\t${s.slice(10)}`,
@@ -220,7 +232,7 @@ describe('a JWT is taken only in its canonical compact spelling', () => {
         },
         body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
       });
-    for (const padded of [`${token}==`, `${token}=`]) {
+    for (const padded of [`${token}==`, `${token}=`, withPadBit(token)]) {
       const res = await call(`Bearer ${padded}`);
       expect({ status: res.status, body: await res.json() }).toEqual({
         status: 401,

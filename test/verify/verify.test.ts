@@ -130,7 +130,10 @@ describe('requireDelegation against a running Baton', () => {
   it('refuses a padded spelling of a valid token as invalid_token, and takes the canonical one (RFC 7515 §2)', async () => {
     const { apiToken } = await chain();
     const api = downstream();
-    for (const padded of [`${apiToken}==`, `${apiToken}=`]) {
+    // A pad bit set in the last character: decoders ignore it, so jose alone would verify it.
+    const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const padBit = apiToken.slice(0, -1) + B64URL[B64URL.indexOf(apiToken.at(-1)!) ^ 1];
+    for (const padded of [`${apiToken}==`, `${apiToken}=`, padBit]) {
       expect(await refusal(await call(api, padded))).toEqual(
         invalidToken('the token is not a valid signed JWT'),
       );
