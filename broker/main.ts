@@ -21,6 +21,7 @@ import type { BrokerDeps } from './deps.js';
 import { createLogger, flushLogs } from './ops/log.js';
 import { limitServer, serverOptions } from './ops/server-limits.js';
 import { openSqliteStore } from './store/sqlite-store.js';
+import { startRetention } from './ledger/retention.js';
 
 export interface RunningBroker {
   deps: BrokerDeps;
@@ -86,6 +87,11 @@ export async function startBroker(
     log,
   });
   deps.metrics.collectProcessMetrics();
+  // Ledger retention (policy `retention`): background batches; stopped before the store closes.
+  const retention = startRetention(deps, {
+    onPass: (pruned) => log.info({ pruned }, 'retention pass'),
+    onError: (err) => log.error({ err }, 'retention pass failed'),
+  });
   const app = createApp(deps, [mountMcp]);
   const { server, port } = await new Promise<{ server: ServerType; port: number }>(
     (resolve, reject) => {
@@ -111,6 +117,7 @@ export async function startBroker(
     url,
     async close() {
       await closeServer(env.server.shutdownTimeoutMs);
+      await retention.stop();
       await store.close();
       log.info('stopped');
       flushLogs(log);

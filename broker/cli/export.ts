@@ -21,14 +21,24 @@ const PAGE = 1000;
 
 /** Unix seconds from `1767225600` or an ISO 8601 date such as `2026-01-01T00:00:00Z`. */
 export function parseTime(option: string, value: string): number {
-  const seconds = /^\d{1,12}$/.test(value) ? Number(value) : /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) / 1000 : NaN;
-  if (!Number.isFinite(seconds)) throw new ConfigError(`--${option} must be Unix seconds or an ISO 8601 date (2026-01-31 or 2026-01-31T12:00:00Z)`);
+  const seconds = /^\d{1,12}$/.test(value)
+    ? Number(value)
+    : /^\d{4}-\d{2}-\d{2}/.test(value)
+      ? Date.parse(value) / 1000
+      : NaN;
+  if (!Number.isFinite(seconds))
+    throw new ConfigError(
+      `--${option} must be Unix seconds or an ISO 8601 date (2026-01-31 or 2026-01-31T12:00:00Z)`,
+    );
   return Math.floor(seconds);
 }
 
 /** JSON with every character outside printable ASCII escaped. */
 function asciiJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value).replace(
+    /[^\x20-\x7e]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 export function tokenRecord(t: LedgerToken) {
@@ -72,21 +82,31 @@ async function write(out: NodeJS.WritableStream, lines: string[]): Promise<void>
 }
 
 /** Streams the records of [since, until) to `out`; resolves how many it wrote. */
-export async function exportLedger(store: Store, range: { since: number; until: number }, out: NodeJS.WritableStream) {
+export async function exportLedger(
+  store: Store,
+  range: { since: number; until: number },
+  out: NodeJS.WritableStream,
+) {
   const query = { ...range, limit: PAGE };
   let tokens = 0;
   let refusals = 0;
-  for (let after: { iat: number; jti: string } | undefined; ; ) {
+  for (let after: { iat: number; jti: string } | undefined; ;) {
     const page = await store.exportTokens(query, after);
-    await write(out, page.map((t) => asciiJson(tokenRecord(t))));
+    await write(
+      out,
+      page.map((t) => asciiJson(tokenRecord(t))),
+    );
     tokens += page.length;
     const last = page.at(-1);
     if (last === undefined || page.length < PAGE) break;
     after = { iat: last.iat, jti: last.jti };
   }
-  for (let after: { at: number; id: number } | undefined; ; ) {
+  for (let after: { at: number; id: number } | undefined; ;) {
     const page = await store.exportRefusals(query, after);
-    await write(out, page.map((r) => asciiJson(refusalRecord(r))));
+    await write(
+      out,
+      page.map((r) => asciiJson(refusalRecord(r))),
+    );
     refusals += page.length;
     const last = page.at(-1);
     if (last === undefined || page.length < PAGE) break;
@@ -97,10 +117,17 @@ export async function exportLedger(store: Store, range: { since: number; until: 
 
 /** `npx baton export`; the summary goes to stderr, the records alone to stdout. */
 export async function runExport(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { since: { type: 'string' }, until: { type: 'string' } } });
-  if (values.since === undefined) throw new ConfigError('export needs --since <ISO date or Unix seconds>: npx baton export --since 2026-01-01');
+  const { values } = parseArgs({
+    args,
+    options: { since: { type: 'string' }, until: { type: 'string' } },
+  });
+  if (values.since === undefined)
+    throw new ConfigError(
+      'export needs --since <ISO date or Unix seconds>: npx baton export --since 2026-01-01',
+    );
   const since = parseTime('since', values.since);
-  const until = values.until === undefined ? Number.MAX_SAFE_INTEGER : parseTime('until', values.until);
+  const until =
+    values.until === undefined ? Number.MAX_SAFE_INTEGER : parseTime('until', values.until);
   if (until <= since) throw new ConfigError('--until must be later than --since');
   const store = openExistingStore(parseEnv());
   try {

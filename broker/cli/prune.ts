@@ -11,7 +11,10 @@ import { openExistingStore } from './ledger.js';
 
 export async function runPrune(): Promise<number> {
   const env = parseEnv();
-  const retention = env.policyFile === undefined ? DEFAULT_RETENTION : loadPolicyFile(env.policyFile, env.issuer).retention;
+  const retention =
+    env.policyFile === undefined
+      ? DEFAULT_RETENTION
+      : loadPolicyFile(env.policyFile, env.issuer).retention;
   const store = openExistingStore(env);
   try {
     const n = await pruneOnce(store, retention, Math.floor(Date.now() / 1000));

@@ -33,10 +33,18 @@ function requireAdmin(c: Context, adminToken: string | undefined): void {
   const header = c.req.header('authorization');
   const challenge = { realm: 'baton-audit' };
   if (header === undefined || !/^bearer /i.test(header)) {
-    throw new BearerError('invalid_request', 401, 'the audit API needs the admin bearer token', challenge, true);
+    throw new BearerError(
+      'invalid_request',
+      401,
+      'the audit API needs the admin bearer token',
+      challenge,
+      true,
+    );
   }
   const presented = createHash('sha256').update(header.slice(7).trim()).digest();
-  const expected = createHash('sha256').update(adminToken ?? '').digest();
+  const expected = createHash('sha256')
+    .update(adminToken ?? '')
+    .digest();
   if (adminToken === undefined || !timingSafeEqual(presented, expected)) {
     throw new BearerError('invalid_token', 401, 'the admin bearer token is not valid', challenge);
   }
@@ -147,7 +155,10 @@ export function mountAudit(app: Hono, deps: BrokerDeps): void {
     const tokens = rows.slice(0, q.limit);
     const last = tokens.at(-1);
     return c.json(
-      { tokens: tokens.map(tokenEntry), next_cursor: rows.length > q.limit && last ? encodeCursor(last) : null },
+      {
+        tokens: tokens.map(tokenEntry),
+        next_cursor: rows.length > q.limit && last ? encodeCursor(last) : null,
+      },
       200,
       NO_STORE,
     );

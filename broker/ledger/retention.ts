@@ -26,7 +26,8 @@ import type { Store } from '../store/store.js';
 
 const DAY = 86_400;
 
-const Days = (min: number, fallback: number) => z.number().int().min(min).max(3650).default(fallback);
+const Days = (min: number, fallback: number) =>
+  z.number().int().min(min).max(3650).default(fallback);
 
 /** The policy file's `retention` section (SPEC §2); every field has a default. */
 export const RetentionSchema = z.strictObject({
@@ -99,7 +100,12 @@ const STEPS = [
  * One retention pass: each step repeated until it has nothing left, one bounded batch at
  * a time, with a turn of the event loop between batches.
  */
-export async function pruneOnce(store: Store, retention: Retention, now: number, options: PruneOptions = {}): Promise<PruneCounts> {
+export async function pruneOnce(
+  store: Store,
+  retention: Retention,
+  now: number,
+  options: PruneOptions = {},
+): Promise<PruneCounts> {
   const limit = options.batch ?? 500;
   const cutoffs = retentionCutoffs(retention, now);
   const counts: PruneCounts = { chains: 0, refusals: 0, approvals: 0, assertionJtis: 0 };
@@ -149,7 +155,10 @@ export function startRetention(
   let timer: NodeJS.Timeout | undefined;
   const schedule = (ms: number) => {
     timer = setTimeout(() => {
-      running = pruneOnce(deps.store, deps.policy.retention, deps.now(), { batch: options.batch, signal: controller.signal })
+      running = pruneOnce(deps.store, deps.policy.retention, deps.now(), {
+        batch: options.batch,
+        signal: controller.signal,
+      })
         .then((counts) => options.onPass?.(counts))
         .catch((error: unknown) => options.onError?.(error))
         .finally(() => {

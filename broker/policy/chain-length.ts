@@ -21,7 +21,10 @@ export const MAX_CHAIN_HOPS = 64;
 /** The hop the new token would have, or a refusal when the chain is already at its bound. */
 export function checkChainLength(subjectHop: number, max = MAX_CHAIN_HOPS): Checked<number> {
   if (subjectHop >= max) {
-    return refuse('chain_too_long', `the subject token ends a chain of ${max} exchanges; start a new chain from the original token`);
+    return refuse(
+      'chain_too_long',
+      `the subject token ends a chain of ${max} exchanges; start a new chain from the original token`,
+    );
   }
   return { ok: subjectHop + 1 };
 }

@@ -16,7 +16,13 @@
  * @module
  */
 import type { BrokerDeps } from '../deps.js';
-import type { ApprovalRecord, DescendantsCursor, LedgerDescendant, LedgerRefusal, LedgerToken } from '../store/store.js';
+import type {
+  ApprovalRecord,
+  DescendantsCursor,
+  LedgerDescendant,
+  LedgerRefusal,
+  LedgerToken,
+} from '../store/store.js';
 import { isInvolved } from '../tokens/act.js';
 import { GRANT_CIBA } from '../tokens/claims.js';
 
@@ -94,12 +100,22 @@ export function decodeDescendantsCursor(cursor: string): DescendantsCursor | und
   }
   if (!Array.isArray(value) || value.length !== 3) return undefined;
   const [hop, iat, jti] = value as unknown[];
-  if (!Number.isSafeInteger(hop) || !Number.isSafeInteger(iat) || typeof jti !== 'string' || jti.length > 256) return undefined;
+  if (
+    !Number.isSafeInteger(hop) ||
+    !Number.isSafeInteger(iat) ||
+    typeof jti !== 'string' ||
+    jti.length > 256
+  )
+    return undefined;
   return { hop: hop as number, iat: iat as number, jti };
 }
 
 /** The token when it exists and, with `asClient`, that client is involved in it. */
-async function visibleToken(deps: Pick<BrokerDeps, 'store'>, jti: string, asClient: string | undefined) {
+async function visibleToken(
+  deps: Pick<BrokerDeps, 'store'>,
+  jti: string,
+  asClient: string | undefined,
+) {
   const token = await deps.store.getToken(jti);
   if (token === undefined) return undefined;
   if (asClient !== undefined && !isInvolved(asClient, token)) return undefined;
@@ -128,7 +144,8 @@ export async function auditReport(deps: Pick<BrokerDeps, 'store'>, jti: string, 
   const shown = rows.slice(0, DESCENDANTS_SHOWN);
   // A chain that began with a person's approval (CIBA) shows who approved what, and when.
   const root = chain[0];
-  const approval = root?.grantType === GRANT_CIBA ? await deps.store.approvalForToken(root.jti) : undefined;
+  const approval =
+    root?.grantType === GRANT_CIBA ? await deps.store.approvalForToken(root.jti) : undefined;
   const chainLength = Math.max(token.hop + 1, chain.length);
   return {
     token: tokenEntry(token),

@@ -46,7 +46,9 @@ export function capText(text: string, max: number): string {
 /** JSON of `value`, or, over `max` characters, a marker object that says it was dropped. */
 export function capJson(value: unknown, max: number): string {
   const json = JSON.stringify(value);
-  return json.length <= max ? json : JSON.stringify({ truncated: true, original_length: json.length });
+  return json.length <= max
+    ? json
+    : JSON.stringify({ truncated: true, original_length: json.length });
 }
 
 /** Returns `text` when within `max`, else refuses the row. */

@@ -100,7 +100,10 @@ export const clientAssertionJtis = sqliteTable(
     jti: text('jti').notNull(),
     exp: integer('exp').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.clientId, t.jti] }), index('client_assertion_jtis_exp').on(t.exp)],
+  (t) => [
+    primaryKey({ columns: [t.clientId, t.jti] }),
+    index('client_assertion_jtis_exp').on(t.exp),
+  ],
 );
 
 /** CIBA request states: pending → approved | denied; approved → issued (exactly once). */
@@ -139,7 +142,12 @@ export const approvalRequests = sqliteTable(
     index('approval_requests_issued_jti').on(t.issuedJti),
     // The caps on pending requests (per client, per client and person) count by seek.
     index('approval_requests_client_pending').on(t.clientId, t.status, t.expiresAt),
-    index('approval_requests_client_user_pending').on(t.clientId, t.username, t.status, t.expiresAt),
+    index('approval_requests_client_user_pending').on(
+      t.clientId,
+      t.username,
+      t.status,
+      t.expiresAt,
+    ),
     // Retention: requests that expired before a cutoff.
     index('approval_requests_expires').on(t.expiresAt),
   ],

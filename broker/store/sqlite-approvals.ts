@@ -13,7 +13,12 @@ import { and, desc, eq, gt, sql } from 'drizzle-orm';
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { FIELD_CAPS, within } from './limits.js';
 import * as schema from './schema.js';
-import { MAX_PENDING_LIST, type ApprovalRecord, type NewApproval, type PendingCaps } from './store.js';
+import {
+  MAX_PENDING_LIST,
+  type ApprovalRecord,
+  type NewApproval,
+  type PendingCaps,
+} from './store.js';
 
 /**
  * Pending requests one client may have open: 100 in all and 20 for any one person. The
@@ -36,7 +41,9 @@ export class SqliteApprovals {
 
   constructor(
     readonly db: BetterSQLite3Database<typeof schema>,
-    sqlite: { prepare(source: string): { run(params: Record<string, unknown>): { changes: number } } },
+    sqlite: {
+      prepare(source: string): { run(params: Record<string, unknown>): { changes: number } };
+    },
   ) {
     this.#insertUnderCaps = sqlite.prepare(
       `INSERT INTO approval_requests
@@ -61,7 +68,10 @@ export class SqliteApprovals {
     this.#get = db.select().from(t).where(id).prepare();
     this.#schedulePoll = db
       .update(t)
-      .set({ interval: sql`${sql.placeholder('interval')}`, nextPollAt: sql`${sql.placeholder('nextPollAt')}` })
+      .set({
+        interval: sql`${sql.placeholder('interval')}`,
+        nextPollAt: sql`${sql.placeholder('nextPollAt')}`,
+      })
       .where(and(id, eq(t.status, 'pending')))
       .prepare();
     this.#claim = db
@@ -79,7 +89,10 @@ export class SqliteApprovals {
       username: within('username', a.username, FIELD_CAPS.sub),
       scope: within('scope', a.scope, FIELD_CAPS.scope),
       aud: within('aud', JSON.stringify(a.aud), FIELD_CAPS.aud),
-      bindingMessage: a.bindingMessage === null ? null : within('binding_message', a.bindingMessage, FIELD_CAPS.bindingMessage),
+      bindingMessage:
+        a.bindingMessage === null
+          ? null
+          : within('binding_message', a.bindingMessage, FIELD_CAPS.bindingMessage),
     };
     // Each count stops at its cap (LIMIT), so a full queue costs no more than a short one.
     const result = this.#insertUnderCaps.run({
@@ -100,7 +113,11 @@ export class SqliteApprovals {
 
   /** The approval a token was issued on (CIBA root tokens only). */
   forToken(jti: string): ApprovalRecord | undefined {
-    const row = this.db.select().from(schema.approvalRequests).where(eq(schema.approvalRequests.issuedJti, jti)).get();
+    const row = this.db
+      .select()
+      .from(schema.approvalRequests)
+      .where(eq(schema.approvalRequests.issuedJti, jti))
+      .get();
     return row === undefined ? undefined : toRecord(row);
   }
 
@@ -118,11 +135,22 @@ export class SqliteApprovals {
       .map(toRecord);
   }
 
-  decide(authReqId: string, decision: 'approved' | 'denied', approvedScope: string | null, by: string, at: number): boolean {
+  decide(
+    authReqId: string,
+    decision: 'approved' | 'denied',
+    approvedScope: string | null,
+    by: string,
+    at: number,
+  ): boolean {
     const t = schema.approvalRequests;
     const result = this.db
       .update(t)
-      .set({ status: decision, approvedScope: decision === 'approved' ? approvedScope : null, decidedAt: at, decidedBy: by })
+      .set({
+        status: decision,
+        approvedScope: decision === 'approved' ? approvedScope : null,
+        decidedAt: at,
+        decidedBy: by,
+      })
       .where(and(eq(t.authReqId, authReqId), eq(t.status, 'pending'), gt(t.expiresAt, at)))
       .run();
     return result.changes === 1;

@@ -303,11 +303,15 @@ export class SqliteStore implements Store {
   }
 
   recordIssued(row: TokenRecord): Promise<void> {
-    return new Promise((resolve, reject) => this.#enqueue({ kind: 'issued', row, resolve, reject }));
+    return new Promise((resolve, reject) =>
+      this.#enqueue({ kind: 'issued', row, resolve, reject }),
+    );
   }
 
   recordRefusal(row: RefusalRecord): Promise<void> {
-    return new Promise((resolve, reject) => this.#enqueue({ kind: 'refusal', row, resolve, reject }));
+    return new Promise((resolve, reject) =>
+      this.#enqueue({ kind: 'refusal', row, resolve, reject }),
+    );
   }
 
   async getToken(jti: string): Promise<LedgerToken | undefined> {
@@ -359,7 +363,10 @@ export class SqliteStore implements Store {
     return root === undefined ? tokens : [toLedgerToken(root), ...tokens];
   }
 
-  async descendants(jti: string, page: { limit: number; after?: DescendantsCursor }): Promise<LedgerDescendant[]> {
+  async descendants(
+    jti: string,
+    page: { limit: number; after?: DescendantsCursor },
+  ): Promise<LedgerDescendant[]> {
     const self = this.#ledgerState.get({ jti });
     if (self === undefined) return [];
     const after = page.after ?? { hop: -1, iat: 0, jti: '' };
@@ -396,7 +403,10 @@ export class SqliteStore implements Store {
     return out.sort((a, b) => a.at - b.at || a.id - b.id);
   }
 
-  async refusalsInTree(jti: string, limit: number): Promise<{ refusals: LedgerRefusal[]; total: number }> {
+  async refusalsInTree(
+    jti: string,
+    limit: number,
+  ): Promise<{ refusals: LedgerRefusal[]; total: number }> {
     // The newest `limit`, and the count of all in the same statement (a window function).
     const rows = this.sqlite
       .prepare(
@@ -414,7 +424,10 @@ export class SqliteStore implements Store {
     return { refusals: rows.map(refusalFromRaw).reverse(), total: rows[0]?.total ?? 0 };
   }
 
-  async exportTokens(query: ExportQuery, after?: { iat: number; jti: string }): Promise<LedgerToken[]> {
+  async exportTokens(
+    query: ExportQuery,
+    after?: { iat: number; jti: string },
+  ): Promise<LedgerToken[]> {
     const from = after ?? { iat: query.since - 1, jti: '' };
     const rows = this.sqlite
       .prepare(
@@ -426,7 +439,10 @@ export class SqliteStore implements Store {
     return rows.map(fromRaw);
   }
 
-  async exportRefusals(query: ExportQuery, after?: { at: number; id: number }): Promise<LedgerRefusal[]> {
+  async exportRefusals(
+    query: ExportQuery,
+    after?: { at: number; id: number },
+  ): Promise<LedgerRefusal[]> {
     const from = after ?? { at: query.since - 1, id: 0 };
     const rows = this.sqlite
       .prepare(
@@ -474,7 +490,9 @@ export class SqliteStore implements Store {
         const tokens = deleteTokens.run(jti, jti, budget).changes;
         budget -= tokens;
         if (budget <= 0) break;
-        budget -= this.sqlite.prepare('DELETE FROM approval_requests WHERE issued_jti = ?').run(jti).changes;
+        budget -= this.sqlite
+          .prepare('DELETE FROM approval_requests WHERE issued_jti = ?')
+          .run(jti).changes;
         budget -= this.sqlite.prepare('DELETE FROM tokens WHERE jti = ?').run(jti).changes;
         if (budget <= 0) break;
       }
@@ -484,7 +502,9 @@ export class SqliteStore implements Store {
   async pruneRefusals(cutoff: number, batch: PruneBatch): Promise<number> {
     this.#flush();
     return this.sqlite
-      .prepare('DELETE FROM refusals WHERE id IN (SELECT id FROM refusals WHERE at < ? ORDER BY at LIMIT ?)')
+      .prepare(
+        'DELETE FROM refusals WHERE id IN (SELECT id FROM refusals WHERE at < ? ORDER BY at LIMIT ?)',
+      )
       .run(cutoff, batch.limit).changes;
   }
 
@@ -530,7 +550,11 @@ export class SqliteStore implements Store {
   }
 
   async signingKeys(): Promise<StoredSigningKey[]> {
-    return this.db.select().from(schema.signingKeys).orderBy(desc(schema.signingKeys.createdAt)).all();
+    return this.db
+      .select()
+      .from(schema.signingKeys)
+      .orderBy(desc(schema.signingKeys.createdAt))
+      .all();
   }
 
   async addSigningKey(key: StoredSigningKey): Promise<void> {
@@ -559,7 +583,11 @@ export class SqliteStore implements Store {
     return this.#approvals.forToken(jti);
   }
 
-  async listPendingApprovals(now: number, username?: string, limit?: number): Promise<ApprovalRecord[]> {
+  async listPendingApprovals(
+    now: number,
+    username?: string,
+    limit?: number,
+  ): Promise<ApprovalRecord[]> {
     return this.#approvals.listPending(now, username, limit);
   }
 
@@ -595,7 +623,12 @@ export class SqliteStore implements Store {
     return {
       tokens: n(this.db.select({ n: count() }).from(tokens)),
       refusals: n(this.db.select({ n: count() }).from(refusals)),
-      pendingApprovals: n(this.db.select({ n: count() }).from(a).where(and(eq(a.status, 'pending'), gt(a.expiresAt, now)))),
+      pendingApprovals: n(
+        this.db
+          .select({ n: count() })
+          .from(a)
+          .where(and(eq(a.status, 'pending'), gt(a.expiresAt, now))),
+      ),
     };
   }
 

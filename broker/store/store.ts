@@ -190,7 +190,10 @@ export interface Store {
    * Up to `limit` tokens exchanged from `jti` (directly or not), breadth-first: by depth,
    * then issue time, then jti; after `after` when given. Rows only: callers build trees.
    */
-  descendants(jti: string, page: { limit: number; after?: DescendantsCursor }): Promise<LedgerDescendant[]>;
+  descendants(
+    jti: string,
+    page: { limit: number; after?: DescendantsCursor },
+  ): Promise<LedgerDescendant[]>;
   /** Refusals against any of the given jtis, oldest first. */
   refusalsAgainst(jtis: string[]): Promise<LedgerRefusal[]>;
   /**

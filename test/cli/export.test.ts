@@ -14,13 +14,17 @@ import { API, AT, TE, claimsOf, makeBroker, testPolicy, type TestBroker } from '
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const DAY = 86_400;
 
-function baton(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+function baton(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       ['--import', 'tsx', 'broker/cli.ts', ...args],
       { cwd: ROOT, env: { ...process.env, BATON_POLICY: '', ...env }, maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) => resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr }),
+      (error, stdout, stderr) =>
+        resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr }),
     ).stdin!.end();
   });
 }
@@ -38,12 +42,20 @@ afterEach(async () => {
 /** alice → planner hands off to booker (t0) → booker gets an API token (t0+10); refused at t0+20. */
 async function story() {
   const t0 = b.clock.now;
-  const handoff = (await b.exchange('planner', { subject_token: await b.idp.sign({ sub: 'alice' }), audience: 'agent:booker' })).body
-    .access_token as string;
+  const handoff = (
+    await b.exchange('planner', {
+      subject_token: await b.idp.sign({ sub: 'alice' }),
+      audience: 'agent:booker',
+    })
+  ).body.access_token as string;
   b.clock.now = t0 + 10;
-  const api = (await b.exchange('booker', { subject_token: handoff, audience: API })).body.access_token as string;
+  const api = (await b.exchange('booker', { subject_token: handoff, audience: API })).body
+    .access_token as string;
   b.clock.now = t0 + 20;
-  const refused = await b.exchange('booker', { subject_token: handoff, audience: 'https://evil.example' });
+  const refused = await b.exchange('booker', {
+    subject_token: handoff,
+    audience: 'https://evil.example',
+  });
   expect(refused.status).toBe(400);
   return { t0, handoff: claimsOf(handoff), api: claimsOf(api) };
 }
@@ -51,10 +63,15 @@ async function story() {
 describe('npx baton export', () => {
   it('writes one JSON line per token and refusal in the range, with the chain links', async () => {
     const s = await story();
-    const { code, stdout, stderr } = await baton(['export', '--since', String(s.t0)], { BATON_DB: db });
+    const { code, stdout, stderr } = await baton(['export', '--since', String(s.t0)], {
+      BATON_DB: db,
+    });
     expect(code).toBe(0);
     expect(stderr).toBe(`ledger: ${db}\nexported 2 token(s) and 1 refusal(s)\n`);
-    const lines = stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const common = { sub: 'alice', grant_type: TE, revoked_at: null, revoked_via: null };
     expect(lines).toEqual([
       {
@@ -95,7 +112,11 @@ describe('npx baton export', () => {
         error: 'invalid_target',
         reason: 'audience_not_allowed',
         error_description: expect.any(String),
-        requested: { subject_token_type: AT, audience: ['https://evil.example'], actor_token: false },
+        requested: {
+          subject_token_type: AT,
+          audience: ['https://evil.example'],
+          actor_token: false,
+        },
       },
     ]);
   });
@@ -103,20 +124,41 @@ describe('npx baton export', () => {
   it('writes text that would act on a terminal as JSON escapes, and it parses back the same', async () => {
     const at = b.clock.now;
     const planted = 'clear \u001b[2J reversed \u202e done \u00e9';
-    await b.store.recordRefusal({ at, clientId: 'booker', grantType: TE, subjectJti: null, error: 'invalid_scope', reason: 'scope_widened', errorDescription: planted, requested: { scope: planted } });
+    await b.store.recordRefusal({
+      at,
+      clientId: 'booker',
+      grantType: TE,
+      subjectJti: null,
+      error: 'invalid_scope',
+      reason: 'scope_widened',
+      errorDescription: planted,
+      requested: { scope: planted },
+    });
     const { code, stdout } = await baton(['export', '--since', String(at)], { BATON_DB: db });
     expect(code).toBe(0);
     expect(stdout).toMatch(/^[\x20-\x7e\n]*$/);
     expect(stdout).toContain('clear \\u001b[2J reversed \\u202e done \\u00e9');
-    expect(JSON.parse(stdout)).toMatchObject({ type: 'refusal', error_description: planted, requested: { scope: planted } });
+    expect(JSON.parse(stdout)).toMatchObject({
+      type: 'refusal',
+      error_description: planted,
+      requested: { scope: planted },
+    });
   });
 
   it('keeps to --since and --until, given as Unix seconds or ISO dates', async () => {
     const s = await story();
     const iso = (t: number) => new Date(t * 1000).toISOString();
-    const { code, stdout } = await baton(['export', '--since', iso(s.t0 + 5), '--until', String(s.t0 + 15)], { BATON_DB: db });
+    const { code, stdout } = await baton(
+      ['export', '--since', iso(s.t0 + 5), '--until', String(s.t0 + 15)],
+      { BATON_DB: db },
+    );
     expect(code).toBe(0);
-    expect(stdout.trimEnd().split('\n').map((l) => (JSON.parse(l) as { type: string; jti?: string }).jti)).toEqual([s.api.jti]);
+    expect(
+      stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { type: string; jti?: string }).jti),
+    ).toEqual([s.api.jti]);
   });
 
   it('pages through more rows than one read returns', async () => {
@@ -124,18 +166,43 @@ describe('npx baton export', () => {
     const ids = Array.from({ length: 2500 }, () => randomUUID());
     await Promise.all(
       ids.map((jti) =>
-        b.store.recordIssued({ jti, parentJti: null, sub: 'alice', act: null, clientId: 'planner', grantType: 'client_credentials', scope: 'trips:read', aud: [API], iat: t0, exp: t0 + 300 }),
+        b.store.recordIssued({
+          jti,
+          parentJti: null,
+          sub: 'alice',
+          act: null,
+          clientId: 'planner',
+          grantType: 'client_credentials',
+          scope: 'trips:read',
+          aud: [API],
+          iat: t0,
+          exp: t0 + 300,
+        }),
       ),
     );
     const { code, stdout } = await baton(['export', '--since', String(t0)], { BATON_DB: db });
     expect(code).toBe(0);
-    expect(stdout.trimEnd().split('\n').map((l) => (JSON.parse(l) as { jti: string }).jti)).toEqual(ids.slice().sort());
+    expect(
+      stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { jti: string }).jti),
+    ).toEqual(ids.slice().sort());
   });
 
   it.each([
-    [['export'], 'baton: export needs --since <ISO date or Unix seconds>: npx baton export --since 2026-01-01\n'],
-    [['export', '--since', 'yesterday'], 'baton: --since must be Unix seconds or an ISO 8601 date (2026-01-31 or 2026-01-31T12:00:00Z)\n'],
-    [['export', '--since', '2000', '--until', '1000'], 'baton: --until must be later than --since\n'],
+    [
+      ['export'],
+      'baton: export needs --since <ISO date or Unix seconds>: npx baton export --since 2026-01-01\n',
+    ],
+    [
+      ['export', '--since', 'yesterday'],
+      'baton: --since must be Unix seconds or an ISO 8601 date (2026-01-31 or 2026-01-31T12:00:00Z)\n',
+    ],
+    [
+      ['export', '--since', '2000', '--until', '1000'],
+      'baton: --until must be later than --since\n',
+    ],
   ])('refuses %j with exit code 1', async (args, message) => {
     expect(await baton(args, { BATON_DB: db })).toEqual({ code: 1, stdout: '', stderr: message });
   });
@@ -152,23 +219,57 @@ describe('npx baton prune', () => {
   it("removes a chain that expired beyond the policy's retention and keeps the rest", async () => {
     const now = b.clock.now;
     const record = (jti: string, parentJti: string | null, iat: number) =>
-      b.store.recordIssued({ jti, parentJti, sub: 'alice', act: { sub: 'planner' }, clientId: 'planner', grantType: TE, scope: 'trips:read', aud: [API], iat, exp: iat + 300 });
-    const [oldRoot, oldChild, weekOld, live] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
-    await Promise.all([record(oldRoot, null, now - 40 * DAY), record(oldChild, oldRoot, now - 40 * DAY), record(weekOld, null, now - 7 * DAY), record(live, null, now)]);
-    const left = () => (b.store.sqlite.prepare('SELECT jti FROM tokens ORDER BY jti').all() as Array<{ jti: string }>).map((r) => r.jti);
+      b.store.recordIssued({
+        jti,
+        parentJti,
+        sub: 'alice',
+        act: { sub: 'planner' },
+        clientId: 'planner',
+        grantType: TE,
+        scope: 'trips:read',
+        aud: [API],
+        iat,
+        exp: iat + 300,
+      });
+    const [oldRoot, oldChild, weekOld, live] = [
+      randomUUID(),
+      randomUUID(),
+      randomUUID(),
+      randomUUID(),
+    ];
+    await Promise.all([
+      record(oldRoot, null, now - 40 * DAY),
+      record(oldChild, oldRoot, now - 40 * DAY),
+      record(weekOld, null, now - 7 * DAY),
+      record(live, null, now),
+    ]);
+    const left = () =>
+      (
+        b.store.sqlite.prepare('SELECT jti FROM tokens ORDER BY jti').all() as Array<{
+          jti: string;
+        }>
+      ).map((r) => r.jti);
 
     // With the default (30 days), only the 40-day-old chain goes.
     const first = await baton(['prune'], { BATON_DB: db });
     expect(first).toEqual({
       code: 0,
-      stdout: 'pruned 2 row(s) of expired chains (tokens, their refusals and approvals), 0 old refusal(s), 0 expired approval request(s), 0 spent assertion jti(s)\n',
+      stdout:
+        'pruned 2 row(s) of expired chains (tokens, their refusals and approvals), 0 old refusal(s), 0 expired approval request(s), 0 spent assertion jti(s)\n',
       stderr: `ledger: ${db}\n`,
     });
     expect(left()).toEqual([weekOld, live].sort());
 
     // A policy that keeps tokens 5 days lets the week-old one go too; the live one stays.
     const policyFile = path.join(b.dir, 'policy.json');
-    writeFileSync(policyFile, JSON.stringify({ ...testPolicy({ kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }), trusted_issuers: [], retention: { tokens_days: 5 } }));
+    writeFileSync(
+      policyFile,
+      JSON.stringify({
+        ...testPolicy({ kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }),
+        trusted_issuers: [],
+        retention: { tokens_days: 5 },
+      }),
+    );
     const second = await baton(['prune'], { BATON_DB: db, BATON_POLICY: policyFile });
     expect(second.code).toBe(0);
     expect(second.stdout).toMatch(/^pruned 1 row\(s\) of expired chains/);
@@ -182,7 +283,18 @@ describe('npx baton audit of a 12,001-token chain', () => {
     const ids = Array.from({ length: 12_001 }, () => randomUUID());
     await Promise.all(
       ids.map((jti, i) =>
-        b.store.recordIssued({ jti, parentJti: i === 0 ? null : ids[i - 1]!, sub: 'alice', act: { sub: 'planner' }, clientId: 'planner', grantType: TE, scope: 'trips:read', aud: [API], iat: t0, exp: t0 + 300 }),
+        b.store.recordIssued({
+          jti,
+          parentJti: i === 0 ? null : ids[i - 1]!,
+          sub: 'alice',
+          act: { sub: 'planner' },
+          clientId: 'planner',
+          grantType: TE,
+          scope: 'trips:read',
+          aud: [API],
+          iat: t0,
+          exp: t0 + 300,
+        }),
       ),
     );
     const text = await baton(['audit', ids.at(-1)!], { BATON_DB: db });
@@ -191,7 +303,10 @@ describe('npx baton audit of a 12,001-token chain', () => {
     expect(text.stdout).toContain(`jti ${ids.at(-1)}`);
     const json = await baton(['audit', ids.at(-1)!, '--json'], { BATON_DB: db });
     expect(json.code).toBe(0);
-    const report = JSON.parse(json.stdout) as { chain_length: number; chain: Array<{ jti: string }> };
+    const report = JSON.parse(json.stdout) as {
+      chain_length: number;
+      chain: Array<{ jti: string }>;
+    };
     expect(report.chain_length).toBe(12_001);
     expect(report.chain.map((t) => t.jti)).toEqual([ids[0], ...ids.slice(-15)]);
   });

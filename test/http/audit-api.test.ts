@@ -27,7 +27,9 @@ function whole(n: { chain: number; descendants: number; refusals: number }) {
 }
 
 async function get(path: string, bearer: string | null = ADMIN_TOKEN): Promise<Response> {
-  return b.app.request(path, { headers: bearer === null ? {} : { authorization: `Bearer ${bearer}` } });
+  return b.app.request(path, {
+    headers: bearer === null ? {} : { authorization: `Bearer ${bearer}` },
+  });
 }
 
 async function getJson(path: string): Promise<{ status: number; body: unknown }> {
@@ -44,13 +46,28 @@ async function getJson(path: string): Promise<{ status: number; body: unknown }>
 async function story() {
   const t0 = b.clock.now;
   const alice = await b.idp.sign({ sub: 'alice' });
-  const h1 = await b.exchange('planner', { subject_token: alice, audience: 'agent:booker', scope: 'flights:book trips:read' });
+  const h1 = await b.exchange('planner', {
+    subject_token: alice,
+    audience: 'agent:booker',
+    scope: 'flights:book trips:read',
+  });
   b.clock.now = t0 + 10;
-  const h2 = await b.exchange('booker', { subject_token: h1.body.access_token as string, audience: 'agent:narrow' });
+  const h2 = await b.exchange('booker', {
+    subject_token: h1.body.access_token as string,
+    audience: 'agent:narrow',
+  });
   b.clock.now = t0 + 20;
-  const t3 = await b.exchange('narrow', { subject_token: h2.body.access_token as string, audience: API, scope: 'flights:book' });
+  const t3 = await b.exchange('narrow', {
+    subject_token: h2.body.access_token as string,
+    audience: API,
+    scope: 'flights:book',
+  });
   b.clock.now = t0 + 30;
-  const refused = await b.exchange('narrow', { subject_token: h2.body.access_token as string, audience: EVIL, scope: 'trips:read' });
+  const refused = await b.exchange('narrow', {
+    subject_token: h2.body.access_token as string,
+    audience: EVIL,
+    scope: 'trips:read',
+  });
   expect([h1.status, h2.status, t3.status, refused.status]).toEqual([200, 200, 200, 400]);
   const jti = {
     h1: claimsOf(h1.body.access_token).jti!,
@@ -109,7 +126,12 @@ async function story() {
     subject_jti: jti.h2,
     error: 'invalid_target',
     error_description: `audience not allowed: ${EVIL} (may ask for: ${API} agent:booker agent:planner)`,
-    requested: { scope: 'trips:read', subject_token_type: AT, audience: [EVIL], actor_token: false },
+    requested: {
+      scope: 'trips:read',
+      subject_token_type: AT,
+      audience: [EVIL],
+      actor_token: false,
+    },
   };
   return { t0, jti, entry, refusal, tokens: { h1: h1.body.access_token as string } };
 }
@@ -120,11 +142,16 @@ describe('audit API authentication', () => {
     expect(res.status).toBe(401);
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(res.headers.get('www-authenticate')).toBe('Bearer realm="baton-audit"');
-    expect(await res.json()).toEqual({ error: 'invalid_request', error_description: 'the audit API needs the admin bearer token' });
+    expect(await res.json()).toEqual({
+      error: 'invalid_request',
+      error_description: 'the audit API needs the admin bearer token',
+    });
   });
 
   it('does not accept the admin token over Basic', async () => {
-    const res = await b.app.request('/audit/tokens/x', { headers: { authorization: `Basic ${Buffer.from(`admin:${ADMIN_TOKEN}`).toString('base64')}` } });
+    const res = await b.app.request('/audit/tokens/x', {
+      headers: { authorization: `Basic ${Buffer.from(`admin:${ADMIN_TOKEN}`).toString('base64')}` },
+    });
     expect(res.status).toBe(401);
     expect(res.headers.get('cache-control')).toBe('no-store');
   });
@@ -140,12 +167,17 @@ describe('audit API authentication', () => {
       expect(res.headers.get('www-authenticate')).toBe(
         'Bearer realm="baton-audit", error="invalid_token", error_description="the admin bearer token is not valid"',
       );
-      expect(await res.json()).toEqual({ error: 'invalid_token', error_description: 'the admin bearer token is not valid' });
+      expect(await res.json()).toEqual({
+        error: 'invalid_token',
+        error_description: 'the admin bearer token is not valid',
+      });
     }
   });
 
   it('accepts the bearer scheme case-insensitively', async () => {
-    const res = await b.app.request('/audit/tokens', { headers: { authorization: `bearer ${ADMIN_TOKEN}` } });
+    const res = await b.app.request('/audit/tokens', {
+      headers: { authorization: `bearer ${ADMIN_TOKEN}` },
+    });
     expect(res.status).toBe(200);
   });
 });
@@ -173,7 +205,10 @@ describe('GET /audit/tokens/{jti}', () => {
       body: {
         token: s.entry.h1,
         chain: [s.entry.h1],
-        descendants: { ...s.entry.h1, children: [{ ...s.entry.h2, children: [{ ...s.entry.t3, children: [] }] }] },
+        descendants: {
+          ...s.entry.h1,
+          children: [{ ...s.entry.h2, children: [{ ...s.entry.t3, children: [] }] }],
+        },
         refusals: [s.refusal],
         approval: null,
         ...whole({ chain: 1, descendants: 2, refusals: 1 }),
@@ -210,7 +245,11 @@ describe('GET /audit/tokens/{jti}', () => {
           { ...s.entry.h1, ...revoked },
           { ...s.entry.h2, ...revoked },
         ],
-        descendants: { ...s.entry.h2, ...revoked, children: [{ ...s.entry.t3, ...revoked, children: [] }] },
+        descendants: {
+          ...s.entry.h2,
+          ...revoked,
+          children: [{ ...s.entry.t3, ...revoked, children: [] }],
+        },
         refusals: [s.refusal],
         approval: null,
         ...whole({ chain: 2, descendants: 1, refusals: 1 }),
@@ -231,9 +270,14 @@ describe('GET /audit/tokens', () => {
   it('lists tokens newest first, two per page, and the second page continues without overlap', async () => {
     const s = await story();
     const first = await getJson('/audit/tokens?sub=alice&limit=2');
-    expect(first).toEqual({ status: 200, body: { tokens: [s.entry.t3, s.entry.h2], next_cursor: expect.any(String) } });
+    expect(first).toEqual({
+      status: 200,
+      body: { tokens: [s.entry.t3, s.entry.h2], next_cursor: expect.any(String) },
+    });
     const cursor = (first.body as { next_cursor: string }).next_cursor;
-    const second = await getJson(`/audit/tokens?sub=alice&limit=2&cursor=${encodeURIComponent(cursor)}`);
+    const second = await getJson(
+      `/audit/tokens?sub=alice&limit=2&cursor=${encodeURIComponent(cursor)}`,
+    );
     expect(second).toEqual({ status: 200, body: { tokens: [s.entry.h1], next_cursor: null } });
   });
 
@@ -262,7 +306,10 @@ describe('GET /audit/tokens', () => {
   it('filters by client_id', async () => {
     const s = await story();
     await b.post('/token', { grant_type: 'client_credentials' }, 'planner');
-    expect(await getJson('/audit/tokens?client_id=booker')).toEqual({ status: 200, body: { tokens: [s.entry.h2], next_cursor: null } });
+    expect(await getJson('/audit/tokens?client_id=booker')).toEqual({
+      status: 200,
+      body: { tokens: [s.entry.h2], next_cursor: null },
+    });
   });
 
   it('filters by since, in Unix seconds or ISO 8601', async () => {
@@ -281,7 +328,11 @@ describe('GET /audit/tokens', () => {
   it('lists every subject without a filter', async () => {
     const s = await story();
     b.clock.now = s.t0 + 50;
-    const cc = await b.post('/token', { grant_type: 'client_credentials', scope: 'trips:read' }, 'booker');
+    const cc = await b.post(
+      '/token',
+      { grant_type: 'client_credentials', scope: 'trips:read' },
+      'booker',
+    );
     const jti = claimsOf(((await cc.json()) as { access_token: string }).access_token).jti!;
     expect(await getJson('/audit/tokens')).toEqual({
       status: 200,
@@ -317,7 +368,10 @@ describe('GET /audit/tokens', () => {
     ['limit=-1', 'limit must be a whole number'],
     ['limit=2.5', 'limit must be a whole number'],
     ['cursor=not-a-cursor', 'cursor is not one this API gave out'],
-    [`cursor=${Buffer.from('no-dot-here').toString('base64url')}`, 'cursor is not one this API gave out'],
+    [
+      `cursor=${Buffer.from('no-dot-here').toString('base64url')}`,
+      'cursor is not one this API gave out',
+    ],
     ['since=yesterday', 'since must be Unix seconds or an ISO 8601 date'],
   ])('refuses %s with 400 invalid_request', async (query, description) => {
     expect(await getJson(`/audit/tokens?${query}`)).toEqual({

@@ -9,10 +9,22 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_CHAIN_HOPS } from '../../broker/policy/chain-length.js';
-import { auditReport, CHAIN_NEAREST, DESCENDANTS_SHOWN } from '../../broker/services/audit-report.js';
+import {
+  auditReport,
+  CHAIN_NEAREST,
+  DESCENDANTS_SHOWN,
+} from '../../broker/services/audit-report.js';
 import type { TokenRecord } from '../../broker/store/store.js';
 import { GRANT_CIBA } from '../../broker/tokens/claims.js';
-import { ADMIN_TOKEN, API, claimsOf, makeBroker, TE, withApprovals, type TestBroker } from '../helpers.js';
+import {
+  ADMIN_TOKEN,
+  API,
+  claimsOf,
+  makeBroker,
+  TE,
+  withApprovals,
+  type TestBroker,
+} from '../helpers.js';
 
 let b: TestBroker;
 beforeEach(async () => {
@@ -22,7 +34,9 @@ afterEach(async () => {
   await b.close();
 });
 
-async function audit(path: string): Promise<{ status: number; text: string; body: Record<string, unknown> }> {
+async function audit(
+  path: string,
+): Promise<{ status: number; text: string; body: Record<string, unknown> }> {
   const res = await b.app.request(path, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
   const text = await res.text();
   return { status: res.status, text, body: JSON.parse(text) as Record<string, unknown> };
@@ -60,7 +74,9 @@ async function approvedRoot(rootJti: string): Promise<void> {
     expiresAt: now + 300,
     interval: 5,
   });
-  expect(await b.store.decideApproval(authReqId, 'approved', 'trips:read', 'alice', now)).toBe(true);
+  expect(await b.store.decideApproval(authReqId, 'approved', 'trips:read', 'alice', now)).toBe(
+    true,
+  );
   expect(await b.store.claimApprovedForIssue(authReqId, rootJti)).toBe(true);
 }
 
@@ -72,7 +88,11 @@ describe('a 12,001-token chain', () => {
     await approvedRoot(jtis[0]!);
     // One event-loop turn: the store commits them in one transaction, parents first.
     await Promise.all(
-      jtis.map((jti, i) => b.store.recordIssued(row(jti, i === 0 ? null : jtis[i - 1]!, i === 0 ? { grantType: GRANT_CIBA } : {}))),
+      jtis.map((jti, i) =>
+        b.store.recordIssued(
+          row(jti, i === 0 ? null : jtis[i - 1]!, i === 0 ? { grantType: GRANT_CIBA } : {}),
+        ),
+      ),
     );
   });
 
@@ -120,16 +140,25 @@ describe('a 12,001-token chain', () => {
   it('audits its root with a first breadth-first page of descendants and a cursor that pages on', async () => {
     const first = await audit(`/audit/tokens/${jtis[0]}`);
     expect(first.status).toBe(200);
-    expect(first.body).toMatchObject({ chain_length: 1, chain_elided: 0, descendants_shown: DESCENDANTS_SHOWN });
+    expect(first.body).toMatchObject({
+      chain_length: 1,
+      chain_elided: 0,
+      descendants_shown: DESCENDANTS_SHOWN,
+    });
     // The first page is a path 100 deep; a tree that deep still serialises.
-    let node = first.body.descendants as { jti: string; children: Array<{ jti: string; children: unknown[] }> };
+    let node = first.body.descendants as {
+      jti: string;
+      children: Array<{ jti: string; children: unknown[] }>;
+    };
     const shown: string[] = [];
     while (node.children.length > 0) {
       node = node.children[0] as typeof node;
       shown.push(node.jti);
     }
     expect(shown).toEqual(jtis.slice(1, 1 + DESCENDANTS_SHOWN));
-    const next = await audit(`/audit/tokens/${jtis[0]}/descendants?after=${first.body.descendants_cursor as string}&limit=3`);
+    const next = await audit(
+      `/audit/tokens/${jtis[0]}/descendants?after=${first.body.descendants_cursor as string}&limit=3`,
+    );
     expect(next.status).toBe(200);
     const page = next.body.descendants as Array<{ jti: string; parent_jti: string; depth: number }>;
     expect(page.map((t) => [t.jti, t.parent_jti, t.depth])).toEqual(
@@ -146,7 +175,10 @@ describe('a token with 21,000 children', () => {
   beforeEach(async () => {
     parent = randomUUID();
     children = Array.from({ length: CHILDREN }, () => randomUUID());
-    await Promise.all([b.store.recordIssued(row(parent, null)), ...children.map((jti) => b.store.recordIssued(row(jti, parent)))]);
+    await Promise.all([
+      b.store.recordIssued(row(parent, null)),
+      ...children.map((jti) => b.store.recordIssued(row(jti, parent))),
+    ]);
   });
 
   it('gives a small report that says more descendants exist', async () => {
@@ -154,16 +186,23 @@ describe('a token with 21,000 children', () => {
     expect(status).toBe(200);
     expect(text.length).toBeLessThan(64 * 1024);
     expect((body.descendants as { children: unknown[] }).children).toHaveLength(DESCENDANTS_SHOWN);
-    expect(body).toMatchObject({ descendants_shown: DESCENDANTS_SHOWN, descendants_cursor: expect.any(String) });
+    expect(body).toMatchObject({
+      descendants_shown: DESCENDANTS_SHOWN,
+      descendants_cursor: expect.any(String),
+    });
   });
 
   it('pages through every child exactly once, in order, and the last page has no cursor', async () => {
     const report = (await audit(`/audit/tokens/${parent}`)).body;
-    const seen = (report.descendants as { children: Array<{ jti: string }> }).children.map((t) => t.jti);
+    const seen = (report.descendants as { children: Array<{ jti: string }> }).children.map(
+      (t) => t.jti,
+    );
     let cursor = report.descendants_cursor as string | null;
     let pages = 0;
     while (cursor !== null) {
-      const { status, body } = await audit(`/audit/tokens/${parent}/descendants?after=${cursor}&limit=500`);
+      const { status, body } = await audit(
+        `/audit/tokens/${parent}/descendants?after=${cursor}&limit=500`,
+      );
       expect(status).toBe(200);
       seen.push(...(body.descendants as Array<{ jti: string }>).map((t) => t.jti));
       cursor = body.next_cursor as string | null;
@@ -174,11 +213,18 @@ describe('a token with 21,000 children', () => {
   });
 
   it('refuses a cursor it did not give out', async () => {
-    for (const after of ['nonsense!', Buffer.from('[1,2]').toString('base64url'), 'x'.repeat(2000)]) {
+    for (const after of [
+      'nonsense!',
+      Buffer.from('[1,2]').toString('base64url'),
+      'x'.repeat(2000),
+    ]) {
       const { status, body } = await audit(`/audit/tokens/${parent}/descendants?after=${after}`);
       expect({ status, body }).toEqual({
         status: 400,
-        body: { error: 'invalid_request', error_description: 'after is not a cursor this API gave out' },
+        body: {
+          error: 'invalid_request',
+          error_description: 'after is not a cursor this API gave out',
+        },
       });
     }
   });
@@ -205,20 +251,27 @@ describe('refusals against one token', () => {
     );
     const { status, text, body } = await audit(`/audit/tokens/${parent}`);
     expect(status).toBe(200);
-    expect((body.refusals as Array<{ error_description: string }>).map((r) => r.error_description)).toEqual(
-      Array.from({ length: 20 }, (_, i) => `refusal ${280 + i}`),
-    );
+    expect(
+      (body.refusals as Array<{ error_description: string }>).map((r) => r.error_description),
+    ).toEqual(Array.from({ length: 20 }, (_, i) => `refusal ${280 + i}`));
     expect(body.refusals_total).toBe(300);
     // Each 100 KB request record was stored as a marker.
-    expect((body.refusals as Array<{ requested: unknown }>)[0]!.requested).toEqual({ truncated: true, original_length: 100_012 });
+    expect((body.refusals as Array<{ requested: unknown }>)[0]!.requested).toEqual({
+      truncated: true,
+      original_length: 100_012,
+    });
     expect(text.length).toBeLessThan(16 * 1024);
   });
 });
 
 describe('the chain bound over HTTP', () => {
   it(`lets an agent re-target its own token ${MAX_CHAIN_HOPS} times, then refuses with invalid_request and records why`, async () => {
-    let token = (await b.exchange('planner', { subject_token: await b.idp.sign({ sub: 'alice' }), audience: API })).body
-      .access_token as string;
+    let token = (
+      await b.exchange('planner', {
+        subject_token: await b.idp.sign({ sub: 'alice' }),
+        audience: API,
+      })
+    ).body.access_token as string;
     for (let hop = 1; hop <= MAX_CHAIN_HOPS; hop++) {
       const res = await b.exchange('planner', { subject_token: token, audience: API });
       expect(res.status).toBe(200);
@@ -230,9 +283,12 @@ describe('the chain bound over HTTP', () => {
       status: 400,
       body: {
         error: 'invalid_request',
-        error_description: 'the subject token ends a chain of 64 exchanges; start a new chain from the original token',
+        error_description:
+          'the subject token ends a chain of 64 exchanges; start a new chain from the original token',
       },
     });
-    expect(await b.store.refusalsAgainst([claimsOf(token).jti!])).toMatchObject([{ error: 'invalid_request', reason: 'chain_too_long' }]);
+    expect(await b.store.refusalsAgainst([claimsOf(token).jti!])).toMatchObject([
+      { error: 'invalid_request', reason: 'chain_too_long' },
+    ]);
   });
 });

@@ -8,7 +8,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, API, AT, ISSUER, TE, claimsOf, makeBroker, type TestBroker } from '../helpers.js';
+import {
+  ADMIN_TOKEN,
+  API,
+  AT,
+  ISSUER,
+  TE,
+  claimsOf,
+  makeBroker,
+  type TestBroker,
+} from '../helpers.js';
 
 interface LedgerRow {
   jti: string;
@@ -39,16 +48,24 @@ describe('the ledger', () => {
     await b.close();
   });
 
-  const committed = (jti: string) => reader.prepare('SELECT * FROM tokens WHERE jti = ?').get(jti) as LedgerRow | undefined;
+  const committed = (jti: string) =>
+    reader.prepare('SELECT * FROM tokens WHERE jti = ?').get(jti) as LedgerRow | undefined;
 
   const handOff = async () => {
-    const res = await b.exchange('planner', { subject_token: await b.idp.sign({ sub: 'alice' }), audience: 'agent:booker' });
+    const res = await b.exchange('planner', {
+      subject_token: await b.idp.sign({ sub: 'alice' }),
+      audience: 'agent:booker',
+    });
     expect(res.status).toBe(200);
     return res.body.access_token as string;
   };
 
   it('has every issued token committed, with parent_jti and the act chain, when the response arrives', async () => {
-    const cc = await b.post('/token', { grant_type: 'client_credentials', scope: 'trips:read' }, 'planner');
+    const cc = await b.post(
+      '/token',
+      { grant_type: 'client_credentials', scope: 'trips:read' },
+      'planner',
+    );
     const ccToken = ((await cc.json()) as { access_token: string }).access_token;
     const ccClaims = claimsOf(ccToken);
     expect(committed(ccClaims.jti!)).toEqual({
@@ -70,9 +87,20 @@ describe('the ledger', () => {
 
     const handoff = await handOff();
     const h = claimsOf(handoff);
-    expect(committed(h.jti!)).toMatchObject({ parent_jti: null, sub: 'alice', act: JSON.stringify({ sub: 'planner' }), grant_type: TE });
+    expect(committed(h.jti!)).toMatchObject({
+      parent_jti: null,
+      sub: 'alice',
+      act: JSON.stringify({ sub: 'planner' }),
+      grant_type: TE,
+    });
 
-    const narrowHandoff = (await b.exchange('booker', { subject_token: handoff, audience: 'agent:narrow', scope: 'flights:book' })).body.access_token as string;
+    const narrowHandoff = (
+      await b.exchange('booker', {
+        subject_token: handoff,
+        audience: 'agent:narrow',
+        scope: 'flights:book',
+      })
+    ).body.access_token as string;
     const n = claimsOf(narrowHandoff);
     expect(committed(n.jti!)).toMatchObject({
       parent_jti: h.jti,
@@ -84,7 +112,8 @@ describe('the ledger', () => {
     });
     expect(JSON.parse(committed(n.jti!)!.act!)).toEqual({ sub: 'booker', act: { sub: 'planner' } });
 
-    const apiToken = (await b.exchange('narrow', { subject_token: narrowHandoff, audience: API })).body.access_token as string;
+    const apiToken = (await b.exchange('narrow', { subject_token: narrowHandoff, audience: API }))
+      .body.access_token as string;
     const a = claimsOf(apiToken);
     expect(JSON.parse(committed(a.jti!)!.act!)).toEqual(a.act);
     expect(committed(a.jti!)!.parent_jti).toBe(n.jti);
@@ -96,14 +125,21 @@ describe('the ledger', () => {
     ]);
 
     // The audit API shows the same chain, root first, and the tree below the root.
-    const audit = await b.app.request(`/audit/tokens/${a.jti}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
-    const report = (await audit.json()) as { chain: Array<{ jti: string; parent_jti: string | null; act: unknown }> };
+    const audit = await b.app.request(`/audit/tokens/${a.jti}`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    const report = (await audit.json()) as {
+      chain: Array<{ jti: string; parent_jti: string | null; act: unknown }>;
+    };
     expect(report.chain.map((t) => [t.jti, t.parent_jti])).toEqual([
       [h.jti, null],
       [n.jti, h.jti],
       [a.jti, n.jti],
     ]);
-    expect(report.chain[2]!.act).toEqual({ sub: 'narrow', act: { sub: 'booker', act: { sub: 'planner' } } });
+    expect(report.chain[2]!.act).toEqual({
+      sub: 'narrow',
+      act: { sub: 'booker', act: { sub: 'planner' } },
+    });
   });
 
   it('has each of many concurrent exchanges committed by the time its own response arrives', async () => {
@@ -118,7 +154,12 @@ describe('the ledger', () => {
       }),
     );
     expect(seen).toHaveLength(20);
-    for (const row of seen) expect(row).toMatchObject({ parent_jti: claimsOf(handoff).jti, client_id: 'booker', revoked_at: null });
+    for (const row of seen)
+      expect(row).toMatchObject({
+        parent_jti: claimsOf(handoff).jti,
+        client_id: 'booker',
+        revoked_at: null,
+      });
   });
 
   it('never leaves a live child of a parent revoked while the exchange was running', async () => {
@@ -138,12 +179,27 @@ describe('the ledger', () => {
         const child = await b.store.getToken(claimsOf(res.body.access_token).jti!);
         expect(child).toMatchObject({ parentJti, revokedVia: parentJti });
         expect(child!.revokedAt).not.toBeNull();
-        const introspect = await b.post('/introspect', { token: res.body.access_token as string }, 'api');
+        const introspect = await b.post(
+          '/introspect',
+          { token: res.body.access_token as string },
+          'api',
+        );
         expect(await introspect.json()).toEqual({ active: false });
       } else {
-        expect(res).toEqual({ status: 400, body: { error: 'invalid_request', error_description: 'the subject token has been revoked' } });
+        expect(res).toEqual({
+          status: 400,
+          body: {
+            error: 'invalid_request',
+            error_description: 'the subject token has been revoked',
+          },
+        });
         expect(await b.store.refusalsAgainst([parentJti])).toMatchObject([
-          { clientId: 'booker', subjectJti: parentJti, error: 'invalid_request', errorDescription: 'the subject token has been revoked' },
+          {
+            clientId: 'booker',
+            subjectJti: parentJti,
+            error: 'invalid_request',
+            errorDescription: 'the subject token has been revoked',
+          },
         ]);
       }
       const below = await b.store.descendants(parentJti, { limit: 1000 });
@@ -163,8 +219,14 @@ describe('a restart', () => {
         expect(res.status).toBe(200);
         return res.body.access_token as string;
       };
-      const live = await exchange('planner', { subject_token: await first.idp.sign({ sub: 'alice' }), audience: 'agent:booker' });
-      const revoked = await exchange('planner', { subject_token: await first.idp.sign({ sub: 'bob' }), audience: 'agent:booker' });
+      const live = await exchange('planner', {
+        subject_token: await first.idp.sign({ sub: 'alice' }),
+        audience: 'agent:booker',
+      });
+      const revoked = await exchange('planner', {
+        subject_token: await first.idp.sign({ sub: 'bob' }),
+        audience: 'agent:booker',
+      });
       const revokedChild = await exchange('booker', { subject_token: revoked, audience: API });
       expect((await first.post('/revoke', { token: revoked }, 'planner')).status).toBe(200);
       await first.close();
@@ -173,7 +235,8 @@ describe('a restart', () => {
       try {
         expect(await (await second.app.request('/jwks')).json()).toEqual(jwks);
         expect(second.deps.keyRing.kid).toBe(first.deps.keyRing.kid);
-        const introspect = async (token: string) => (await second.post('/introspect', { token }, 'api')).json();
+        const introspect = async (token: string) =>
+          (await second.post('/introspect', { token }, 'api')).json();
         expect(await introspect(live)).toEqual({
           active: true,
           iss: ISSUER,
@@ -190,12 +253,21 @@ describe('a restart', () => {
         expect(await introspect(revoked)).toEqual({ active: false });
         expect(await introspect(revokedChild)).toEqual({ active: false });
         // The old hand-off is still exchangeable, and its child links to it.
-        const next = await second.exchange('booker', { subject_token: live, subject_token_type: AT, audience: API });
+        const next = await second.exchange('booker', {
+          subject_token: live,
+          subject_token_type: AT,
+          audience: API,
+        });
         expect(next.status).toBe(200);
-        expect(await second.store.getToken(claimsOf(next.body.access_token).jti!)).toMatchObject({ parentJti: claimsOf(live).jti });
+        expect(await second.store.getToken(claimsOf(next.body.access_token).jti!)).toMatchObject({
+          parentJti: claimsOf(live).jti,
+        });
         expect(await second.exchange('booker', { subject_token: revoked, audience: API })).toEqual({
           status: 400,
-          body: { error: 'invalid_request', error_description: 'the subject token has been revoked' },
+          body: {
+            error: 'invalid_request',
+            error_description: 'the subject token has been revoked',
+          },
         });
       } finally {
         await second.close();

@@ -19,18 +19,32 @@ afterEach(async () => {
   await b.close();
 });
 
-const TOO_MANY = { status: 400, body: { error: 'invalid_request', error_description: TOO_MANY_PENDING } };
+const TOO_MANY = {
+  status: 400,
+  body: { error: 'invalid_request', error_description: TOO_MANY_PENDING },
+};
 
 async function ask(user: string, client = 'planner', expiry = '300') {
   const res = await b.post(
     '/bc-authorize',
-    { login_hint: user, scope: 'trips:read', audience: API, binding_message: 'Plan the trip', requested_expiry: expiry },
+    {
+      login_hint: user,
+      scope: 'trips:read',
+      audience: API,
+      binding_message: 'Plan the trip',
+      requested_expiry: expiry,
+    },
     client,
   );
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
-const pendingCount = () => (b.store.sqlite.prepare("SELECT count(*) AS n FROM approval_requests WHERE status = 'pending'").get() as { n: number }).n;
+const pendingCount = () =>
+  (
+    b.store.sqlite
+      .prepare("SELECT count(*) AS n FROM approval_requests WHERE status = 'pending'")
+      .get() as { n: number }
+  ).n;
 
 describe('the caps on pending approval requests', () => {
   it('are 100 per client and 20 per client and person', () => {
@@ -54,7 +68,8 @@ describe('the caps on pending approval requests', () => {
 
   it('count only pending, unexpired requests: a decided or expired one frees its place', async () => {
     const ids: string[] = [];
-    for (let i = 0; i < 20; i++) ids.push((await ask('alice', 'planner', i === 0 ? '60' : '300')).body.auth_req_id as string);
+    for (let i = 0; i < 20; i++)
+      ids.push((await ask('alice', 'planner', i === 0 ? '60' : '300')).body.auth_req_id as string);
     expect(await ask('alice')).toEqual(TOO_MANY);
     await approveRequest(b.store, ids[1]!, { now: b.clock.now });
     expect((await ask('alice')).status).toBe(200);
@@ -66,7 +81,9 @@ describe('the caps on pending approval requests', () => {
   it('hold when many requests arrive at once', async () => {
     const answers = await Promise.all(Array.from({ length: 60 }, () => ask('alice')));
     expect(answers.filter((a) => a.status === 200)).toHaveLength(20);
-    expect(answers.filter((a) => a.status !== 200)).toEqual(Array.from({ length: 40 }, () => TOO_MANY));
+    expect(answers.filter((a) => a.status !== 200)).toEqual(
+      Array.from({ length: 40 }, () => TOO_MANY),
+    );
     expect(pendingCount()).toBe(20);
   });
 });
@@ -78,9 +95,17 @@ describe('listPendingApprovals', () => {
     expect(await b.store.listPendingApprovals(b.clock.now, undefined, 10_000)).toHaveLength(30);
     const now = b.clock.now;
     for (let i = 0; i < 250; i++) {
-      await b.store.createApproval(
-        { authReqId: `bulk-${i}`, clientId: `client-${i}`, username: 'carol', scope: 'trips:read', aud: [API], bindingMessage: null, createdAt: now, expiresAt: now + 300, interval: 5 },
-      );
+      await b.store.createApproval({
+        authReqId: `bulk-${i}`,
+        clientId: `client-${i}`,
+        username: 'carol',
+        scope: 'trips:read',
+        aud: [API],
+        bindingMessage: null,
+        createdAt: now,
+        expiresAt: now + 300,
+        interval: 5,
+      });
     }
     expect(await b.store.listPendingApprovals(now, 'carol')).toHaveLength(200);
   });

@@ -58,17 +58,29 @@ describe('a refusal row', () => {
   });
 
   it('stays small when a flood of refused exchanges with huge scopes hits one token over HTTP', async () => {
-    const handoff = (await b.exchange('planner', { subject_token: await b.idp.sign({ sub: 'alice' }), audience: 'agent:booker' })).body
-      .access_token as string;
+    const handoff = (
+      await b.exchange('planner', {
+        subject_token: await b.idp.sign({ sub: 'alice' }),
+        audience: 'agent:booker',
+      })
+    ).body.access_token as string;
     for (let i = 0; i < 20; i++) {
-      const res = await b.exchange('booker', { subject_token: handoff, audience: API, scope: `${'s'.repeat(30_000)} ${i}` });
+      const res = await b.exchange('booker', {
+        subject_token: handoff,
+        audience: API,
+        scope: `${'s'.repeat(30_000)} ${i}`,
+      });
       expect(res.status).toBe(400);
     }
     const sizes = b.store.sqlite
-      .prepare('SELECT max(length(requested) + length(error_description) + length(client_id)) AS biggest, count(*) AS n FROM refusals')
+      .prepare(
+        'SELECT max(length(requested) + length(error_description) + length(client_id)) AS biggest, count(*) AS n FROM refusals',
+      )
       .get() as { biggest: number; n: number };
     expect(sizes.n).toBe(20);
-    expect(sizes.biggest).toBeLessThanOrEqual(FIELD_CAPS.requested + FIELD_CAPS.errorDescription + FIELD_CAPS.id);
+    expect(sizes.biggest).toBeLessThanOrEqual(
+      FIELD_CAPS.requested + FIELD_CAPS.errorDescription + FIELD_CAPS.id,
+    );
   });
 });
 
@@ -94,15 +106,23 @@ describe('a token row', () => {
     ['act', { act: { sub: 'a'.repeat(FIELD_CAPS.act) } }],
     ['jti', { jti: 'j'.repeat(FIELD_CAPS.id + 1) }],
   ])('is refused, not cut, when its %s is over the cap', async (field, over) => {
-    await expect(b.store.recordIssued(token(over))).rejects.toEqual(new LedgerFieldTooLargeError(field));
+    await expect(b.store.recordIssued(token(over))).rejects.toEqual(
+      new LedgerFieldTooLargeError(field),
+    );
     expect(b.store.sqlite.prepare('SELECT count(*) AS n FROM tokens').get()).toEqual({ n: 0 });
   });
 
   it("is refused over HTTP as an unacceptable subject token when a trusted issuer's sub is too large", async () => {
-    const res = await b.exchange('planner', { subject_token: await b.idp.sign({ sub: 'a'.repeat(2000) }), audience: 'agent:booker' });
+    const res = await b.exchange('planner', {
+      subject_token: await b.idp.sign({ sub: 'a'.repeat(2000) }),
+      audience: 'agent:booker',
+    });
     expect(res).toEqual({
       status: 400,
-      body: { error: 'invalid_request', error_description: 'the subject token has a claim too large to record' },
+      body: {
+        error: 'invalid_request',
+        error_description: 'the subject token has a claim too large to record',
+      },
     });
     expect(b.store.sqlite.prepare('SELECT count(*) AS n FROM tokens').get()).toEqual({ n: 0 });
   });
@@ -121,6 +141,8 @@ describe('an approval row', () => {
       expiresAt: 2,
       interval: 5,
     };
-    await expect(b.store.createApproval(approval)).rejects.toEqual(new LedgerFieldTooLargeError('binding_message'));
+    await expect(b.store.createApproval(approval)).rejects.toEqual(
+      new LedgerFieldTooLargeError('binding_message'),
+    );
   });
 });

@@ -25,7 +25,14 @@ describe('the database file', () => {
     const store = openSqliteStore(file);
     try {
       // A write makes sure the WAL and shared-memory files exist.
-      await store.addSigningKey({ kid: 'k', alg: 'ES256', privateJwk: '{}', publicJwk: '{}', createdAt: 1, retiredAt: null });
+      await store.addSigningKey({
+        kid: 'k',
+        alg: 'ES256',
+        privateJwk: '{}',
+        publicJwk: '{}',
+        createdAt: 1,
+        retiredAt: null,
+      });
       expect({
         data: mode(path.join(dir, 'data')),
         nested: mode(path.dirname(file)),

@@ -7,10 +7,24 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parsePolicy } from '../../broker/config/policy.js';
-import { DEFAULT_RETENTION, pruneOnce, retentionCutoffs, startRetention, type PruneCounts } from '../../broker/ledger/retention.js';
+import {
+  DEFAULT_RETENTION,
+  pruneOnce,
+  retentionCutoffs,
+  startRetention,
+  type PruneCounts,
+} from '../../broker/ledger/retention.js';
 import type { TokenRecord } from '../../broker/store/store.js';
 import { GRANT_CIBA } from '../../broker/tokens/claims.js';
-import { API, ISSUER, TE, makeBroker, testPolicy, withApprovals, type TestBroker } from '../helpers.js';
+import {
+  API,
+  ISSUER,
+  TE,
+  makeBroker,
+  testPolicy,
+  withApprovals,
+  type TestBroker,
+} from '../helpers.js';
 
 const DAY = 86_400;
 let b: TestBroker;
@@ -21,11 +35,33 @@ afterEach(async () => {
   await b.close();
 });
 
-const count = (table: string): number => (b.store.sqlite.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
-const jtis = (): string[] => (b.store.sqlite.prepare('SELECT jti FROM tokens ORDER BY jti').all() as Array<{ jti: string }>).map((r) => r.jti);
+const count = (table: string): number =>
+  (b.store.sqlite.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+const jtis = (): string[] =>
+  (
+    b.store.sqlite.prepare('SELECT jti FROM tokens ORDER BY jti').all() as Array<{ jti: string }>
+  ).map((r) => r.jti);
 
-function token(jti: string, parentJti: string | null, iat: number, ttl = 300, over: Partial<TokenRecord> = {}): TokenRecord {
-  return { jti, parentJti, sub: 'alice', act: { sub: 'planner' }, clientId: 'planner', grantType: TE, scope: 'trips:read', aud: [API], iat, exp: iat + ttl, ...over };
+function token(
+  jti: string,
+  parentJti: string | null,
+  iat: number,
+  ttl = 300,
+  over: Partial<TokenRecord> = {},
+): TokenRecord {
+  return {
+    jti,
+    parentJti,
+    sub: 'alice',
+    act: { sub: 'planner' },
+    clientId: 'planner',
+    grantType: TE,
+    scope: 'trips:read',
+    aud: [API],
+    iat,
+    exp: iat + ttl,
+    ...over,
+  };
 }
 
 function refusal(subjectJti: string | null, at: number) {
@@ -44,7 +80,17 @@ function refusal(subjectJti: string | null, at: number) {
 /** A CIBA request for alice, approved and issued as `jti`; its auth_req_id. */
 async function issuedApproval(jti: string, createdAt: number): Promise<string> {
   const id = randomUUID();
-  await b.store.createApproval({ authReqId: id, clientId: 'planner', username: 'alice', scope: 'trips:read', aud: [API], bindingMessage: null, createdAt, expiresAt: createdAt + 300, interval: 5 });
+  await b.store.createApproval({
+    authReqId: id,
+    clientId: 'planner',
+    username: 'alice',
+    scope: 'trips:read',
+    aud: [API],
+    bindingMessage: null,
+    createdAt,
+    expiresAt: createdAt + 300,
+    interval: 5,
+  });
   await b.store.decideApproval(id, 'approved', 'trips:read', 'alice', createdAt);
   await b.store.claimApprovedForIssue(id, jti);
   return id;
@@ -52,16 +98,38 @@ async function issuedApproval(jti: string, createdAt: number): Promise<string> {
 
 describe('the retention policy', () => {
   it('defaults to 30 days of tokens and refusals, 7 of approvals, and drops spent assertion jtis at once', () => {
-    expect(DEFAULT_RETENTION).toEqual({ tokensDays: 30, refusalsDays: 30, approvalsDays: 7, assertionJtisDays: 0 });
+    expect(DEFAULT_RETENTION).toEqual({
+      tokensDays: 30,
+      refusalsDays: 30,
+      approvalsDays: 7,
+      assertionJtisDays: 0,
+    });
     expect(parsePolicy(testPolicy({ kty: 'EC' }), ISSUER).retention).toEqual(DEFAULT_RETENTION);
-    expect(retentionCutoffs(DEFAULT_RETENTION, 100 * DAY)).toEqual({ chains: 70 * DAY, refusals: 70 * DAY, approvals: 93 * DAY, assertionJtis: 100 * DAY });
+    expect(retentionCutoffs(DEFAULT_RETENTION, 100 * DAY)).toEqual({
+      chains: 70 * DAY,
+      refusals: 70 * DAY,
+      approvals: 93 * DAY,
+      assertionJtis: 100 * DAY,
+    });
   });
 
   it('reads the policy file section and refuses a typo or a refusal kept less than a day', () => {
-    const policy = { ...testPolicy({ kty: 'EC' }), retention: { tokens_days: 90, refusals_days: 60 } };
-    expect(parsePolicy(policy, ISSUER).retention).toEqual({ tokensDays: 90, refusalsDays: 60, approvalsDays: 7, assertionJtisDays: 0 });
-    expect(() => parsePolicy({ ...policy, retention: { token_days: 1 } }, ISSUER)).toThrow(/retention/);
-    expect(() => parsePolicy({ ...policy, retention: { refusals_days: 0 } }, ISSUER)).toThrow(/refusals_days/);
+    const policy = {
+      ...testPolicy({ kty: 'EC' }),
+      retention: { tokens_days: 90, refusals_days: 60 },
+    };
+    expect(parsePolicy(policy, ISSUER).retention).toEqual({
+      tokensDays: 90,
+      refusalsDays: 60,
+      approvalsDays: 7,
+      assertionJtisDays: 0,
+    });
+    expect(() => parsePolicy({ ...policy, retention: { token_days: 1 } }, ISSUER)).toThrow(
+      /retention/,
+    );
+    expect(() => parsePolicy({ ...policy, retention: { refusals_days: 0 } }, ISSUER)).toThrow(
+      /refusals_days/,
+    );
   });
 });
 
@@ -83,14 +151,22 @@ describe('pruneOnce', () => {
       b.store.recordIssued(token(recent, null, now - 10 * DAY)),
     ]);
     const approval = await issuedApproval(oldRoot, old);
-    await Promise.all([refusal(oldChild, now - 1), refusal(oldGrandchild, now - 2), refusal(liveChild, now - 3)]);
+    await Promise.all([
+      refusal(oldChild, now - 1),
+      refusal(oldGrandchild, now - 2),
+      refusal(liveChild, now - 3),
+    ]);
 
     const counts = await pruneOnce(b.store, DEFAULT_RETENTION, now);
 
     expect(counts).toEqual({ chains: 3 + 2 + 1, refusals: 0, approvals: 0, assertionJtis: 0 });
     expect(jtis()).toEqual([liveRoot, liveChild, recent].sort());
     expect(await b.store.getApproval(approval)).toBeUndefined();
-    expect((await b.store.refusalsAgainst([oldChild, oldGrandchild, liveChild])).map((r) => r.subjectJti)).toEqual([liveChild]);
+    expect(
+      (await b.store.refusalsAgainst([oldChild, oldGrandchild, liveChild])).map(
+        (r) => r.subjectJti,
+      ),
+    ).toEqual([liveChild]);
   });
 
   it('deletes refusals older than refusals_days, expired approvals not tied to a kept token, and expired assertion jtis', async () => {
@@ -100,15 +176,39 @@ describe('pruneOnce', () => {
     await b.store.recordIssued(token(kept, null, now));
     const keptApproval = await issuedApproval(kept, now - 8 * DAY);
     const stale = randomUUID();
-    await b.store.createApproval({ authReqId: stale, clientId: 'planner', username: 'bob', scope: 'trips:read', aud: [API], bindingMessage: null, createdAt: now - 8 * DAY, expiresAt: now - 8 * DAY + 300, interval: 5 });
+    await b.store.createApproval({
+      authReqId: stale,
+      clientId: 'planner',
+      username: 'bob',
+      scope: 'trips:read',
+      aud: [API],
+      bindingMessage: null,
+      createdAt: now - 8 * DAY,
+      expiresAt: now - 8 * DAY + 300,
+      interval: 5,
+    });
     await b.store.useAssertionJti('planner', 'spent', now - 1, now - 60);
     await b.store.useAssertionJti('planner', 'fresh', now + 60, now - 30);
 
-    expect(await pruneOnce(b.store, DEFAULT_RETENTION, now)).toEqual({ chains: 0, refusals: 1, approvals: 1, assertionJtis: 1 });
-    expect((b.store.sqlite.prepare('SELECT at FROM refusals').all() as Array<{ at: number }>).map((r) => r.at)).toEqual([now - 29 * DAY]);
+    expect(await pruneOnce(b.store, DEFAULT_RETENTION, now)).toEqual({
+      chains: 0,
+      refusals: 1,
+      approvals: 1,
+      assertionJtis: 1,
+    });
+    expect(
+      (b.store.sqlite.prepare('SELECT at FROM refusals').all() as Array<{ at: number }>).map(
+        (r) => r.at,
+      ),
+    ).toEqual([now - 29 * DAY]);
     expect(await b.store.getApproval(stale)).toBeUndefined();
-    expect(await b.store.getApproval(keptApproval)).toMatchObject({ status: 'issued', issuedJti: kept });
-    expect(b.store.sqlite.prepare('SELECT jti FROM client_assertion_jtis').all()).toEqual([{ jti: 'fresh' }]);
+    expect(await b.store.getApproval(keptApproval)).toMatchObject({
+      status: 'issued',
+      issuedJti: kept,
+    });
+    expect(b.store.sqlite.prepare('SELECT jti FROM client_assertion_jtis').all()).toEqual([
+      { jti: 'fresh' },
+    ]);
   });
 
   it('deletes a big chain in batches of at most the batch size, and nothing is left half-walked', async () => {
@@ -116,9 +216,13 @@ describe('pruneOnce', () => {
     const old = now - 40 * DAY;
     const ids = Array.from({ length: 1200 }, () => randomUUID());
     // A wide and deep chain: every token's parent is a random earlier one.
-    await Promise.all(ids.map((jti, i) => b.store.recordIssued(token(jti, i === 0 ? null : ids[Math.floor(Math.random() * i)]!, old))));
+    await Promise.all(
+      ids.map((jti, i) =>
+        b.store.recordIssued(token(jti, i === 0 ? null : ids[Math.floor(Math.random() * i)]!, old)),
+      ),
+    );
     const steps: number[] = [];
-    for (let n; (n = await b.store.pruneChains(now - 30 * DAY, { limit: 500 })) > 0; ) steps.push(n);
+    for (let n; (n = await b.store.pruneChains(now - 30 * DAY, { limit: 500 })) > 0;) steps.push(n);
     expect(steps).toEqual([500, 500, 200]);
     expect(count('tokens')).toBe(0);
   });
@@ -126,7 +230,11 @@ describe('pruneOnce', () => {
   it('gives the event loop a turn after every batch, so token requests are served during a pass', async () => {
     const now = b.clock.now;
     const ids = Array.from({ length: 2000 }, () => randomUUID());
-    await Promise.all(ids.map((jti, i) => b.store.recordIssued(token(jti, i === 0 ? null : ids[0]!, now - 40 * DAY))));
+    await Promise.all(
+      ids.map((jti, i) =>
+        b.store.recordIssued(token(jti, i === 0 ? null : ids[0]!, now - 40 * DAY)),
+      ),
+    );
     // A callback that re-queues itself runs once per turn of the event loop.
     let turns = 0;
     let done = false;
@@ -138,7 +246,9 @@ describe('pruneOnce', () => {
     setImmediate(tick);
     const [pruned, exchange] = await Promise.all([
       pruneOnce(b.store, DEFAULT_RETENTION, now, { batch: 100 }).finally(() => (done = true)),
-      b.idp.sign({ sub: 'alice' }).then((alice) => b.exchange('planner', { subject_token: alice, audience: API })),
+      b.idp
+        .sign({ sub: 'alice' })
+        .then((alice) => b.exchange('planner', { subject_token: alice, audience: API })),
     ]);
     expect(pruned).toEqual({ chains: 2000, refusals: 0, approvals: 0, assertionJtis: 0 });
     // 20 batches of chain rows, then one empty batch per step: at least one turn each.
