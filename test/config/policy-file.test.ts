@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseEnv } from '../../broker/config/env.js';
 import { ConfigError } from '../../broker/config/format-issues.js';
 import { loadPolicyFile, parsePolicy } from '../../broker/config/policy.js';
+import { DEFAULT_RETENTION } from '../../broker/ledger/retention.js';
 
 const ISSUER = 'http://127.0.0.1:8787';
 const TE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -139,6 +140,7 @@ describe('parsePolicy: a valid file', () => {
       ]),
       scopesSupported: ['flights:book', 'flights:read', 'trips:book', 'trips:read'],
       rateLimits: DEFAULT_RATE_LIMIT_POLICY,
+      retention: DEFAULT_RETENTION,
     });
   });
 
@@ -180,6 +182,7 @@ describe('parsePolicy: a valid file', () => {
       ]),
       scopesSupported: [],
       rateLimits: DEFAULT_RATE_LIMIT_POLICY,
+      retention: DEFAULT_RETENTION,
     });
   });
 
