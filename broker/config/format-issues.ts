@@ -69,7 +69,9 @@ export function issueSentence(issue: RawIssue): string {
     case 'invalid_value':
       return `must be one of: ${issue.values.map((v) => String(v)).join(', ')}`;
     case 'invalid_format':
-      return issue.format === 'url' ? 'must be a URL' : `is not a valid ${issue.format}`;
+      if (issue.format === 'url') return 'must be a URL';
+      if (issue.format === 'regex') return 'is not in the expected form';
+      return `must be a valid ${issue.format}`;
     case 'not_multiple_of':
       return `must be a multiple of ${String(issue.divisor)}`;
     case 'unrecognized_keys':

@@ -334,7 +334,8 @@ function findClearSecret(input: unknown): string | undefined {
 export function readPolicyJson(file: string): unknown {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    // RFC 8259 §8.1: a byte order mark (some editors write one) may be ignored.
+    text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
   } catch (error) {
     throw new ConfigError(`BATON_POLICY: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
   }

@@ -91,6 +91,9 @@ describe('each kind of schema problem is a sentence', () => {
     expect(sentence(z.string().max(3), 'abcd')).toBe('must be at most 3 characters');
     expect(sentence(z.array(z.string()).max(1), ['a', 'b'])).toBe('must have at most 1 items');
     expect(sentence(z.number().lt(5), 5)).toBe('must be less than 5');
+    expect(sentence(z.string().regex(/^a+$/), 'b')).toBe('is not in the expected form');
+    expect(sentence(z.email(), 'b')).toBe('must be a valid email');
+    expect(sentence(z.url(), 'b')).toBe('must be a URL');
   });
 
   it('keeps the schema’s own sentences where it has one', () => {
@@ -141,6 +144,12 @@ describe('a policy JSON syntax error', () => {
     expect(message(() => loadPolicyFile(file, ISSUER))).toBe(
       `${file}: not valid JSON at line 3, column 25: unexpected "}" (JSON allows no trailing comma)`,
     );
+  });
+
+  it('reads a file that starts with a byte order mark (RFC 8259 §8.1)', () => {
+    const file = path.join(dir, 'bom.json');
+    writeFileSync(file, `\uFEFF${JSON.stringify({ clients: [client()] })}`);
+    expect([...loadPolicyFile(file, ISSUER).clients.keys()]).toEqual(['a']);
   });
 
   it('points at the end of a truncated file', () => {
