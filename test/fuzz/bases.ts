@@ -64,6 +64,8 @@ export interface TokenBase {
   via: 'audience' | 'resource' | 'none';
   jwtType: boolean;
   requestedTokenType: boolean;
+  /** An exchange also sends the client's own token as `actor_token` (SPEC §4 rule 1). */
+  actor: boolean;
   expiresIn: number | null;
   clientIdInBody: boolean;
   /** Rotates the parameters so no parser relies on their order. */
@@ -77,6 +79,7 @@ export const tokenBaseArb: fc.Arbitrary<TokenBase> = fc.record({
   via: fc.constantFrom('audience', 'resource', 'none'),
   jwtType: fc.boolean(),
   requestedTokenType: fc.boolean(),
+  actor: fc.boolean(),
   expiresIn: fc.option(fc.integer({ min: 1, max: 600 }), { nil: null }),
   clientIdInBody: fc.boolean(),
   rotate: fc.nat(10),
@@ -100,6 +103,7 @@ export function tokenValid(base: TokenBase, fx: Fixtures): Valid {
     params.push(['subject_token', base.kind === 'idp-exchange' ? fx.alice : fx.handoff]);
     params.push(['subject_token_type', base.jwtType ? JWT_TYPE : AT]);
     if (base.requestedTokenType) params.push(['requested_token_type', AT]);
+    if (base.actor) params.push(['actor_token', fx.actors[client]], ['actor_token_type', AT]);
   }
   const scope = subset(allowedScopes, base.scopeMask);
   if (scope.length > 0) params.push(['scope', scope.join(' ')]);

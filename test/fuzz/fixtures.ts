@@ -2,20 +2,28 @@
  * The broker a fuzz file runs against (the test policy with approvals, on a temp SQLite),
  * and the real tokens the mutations start from: a person's token from the test IdP, a
  * hand-off Baton issued from it, and tokens that must never be taken (expired, signed
- * with a key nobody trusts, from an untrusted issuer, for another audience, unsigned).
+ * with a key nobody trusts, from an untrusted issuer, for another audience, unsigned),
+ * actor tokens, and a private_key_jwt client (`signer`) whose assertions it signs.
  */
-import { generateKeyPair, SignJWT, decodeProtectedHeader, type JWTPayload } from 'jose';
+import { randomUUID } from 'node:crypto';
+import { decodeProtectedHeader, exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
+import type { PolicyFile } from '../../broker/config/policy.js';
 import {
   API,
   AT,
   CIBA,
   IDP,
   ISSUER,
+  TE,
   claimsOf,
   makeBroker,
   withApprovals,
   type TestBroker,
 } from '../helpers.js';
+
+/** A client that authenticates with private_key_jwt (RFC 7523 §2.2), for assertion mutations. */
+export const SIGNER = 'signer';
+export const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
 /** What alice's IdP token carries: narrower than planner's scopes, so widening is testable. */
 export const ALICE_SCOPE = 'trips:read flights:book';
@@ -36,13 +44,40 @@ export interface Fixtures {
   /** planner's hand-off of `alice` to booker (`aud: agent:booker`, scope `ALICE_SCOPE`). */
   handoff: string;
   bad: Record<BadSubject, string>;
+  /** Each client's own client_credentials token, to send as `actor_token` (SPEC §4 rule 1). */
+  actors: Record<'planner' | 'booker', string>;
+  /** A fresh client assertion for `signer`, for the token endpoint (new jti each time). */
+  assertion(): Promise<string>;
 }
 
 const b64url = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 
-/** Builds the broker and the tokens; `policy` may adjust the test policy further. */
+/** The test policy with approvals, plus `signer` (private_key_jwt with `signerJwk`). */
+function fuzzPolicy(signerJwk: Record<string, unknown>): (p: PolicyFile) => PolicyFile {
+  return (p) => {
+    const q = withApprovals(p);
+    return {
+      ...q,
+      clients: [
+        ...q.clients,
+        {
+          client_id: SIGNER,
+          token_endpoint_auth_method: 'private_key_jwt',
+          jwks: { keys: [signerJwk as { kty: string }] },
+          grant_types: [TE, 'client_credentials'],
+          scopes: ['trips:read'],
+          audiences: [API],
+        },
+      ],
+    };
+  };
+}
+
+/** Builds the broker and the tokens. */
 export async function makeFixtures(): Promise<Fixtures> {
-  const b = await makeBroker({ policy: withApprovals });
+  const signerKeys = await generateKeyPair('ES256', { extractable: true });
+  const signerJwk = { ...(await exportJWK(signerKeys.publicKey)), kid: 'signer-1', alg: 'ES256' };
+  const b = await makeBroker({ policy: fuzzPolicy(signerJwk) });
   const now = b.clock.now;
   const alice = await b.idp.sign({ sub: 'alice', scope: ALICE_SCOPE });
   const handoffAnswer = await b.exchange('planner', {
@@ -79,15 +114,33 @@ export async function makeFixtures(): Promise<Fixtures> {
     unsigned: `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url(aliceClaims)}.`,
     'baton-claims-wrong-key': await signWith({ ...claimsOf(handoff) }, batonKid, 'at+jwt'),
   };
-  return { b, alice, handoff, bad };
+  const actors = {
+    planner: await clientToken(b, 'planner'),
+    booker: await clientToken(b, 'booker'),
+  };
+  const assertion = () =>
+    new SignJWT({ jti: randomUUID() })
+      .setProtectedHeader({ alg: 'ES256', kid: 'signer-1' })
+      .setIssuer(SIGNER)
+      .setSubject(SIGNER)
+      .setAudience(`${ISSUER}/token`)
+      .setIssuedAt(b.clock.now)
+      .setExpirationTime(b.clock.now + 60)
+      .sign(signerKeys.privateKey);
+  return { b, alice, handoff, bad, actors, assertion };
 }
 
 /** A fresh token of planner's own (client_credentials), e.g. to revoke. */
-export async function plannerToken(b: TestBroker): Promise<string> {
+export function plannerToken(b: TestBroker): Promise<string> {
+  return clientToken(b, 'planner');
+}
+
+/** A fresh client_credentials token of `client`'s own. */
+export async function clientToken(b: TestBroker, client: string): Promise<string> {
   const res = await b.post(
     '/token',
     { grant_type: 'client_credentials', scope: 'trips:read', audience: API },
-    'planner',
+    client,
   );
   const body = (await res.json()) as Record<string, unknown>;
   if (res.status !== 200)

@@ -8,7 +8,7 @@
  * a random choice could land on something valid, `apply` steers it off.
  */
 import fc from 'fast-check';
-import { API } from '../helpers.js';
+import { API, AT } from '../helpers.js';
 import { authBreakArb, breakAuth, type AuthBreak } from './auth-breaks.js';
 import { unmutated, type Built, type Valid } from './bases.js';
 import type { Fixtures } from './fixtures.js';
@@ -58,6 +58,7 @@ const NOT_IN_A_USERNAME = [
 
 export type Mutation =
   | { family: 'subject'; brk: JwtBreak }
+  | { family: 'actor'; brk: JwtBreak }
   | { family: 'scope'; extra: string; at: 'start' | 'end' | 'only' }
   | { family: 'audience'; value: string; via: 'audience' | 'resource'; mode: 'add' | 'replace' }
   | { family: 'duplicate'; index: number; other: string | null; at: 'next' | 'end' | 'start' }
@@ -111,6 +112,7 @@ const audienceExtraArb = fc.oneof(
 
 const FAMILY_ARBS: Record<Family, fc.Arbitrary<Mutation>> = {
   subject: jwtBreakArb.map((brk) => ({ family: 'subject', brk })),
+  actor: jwtBreakArb.map((brk) => ({ family: 'actor', brk })),
   scope: fc.record({
     family: fc.constant('scope' as const),
     extra: scopeExtraArb,
@@ -150,6 +152,7 @@ export function mutationArb(family: Family): fc.Arbitrary<Mutation> {
 /** Which families apply to which bases. */
 export const TOKEN_FAMILIES: Family[] = [
   'subject',
+  'actor',
   'scope',
   'audience',
   'duplicate',
@@ -197,6 +200,12 @@ export function apply(valid: Valid, m: Mutation, fx: Fixtures): Built {
         ...built,
         params: valid.params.map(([k, v]) => [k, k === name ? breakJwt(v, m.brk, fx) : v] as const),
       };
+    }
+    case 'actor': {
+      // The client's own actor token, broken; sent alongside whether or not the base had one.
+      const actor = breakJwt(fx.actors[valid.client], m.brk, fx);
+      const rest = valid.params.filter(([k]) => k !== 'actor_token' && k !== 'actor_token_type');
+      return { ...built, params: [...rest, ['actor_token', actor], ['actor_token_type', AT]] };
     }
     case 'scope': {
       // Split as generously as any parser might (any whitespace), so no reading of it is allowed.

@@ -127,6 +127,7 @@ const BASES: Record<Endpoint, () => Valid> = {
         via: 'audience',
         jwtType: false,
         requestedTokenType: false,
+        actor: false,
         expiresIn: null,
         clientIdInBody: false,
         rotate: 0,

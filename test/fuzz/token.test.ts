@@ -15,7 +15,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { CIBA, claimsOf } from '../helpers.js';
 import { anyRequest, anyRequestSpecArb, tokenOutsidePolicy } from './anything.js';
-import { makeFixtures, type Fixtures } from './fixtures.js';
+import { JWT_BEARER, makeFixtures, type Fixtures } from './fixtures.js';
+import { breakJwt, jwtBreakArb } from './jwt-breaks.js';
 import { tokenBaseArb, tokenValid, unmutated } from './bases.js';
 import { apply, mutationArb, TOKEN_FAMILIES } from './mutations.js';
 import { answerTo, checkRefused, PropertyBroken, read, type Answer } from './oracle.js';
@@ -23,7 +24,7 @@ import { encodingArb, FORM, harmlessHeadersArb, send, type FuzzRequest } from '.
 import { fuzzOptions, timeoutFor } from './settings.js';
 
 /** Shares of FUZZ_RUNS taken by this file's properties (the suite's shares add up to 1). */
-const SHARE = { valid: 0.05, family: 0.035, ciba: 0.02, anything: 0.08 };
+const SHARE = { valid: 0.05, family: 0.03, assertion: 0.02, ciba: 0.02, anything: 0.065 };
 
 let fx: Fixtures;
 beforeAll(async () => {
@@ -34,6 +35,20 @@ afterAll(async () => {
 });
 
 const ask = (req: FuzzRequest): Promise<Answer> => answerTo(() => send(fx.b.app, req), req);
+
+/** client_credentials for `signer`, authenticated by `assertion` (RFC 7523 §2.2). */
+const assertionRequest = (assertion: string): FuzzRequest => ({
+  path: '/token',
+  params: [
+    ['grant_type', 'client_credentials'],
+    ['client_assertion_type', JWT_BEARER],
+    ['client_assertion', assertion],
+  ],
+  contentType: FORM,
+  authorization: null,
+  headers: [],
+  encoding: { style: 'whatwg', separators: 'single' },
+});
 
 /** Names a server must ignore (RFC 6749 §3.2: unrecognized parameters). */
 const unknownParamArb = fc.tuple(
@@ -92,14 +107,15 @@ describe('POST /token, fuzzed', () => {
     async (family) => {
       await fc.assert(
         fc.asyncProperty(
-          tokenBaseArb,
+          // client_credentials has no subject, and takes no actor token.
+          family === 'subject' || family === 'actor'
+            ? tokenBaseArb.filter((base) => base.kind !== 'client-credentials')
+            : tokenBaseArb,
           mutationArb(family),
           encodingArb,
           harmlessHeadersArb,
           async (base, mutation, encoding, headers) => {
-            const valid = tokenValid(base, fx);
-            if (family === 'subject' && valid.tokenParam === undefined) return; // client_credentials has no subject
-            const built = apply(valid, mutation, fx);
+            const built = apply(tokenValid(base, fx), mutation, fx);
             checkRefused(await ask({ path: '/token', ...built, headers, encoding }));
           },
         ),
@@ -107,6 +123,24 @@ describe('POST /token, fuzzed', () => {
       );
     },
     timeoutFor(SHARE.family),
+  );
+
+  it(
+    'authenticates a fresh client assertion, and never a broken one',
+    async () => {
+      const intact = await ask(assertionRequest(await fx.assertion()));
+      if (intact.status !== 200)
+        throw new PropertyBroken('an intact client assertion authenticates', intact);
+      await fc.assert(
+        fc.asyncProperty(jwtBreakArb, encodingArb, async (brk, encoding) => {
+          // Fresh each time, so a refusal is the break's doing and not a replayed jti.
+          const assertion = breakJwt(await fx.assertion(), brk, fx);
+          checkRefused(await ask({ ...assertionRequest(assertion), encoding }));
+        }),
+        fuzzOptions(SHARE.assertion),
+      );
+    },
+    timeoutFor(SHARE.assertion),
   );
 
   it(
