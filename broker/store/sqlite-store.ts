@@ -344,13 +344,16 @@ export class SqliteStore implements Store {
   }
 
   async chain(jti: string, nearest = WALK_GUARD): Promise<LedgerToken[]> {
-    // Walks up from the token at most `nearest` rows; the root comes by its jti.
+    // Walks up from the token at most `nearest` rows, each parent one hop nearer the root
+    // (which also ends the walk at a root, and on a corrupt, cyclic ledger); the root
+    // comes by its jti.
     const rows = this.sqlite
       .prepare(
-        `WITH RECURSIVE up(jti, parent_jti, n) AS (
-           SELECT jti, parent_jti, 1 FROM tokens WHERE jti = ?
+        `WITH RECURSIVE up(jti, parent_jti, hop, n) AS (
+           SELECT jti, parent_jti, hop, 1 FROM tokens WHERE jti = ?
            UNION ALL
-           SELECT t.jti, t.parent_jti, up.n + 1 FROM tokens t JOIN up ON t.jti = up.parent_jti
+           SELECT t.jti, t.parent_jti, t.hop, up.n + 1 FROM tokens t
+           JOIN up ON t.jti = up.parent_jti AND t.hop + 1 = up.hop
            WHERE up.n < ?
          )
          SELECT t.* FROM up JOIN tokens t ON t.jti = up.jti ORDER BY up.n DESC`,

@@ -292,3 +292,24 @@ describe('the chain bound over HTTP', () => {
     ]);
   });
 });
+
+describe('a corrupt ledger', () => {
+  it('with two tokens naming each other as parent still audits, each walk ending', async () => {
+    const [a, c] = [randomUUID(), randomUUID()];
+    // a names a parent the ledger lacks (so a starts a chain); c, recorded next, names a.
+    await b.store.recordIssued(row(a, c));
+    await b.store.recordIssued(row(c, a));
+    expect((await b.store.chain(c)).map((t) => t.jti)).toEqual([a, c]);
+    expect((await b.store.chain(a)).map((t) => t.jti)).toEqual([a]);
+    const report = await audit(`/audit/tokens/${a}`);
+    expect(report.status).toBe(200);
+    expect(report.body).toMatchObject({
+      chain_length: 1,
+      descendants: { jti: a, children: [{ jti: c, children: [] }] },
+    });
+    expect((await audit(`/audit/tokens/${c}`)).body).toMatchObject({
+      chain_length: 2,
+      descendants: { jti: c, children: [] },
+    });
+  });
+});
