@@ -566,9 +566,11 @@ export class SqliteStore implements Store {
 
   async useAssertionJti(clientId: string, jti: string, exp: number, now: number): Promise<boolean> {
     const { clientAssertionJtis: t } = schema;
+    // A small sweep on the request path, bounded so a flood of assertions never makes one
+    // request pay for deleting them all; retention (`ledger/retention.ts`) does the rest.
     if (now - this.#lastAssertionSweep >= 60) {
       this.#lastAssertionSweep = now;
-      this.db.delete(t).where(lt(t.exp, now)).run();
+      void this.pruneAssertionJtis(now, { limit: 100 });
     }
     const result = this.db.insert(t).values({ clientId, jti, exp }).onConflictDoNothing().run();
     return result.changes === 1;

@@ -258,6 +258,20 @@ describe('pruneOnce', () => {
   });
 });
 
+describe('spent client-assertion jtis', () => {
+  it('are swept at most 100 at a time on the request path; retention removes the rest', async () => {
+    const now = b.clock.now;
+    const insert = b.store.sqlite.prepare(
+      'INSERT INTO client_assertion_jtis (client_id, jti, exp) VALUES (?, ?, ?)',
+    );
+    for (let i = 0; i < 300; i++) insert.run('planner', `old-${i}`, now - 10);
+    expect(await b.store.useAssertionJti('planner', 'new', now + 60, now)).toBe(true);
+    expect(count('client_assertion_jtis')).toBe(300 - 100 + 1);
+    expect(await pruneOnce(b.store, DEFAULT_RETENTION, now)).toMatchObject({ assertionJtis: 200 });
+    expect(count('client_assertion_jtis')).toBe(1);
+  });
+});
+
 describe('startRetention', () => {
   it('prunes in the background and stops cleanly', async () => {
     const now = b.clock.now;
