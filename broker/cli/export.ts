@@ -2,7 +2,9 @@
  * `npx baton export --since <ISO or Unix seconds> [--until <...>]`: the ledger as JSON
  * Lines on stdout, to archive before retention prunes it (issue 9). One record per token
  * (`{"type":"token",...}`, with `parent_jti` and `root_jti` linking its chain) issued in
- * [since, until), then one per refusal (`{"type":"refusal",...}`) recorded in it.
+ * [since, until), then one per refusal (`{"type":"refusal",...}`) recorded in it, then
+ * one per approval request (`{"type":"approval",...}`) made in it: pruning removes a
+ * chain's approval with the chain, so the archive keeps who approved what.
  *
  * Streaming: rows are read in keyset-paginated pages of `PAGE` and each page is written
  * before the next is read, waiting for stdout to drain, so memory stays flat however
@@ -14,7 +16,7 @@ import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { parseEnv } from '../config/env.js';
 import { ConfigError } from '../config/format-issues.js';
-import type { LedgerRefusal, LedgerToken, Store } from '../store/store.js';
+import type { ApprovalRecord, LedgerRefusal, LedgerToken, Store } from '../store/store.js';
 import { openExistingStore } from './ledger.js';
 
 const PAGE = 1000;
@@ -76,6 +78,25 @@ export function refusalRecord(r: LedgerRefusal) {
   };
 }
 
+export function approvalRecord(a: ApprovalRecord) {
+  return {
+    type: 'approval',
+    auth_req_id: a.authReqId,
+    client_id: a.clientId,
+    user: a.username,
+    scope: a.scope,
+    aud: a.aud,
+    binding_message: a.bindingMessage,
+    created_at: a.createdAt,
+    expires_at: a.expiresAt,
+    status: a.status,
+    approved_scope: a.approvedScope,
+    decided_at: a.decidedAt,
+    decided_by: a.decidedBy,
+    issued_jti: a.issuedJti,
+  };
+}
+
 /** Writes one page, waiting for the stream to drain when it asks to. */
 async function write(out: NodeJS.WritableStream, lines: string[]): Promise<void> {
   if (lines.length > 0 && !out.write(`${lines.join('\n')}\n`)) await once(out, 'drain');
@@ -112,7 +133,19 @@ export async function exportLedger(
     if (last === undefined || page.length < PAGE) break;
     after = { at: last.at, id: last.id };
   }
-  return { tokens, refusals };
+  let approvals = 0;
+  for (let after: { createdAt: number; authReqId: string } | undefined; ;) {
+    const page = await store.exportApprovals(query, after);
+    await write(
+      out,
+      page.map((a) => asciiJson(approvalRecord(a))),
+    );
+    approvals += page.length;
+    const last = page.at(-1);
+    if (last === undefined || page.length < PAGE) break;
+    after = { createdAt: last.createdAt, authReqId: last.authReqId };
+  }
+  return { tokens, refusals, approvals };
 }
 
 /** `npx baton export`; the summary goes to stderr, the records alone to stdout. */
@@ -132,7 +165,9 @@ export async function runExport(args: string[]): Promise<number> {
   const store = openExistingStore(parseEnv());
   try {
     const n = await exportLedger(store, { since, until }, process.stdout);
-    process.stderr.write(`exported ${n.tokens} token(s) and ${n.refusals} refusal(s)\n`);
+    process.stderr.write(
+      `exported ${n.tokens} token(s), ${n.refusals} refusal(s) and ${n.approvals} approval request(s)\n`,
+    );
     return 0;
   } finally {
     await store.close();

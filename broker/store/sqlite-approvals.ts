@@ -9,7 +9,7 @@
  * 10 s) hold however many requests race, on one broker or several.
  * @module
  */
-import { and, desc, eq, gt, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, gte, lt, sql } from 'drizzle-orm';
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { FIELD_CAPS, within } from './limits.js';
 import * as schema from './schema.js';
@@ -109,6 +109,28 @@ export class SqliteApprovals {
   get(authReqId: string): ApprovalRecord | undefined {
     const row = this.#get.get({ id: authReqId });
     return row === undefined ? undefined : toRecord(row);
+  }
+
+  /** Requests made in [since, until) after `after`, by (created_at, auth_req_id). */
+  exportPage(
+    query: { since: number; until: number; limit: number },
+    after: { createdAt: number; authReqId: string },
+  ): ApprovalRecord[] {
+    const t = schema.approvalRequests;
+    return this.db
+      .select()
+      .from(t)
+      .where(
+        and(
+          gte(t.createdAt, query.since),
+          lt(t.createdAt, query.until),
+          sql`(${t.createdAt}, ${t.authReqId}) > (${after.createdAt}, ${after.authReqId})`,
+        ),
+      )
+      .orderBy(t.createdAt, t.authReqId)
+      .limit(query.limit)
+      .all()
+      .map(toRecord);
   }
 
   /** The approval a token was issued on (CIBA root tokens only). */

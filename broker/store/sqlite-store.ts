@@ -457,6 +457,16 @@ export class SqliteStore implements Store {
     return rows.map(refusalFromRaw);
   }
 
+  async exportApprovals(
+    query: ExportQuery,
+    after?: { createdAt: number; authReqId: string },
+  ): Promise<ApprovalRecord[]> {
+    return this.#approvals.exportPage(
+      query,
+      after ?? { createdAt: query.since - 1, authReqId: '' },
+    );
+  }
+
   async pruneChains(cutoff: number, batch: PruneBatch): Promise<number> {
     this.#flush();
     return this.#pruneChains(cutoff, batch.limit);

@@ -203,6 +203,11 @@ export interface Store {
   refusalsInTree(jti: string, limit: number): Promise<{ refusals: LedgerRefusal[]; total: number }>;
   /** Tokens issued in [since, until), by (iat, jti), after `after`; for `npx baton export`. */
   exportTokens(query: ExportQuery, after?: { iat: number; jti: string }): Promise<LedgerToken[]>;
+  /** Approval requests made in [since, until), by (created_at, auth_req_id); for `npx baton export`. */
+  exportApprovals(
+    query: ExportQuery,
+    after?: { createdAt: number; authReqId: string },
+  ): Promise<ApprovalRecord[]>;
   /** Refusals recorded in [since, until), by (at, id), after `after`; for `npx baton export`. */
   exportRefusals(query: ExportQuery, after?: { at: number; id: number }): Promise<LedgerRefusal[]>;
 

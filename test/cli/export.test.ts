@@ -67,7 +67,9 @@ describe('npx baton export', () => {
       BATON_DB: db,
     });
     expect(code).toBe(0);
-    expect(stderr).toBe(`ledger: ${db}\nexported 2 token(s) and 1 refusal(s)\n`);
+    expect(stderr).toBe(
+      `ledger: ${db}\nexported 2 token(s), 1 refusal(s) and 0 approval request(s)\n`,
+    );
     const lines = stdout
       .trimEnd()
       .split('\n')
@@ -142,6 +144,47 @@ describe('npx baton export', () => {
       type: 'refusal',
       error_description: planted,
       requested: { scope: planted },
+    });
+  });
+
+  it('writes the approval requests too, so an archived chain keeps who approved it', async () => {
+    const now = b.clock.now;
+    const root = randomUUID();
+    await b.store.createApproval({
+      authReqId: 'req-1',
+      clientId: 'planner',
+      username: 'alice',
+      scope: 'trips:read trips:book',
+      aud: [API],
+      bindingMessage: 'Plan the trip',
+      createdAt: now,
+      expiresAt: now + 300,
+      interval: 5,
+    });
+    await b.store.decideApproval('req-1', 'approved', 'trips:read', 'alice', now + 5);
+    await b.store.claimApprovedForIssue('req-1', root);
+    const { code, stdout, stderr } = await baton(['export', '--since', String(now)], {
+      BATON_DB: db,
+    });
+    expect(code).toBe(0);
+    expect(stderr).toBe(
+      `ledger: ${db}\nexported 0 token(s), 0 refusal(s) and 1 approval request(s)\n`,
+    );
+    expect(JSON.parse(stdout)).toEqual({
+      type: 'approval',
+      auth_req_id: 'req-1',
+      client_id: 'planner',
+      user: 'alice',
+      scope: 'trips:read trips:book',
+      aud: [API],
+      binding_message: 'Plan the trip',
+      created_at: now,
+      expires_at: now + 300,
+      status: 'issued',
+      approved_scope: 'trips:read',
+      decided_at: now + 5,
+      decided_by: 'alice',
+      issued_jti: root,
     });
   });
 
