@@ -15,6 +15,7 @@ import { anyRequest, anyRequestSpecArb } from './anything.js';
 import { makeFixtures, type Fixtures } from './fixtures.js';
 import { backchannelBaseArb, backchannelValid, unmutated } from './bases.js';
 import { apply, BACKCHANNEL_FAMILIES, mutationArb } from './mutations.js';
+import { checkRefusalsSince, refusalMark } from './ledger.js';
 import { answerTo, checkRefused, PropertyBroken, type Answer } from './oracle.js';
 import { encodingArb, harmlessHeadersArb, send, type FuzzRequest } from './requests.js';
 import { fuzzOptions, timeoutFor } from './settings.js';
@@ -30,7 +31,13 @@ afterAll(async () => {
   await fx.b.close();
 });
 
-const ask = (req: FuzzRequest): Promise<Answer> => answerTo(() => send(fx.b.app, req), req);
+/** Sends, checks the answer, and checks what the request left in the refusal ledger. */
+async function ask(req: FuzzRequest): Promise<Answer> {
+  const mark = refusalMark(fx.b);
+  const a = await answerTo(() => send(fx.b.app, req), req);
+  checkRefusalsSince(fx.b, mark, a);
+  return a;
+}
 const pendingCount = () =>
   (
     fx.b.store.sqlite

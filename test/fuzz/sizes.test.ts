@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { makeFixtures, plannerToken, type Fixtures } from './fixtures.js';
 import { backchannelValid, tokenParamValid, tokenValid, unmutated, type Valid } from './bases.js';
+import { checkRefusalsSince, refusalMark } from './ledger.js';
 import { answerTo } from './oracle.js';
 import { encodingArb, send, type Endpoint, type Pair } from './requests.js';
 import { fuzzOptions, timeoutFor } from './settings.js';
@@ -162,7 +163,8 @@ describe('answers stay small, fuzzed', () => {
             headers: [],
             encoding,
           };
-          await answerTo(() => send(fx.b.app, req), req);
+          const mark = refusalMark(fx.b);
+          checkRefusalsSince(fx.b, mark, await answerTo(() => send(fx.b.app, req), req));
         }),
         fuzzOptions(SHARE_PER_ENDPOINT),
       );

@@ -19,6 +19,7 @@ import { JWT_BEARER, makeFixtures, type Fixtures } from './fixtures.js';
 import { breakJwt, jwtBreakArb } from './jwt-breaks.js';
 import { tokenBaseArb, tokenValid, unmutated } from './bases.js';
 import { apply, mutationArb, TOKEN_FAMILIES } from './mutations.js';
+import { checkRefusalsSince, refusalMark } from './ledger.js';
 import { answerTo, checkRefused, PropertyBroken, read, type Answer } from './oracle.js';
 import { encodingArb, FORM, harmlessHeadersArb, send, type FuzzRequest } from './requests.js';
 import { fuzzOptions, timeoutFor } from './settings.js';
@@ -34,7 +35,13 @@ afterAll(async () => {
   await fx.b.close();
 });
 
-const ask = (req: FuzzRequest): Promise<Answer> => answerTo(() => send(fx.b.app, req), req);
+/** Sends, checks the answer, and checks what the request left in the refusal ledger. */
+async function ask(req: FuzzRequest): Promise<Answer> {
+  const mark = refusalMark(fx.b);
+  const a = await answerTo(() => send(fx.b.app, req), req);
+  checkRefusalsSince(fx.b, mark, a);
+  return a;
+}
 
 /** client_credentials for `signer`, authenticated by `assertion` (RFC 7523 §2.2). */
 const assertionRequest = (assertion: string): FuzzRequest => ({
