@@ -78,7 +78,7 @@ export interface StoredSigningKey {
 
 /** A page of the ledger for `npx baton export`: oldest first, keyset-paginated. */
 export interface ExportQuery {
-  /** Issued (tokens) or refused (refusals) at or after this Unix time. */
+  /** Issued (tokens), refused (refusals) or asked for (approvals) at or after this Unix time. */
   since: number;
   /** ... and before this one. */
   until: number;
@@ -87,7 +87,7 @@ export interface ExportQuery {
 
 /** One retention step (`ledger/retention.ts` computes the cutoffs and loops the steps). */
 export interface PruneBatch {
-  /** How many rows one statement may delete at most. */
+  /** The most rows one call may delete (one short transaction). */
   limit: number;
 }
 
@@ -244,8 +244,9 @@ export interface Store {
   /**
    * Records a new CIBA request, pending, first poll allowed at once, unless the client
    * already has `caps.perClient` pending unexpired requests, or `caps.perClientUser` for
-   * this person: then resolves false and records nothing. The count and the insert are one
-   * statement, so concurrent requests (or brokers) cannot overshoot the cap.
+   * this person (default `DEFAULT_PENDING_CAPS`: 100 and 20): then resolves false and
+   * records nothing. The count and the insert are one statement, so concurrent requests
+   * (or brokers) cannot overshoot the cap.
    */
   createApproval(approval: NewApproval, caps?: PendingCaps): Promise<boolean>;
   getApproval(authReqId: string): Promise<ApprovalRecord | undefined>;
