@@ -181,6 +181,7 @@ export interface AnyRequestSpec {
   headers: Pair[];
   encoding: FuzzRequest['encoding'];
   garble: FuzzRequest['garble'] | null;
+  method: NonNullable<FuzzRequest['method']>;
 }
 
 export const anyRequestSpecArb: fc.Arbitrary<AnyRequestSpec> = fc.record({
@@ -210,6 +211,19 @@ export const anyRequestSpecArb: fc.Arbitrary<AnyRequestSpec> = fc.record({
   headers: otherHeadersArb,
   encoding: encodingArb,
   garble: fc.option(garbleArb, { nil: null, freq: 4 }),
+  method: fc.oneof(
+    { weight: 20, arbitrary: fc.constant('POST' as const) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        'GET' as const,
+        'PUT' as const,
+        'PATCH' as const,
+        'DELETE' as const,
+        'OPTIONS' as const,
+      ),
+    },
+  ),
 });
 
 /** What was sent, and which client (if any) it authenticates as when the credentials are right. */
@@ -247,6 +261,7 @@ export function anyRequest(path: Endpoint, spec: AnyRequestSpec, fx: Fixtures): 
       headers: spec.headers,
       encoding: spec.encoding,
       ...(spec.garble === null ? {} : { garble: spec.garble }),
+      method: spec.method,
     },
     client,
   };

@@ -239,6 +239,14 @@ export function checkAnswer(req: FuzzRequest, a: Answer): void {
     `the body is under ${MAX_ANSWER_BYTES} bytes (got ${a.bytes})`,
     a,
   );
+  // Another method than POST is 405 (unless its body is over the cap, which is checked first).
+  if ((req.method ?? 'POST') !== 'POST' && a.status !== 413) {
+    check(
+      a.status === 405 && a.headers.get('allow') === 'POST',
+      'another method than POST is 405 with Allow: POST',
+      a,
+    );
+  }
   if (a.status === 200) checkSuccess(req.path, a);
   else checkError(a, req);
 }
@@ -258,4 +266,16 @@ export async function answerTo(send: () => Promise<Response>, req: FuzzRequest):
   const a = await read(await send());
   checkAnswer(req, a);
   return a;
+}
+
+/**
+ * Whether two answers say the same thing: the status, and for an error its code and
+ * description (a success differs in what it issues: a new jti, a new auth_req_id).
+ */
+export function sameAnswer(one: Answer, two: Answer): boolean {
+  if (one.status !== two.status) return false;
+  if (one.status === 200) return true;
+  const a = one.json as Record<string, unknown> | undefined;
+  const b = two.json as Record<string, unknown> | undefined;
+  return a?.error === b?.error && a?.error_description === b?.error_description;
 }

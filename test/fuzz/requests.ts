@@ -41,6 +41,8 @@ export interface FuzzRequest {
   headers: Pair[];
   encoding: Encoding;
   garble?: Garble;
+  /** POST unless said otherwise; GET and DELETE go without a body. */
+  method?: 'POST' | 'GET' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
 }
 
 export const FORM = 'application/x-www-form-urlencoded';
@@ -90,7 +92,9 @@ export function send(app: Hono, req: FuzzRequest): Promise<Response> {
   for (const [k, v] of req.headers) headers.append(k, v);
   if (req.contentType !== null) headers.set('content-type', req.contentType);
   if (req.authorization !== null) headers.set('authorization', req.authorization);
-  return Promise.resolve(app.request(req.path, { method: 'POST', headers, body: bodyOf(req) }));
+  const method = req.method ?? 'POST';
+  const body = method === 'GET' || method === 'DELETE' ? null : bodyOf(req);
+  return Promise.resolve(app.request(req.path, { method, headers, body }));
 }
 
 /** Basic credentials as RFC 6749 §2.3.1 spells them (form-encoded, then base64). */

@@ -20,12 +20,26 @@ import { breakJwt, jwtBreakArb } from './jwt-breaks.js';
 import { tokenBaseArb, tokenValid, unmutated } from './bases.js';
 import { apply, mutationArb, TOKEN_FAMILIES } from './mutations.js';
 import { checkRefusalsSince, refusalMark } from './ledger.js';
-import { answerTo, checkRefused, PropertyBroken, read, type Answer } from './oracle.js';
-import { encodingArb, FORM, harmlessHeadersArb, send, type FuzzRequest } from './requests.js';
+import { answerTo, checkRefused, PropertyBroken, read, sameAnswer, type Answer } from './oracle.js';
+import {
+  bodyOf,
+  encodingArb,
+  FORM,
+  harmlessHeadersArb,
+  send,
+  type FuzzRequest,
+} from './requests.js';
 import { fuzzOptions, timeoutFor } from './settings.js';
 
 /** Shares of FUZZ_RUNS taken by this file's properties (the suite's shares add up to 1). */
-const SHARE = { valid: 0.05, family: 0.03, assertion: 0.02, ciba: 0.02, anything: 0.065 };
+const SHARE = {
+  valid: 0.05,
+  family: 0.03,
+  assertion: 0.02,
+  ciba: 0.02,
+  anything: 0.045,
+  spellings: 0.01,
+};
 
 let fx: Fixtures;
 beforeAll(async () => {
@@ -209,5 +223,30 @@ describe('POST /token, fuzzed', () => {
       );
     },
     timeoutFor(SHARE.anything),
+  );
+
+  it(
+    'answers every equivalent spelling of any request alike',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(anyRequestSpecArb, encodingArb, async (spec, other) => {
+          // Garbled bytes change what the form says, so only the clean spellings compare.
+          const { req } = anyRequest('/token', { ...spec, garble: null }, fx);
+          const respelled = { ...req, encoding: other };
+          // One spelling may be over the 64 KB cap and the other not: that is no difference.
+          if (Math.max(bodyOf(req).length, bodyOf(respelled).length) > 64 * 1024) return;
+          const one = await ask(req);
+          const two = await ask(respelled);
+          if (!sameAnswer(one, two)) {
+            throw new PropertyBroken(
+              `the same request spelled ${JSON.stringify(other)} was answered ${two.status} ${two.text.slice(0, 300)}`,
+              one,
+            );
+          }
+        }),
+        fuzzOptions(SHARE.spellings),
+      );
+    },
+    timeoutFor(SHARE.spellings),
   );
 });
