@@ -73,11 +73,21 @@ function fuzzPolicy(signerJwk: Record<string, unknown>): (p: PolicyFile) => Poli
   };
 }
 
-/** Builds the broker and the tokens. */
-export async function makeFixtures(): Promise<Fixtures> {
+/**
+ * Builds the broker and the tokens; `rateLimits` replaces the test policy's (which are
+ * high enough never to be reached).
+ */
+export async function makeFixtures(
+  options: { rateLimits?: PolicyFile['rate_limits'] } = {},
+): Promise<Fixtures> {
   const signerKeys = await generateKeyPair('ES256', { extractable: true });
   const signerJwk = { ...(await exportJWK(signerKeys.publicKey)), kid: 'signer-1', alg: 'ES256' };
-  const b = await makeBroker({ policy: fuzzPolicy(signerJwk) });
+  const withSigner = fuzzPolicy(signerJwk);
+  const policy = (p: PolicyFile): PolicyFile =>
+    options.rateLimits === undefined
+      ? withSigner(p)
+      : { ...withSigner(p), rate_limits: options.rateLimits };
+  const b = await makeBroker({ policy });
   const now = b.clock.now;
   const alice = await b.idp.sign({ sub: 'alice', scope: ALICE_SCOPE });
   const handoffAnswer = await b.exchange('planner', {

@@ -115,6 +115,13 @@ function check(ok: boolean, property: string, answer: Answer): void {
 /** RFC 6749 §5.2 error JSON. */
 function checkError(a: Answer, req: FuzzRequest): void {
   check(a.status >= 400 && a.status < 500, `a failure is a 4xx (got ${a.status})`, a);
+  if (a.status === 429) {
+    check(
+      /^[1-9][0-9]*$/.test(a.headers.get('retry-after') ?? ''),
+      'a 429 says when to retry (Retry-After, SPEC §10)',
+      a,
+    );
+  }
   check(
     /^application\/json\b/.test(a.headers.get('content-type') ?? ''),
     'an error is application/json',

@@ -15,7 +15,7 @@ import { encodingArb, send, type Endpoint, type Pair } from './requests.js';
 import { fuzzOptions, timeoutFor } from './settings.js';
 
 /** Shares of FUZZ_RUNS taken by this file's properties (the suite's shares add up to 1). */
-const SHARE_PER_ENDPOINT = 0.01;
+const SHARE_PER_ENDPOINT = 0.0075;
 
 type Part =
   | 'scope'

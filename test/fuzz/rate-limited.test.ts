@@ -1,0 +1,57 @@
+/**
+ * The client endpoints under a tight per-client rate limit (SPEC §10: 429 with
+ * `Retry-After`): whatever is sent, every answer is still well-formed (see `oracle.ts`,
+ * which also wants `Retry-After` on a 429), and a request turned away files no refusal
+ * (checked through `ledger.ts`: a turned-away request is no refused grant, yet nothing
+ * it carried may reach the ledger either way).
+ */
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { anyRequest, anyRequestSpecArb } from './anything.js';
+import { makeFixtures, type Fixtures } from './fixtures.js';
+import { checkRefusalsSince, refusalMark } from './ledger.js';
+import { answerTo, PropertyBroken } from './oracle.js';
+import { send, type Endpoint } from './requests.js';
+import { fuzzOptions, timeoutFor } from './settings.js';
+
+/** Share of FUZZ_RUNS taken by this file's property (the suite's shares add up to 1). */
+const SHARE = 0.01;
+
+let fx: Fixtures;
+beforeAll(async () => {
+  // The test clock stands still, so after the burst every authenticated request is over.
+  fx = await makeFixtures({ rateLimits: { requests_per_second: 1, burst: 3 } });
+});
+afterAll(async () => {
+  await fx.b.close();
+});
+
+describe('rate-limited endpoints, fuzzed', () => {
+  it(
+    'answer any request with RFC 6749 JSON, a 429 with Retry-After once over the limit',
+    async () => {
+      let limited = 0;
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom<Endpoint>('/token', '/introspect', '/revoke', '/bc-authorize'),
+          anyRequestSpecArb,
+          async (path, spec) => {
+            const req = anyRequest(path, spec, fx).req;
+            const mark = refusalMark(fx.b);
+            const a = await answerTo(() => send(fx.b.app, req), req);
+            checkRefusalsSince(fx.b, mark, a);
+            if (a.status === 429) {
+              limited++;
+              if (refusalMark(fx.b) !== mark)
+                throw new PropertyBroken('a request over the limit files no refusal', a);
+            }
+          },
+        ),
+        fuzzOptions(SHARE),
+      );
+      // The property must have met the limit at all, or it proved nothing about it.
+      if (limited === 0) throw new Error('no request was over the rate limit');
+    },
+    timeoutFor(SHARE),
+  );
+});
