@@ -28,7 +28,7 @@ export const CLIENTS: Record<string, ClientFacts> = {
   /** client_secret_post, so it only appears in the arbitrary requests. */
   poster: { scopes: ['trips:read'], audiences: [API] },
 };
-export const CLIENT_IDS = ['planner', 'booker', 'api', 'poster', 'narrow'];
+export const CLIENT_IDS = ['planner', 'booker', 'api', 'poster', 'narrow', 'signer'];
 
 /** What a valid request is, before any mutation. */
 export interface Valid {
