@@ -31,6 +31,7 @@ import type { ClientPolicy } from '../broker/config/policy.js';
 import type { BrokerDeps } from '../broker/deps.js';
 import { activeToken } from '../broker/services/introspection.js';
 import { NO_STORE } from '../broker/endpoints/urls.js';
+import { limitClient } from '../broker/ops/rate-limit.js';
 import { InProcessBrokerClient } from './in-process-broker-client.js';
 import { buildServer } from './server.js';
 import { McpServerPool } from './server-pool.js';
@@ -173,6 +174,9 @@ export function createMcpMount(options: McpMountOptions = {}): Mount {
       }
       const auth = await authenticate(c, deps);
       if (auth instanceof Response) return auth;
+      // SPEC §10: /mcp draws on the same per-client rate limit as the token endpoint.
+      const limited = limitClient(c, deps.rateLimiter, auth.client.clientId, deps.now());
+      if (limited !== undefined) return limited;
       if (c.req.method !== 'POST') {
         return c.json(
           {

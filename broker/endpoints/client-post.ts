@@ -16,7 +16,7 @@ import { grants } from '../grants/index.js';
 import { InvalidClient } from '../oauth/errors.js';
 import { readForm, single, type Form } from '../oauth/form.js';
 import { peerAddress } from '../ops/peer.js';
-import { tooManyRequests } from '../ops/rate-limit.js';
+import { limitClient, tooManyRequests } from '../ops/rate-limit.js';
 import { endpointUrl, PATHS } from './urls.js';
 
 export interface ClientRequest {
@@ -60,12 +60,6 @@ export function postFromClient(
       if (error instanceof InvalidClient) limiter.authenticationFailed(address, now);
       throw error;
     }
-    info.clientId = client.clientId;
-    const wait = limiter.takeForClient(client.clientId, now);
-    if (wait > 0) {
-      info.refusal = { error: 'temporarily_unavailable', reason: 'rate_limited' };
-      return tooManyRequests(c, wait);
-    }
-    return handle(c, { client, form, now });
+    return limitClient(c, limiter, client.clientId, now) ?? handle(c, { client, form, now });
   });
 }

@@ -117,6 +117,24 @@ export class RateLimiter {
   }
 }
 
+/**
+ * Counts one request by an authenticated client: `undefined` when it may go ahead, else
+ * the 429 to send. Notes the client (and a refusal) for the request's log line.
+ */
+export function limitClient(
+  c: Context,
+  limiter: RateLimiter,
+  clientId: string,
+  now: number,
+): Response | undefined {
+  const info = c.get('requestInfo');
+  info.clientId = clientId;
+  const wait = limiter.takeForClient(clientId, now);
+  if (wait === 0) return undefined;
+  info.refusal = { error: 'temporarily_unavailable', reason: 'rate_limited' };
+  return tooManyRequests(c, wait);
+}
+
 /** The wire answer for a request over its limit. */
 export function tooManyRequests(c: Context, retryAfterSeconds: number): Response {
   return c.json(

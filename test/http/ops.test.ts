@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../broker/app.js';
 import { DEFAULT_RATE_LIMITS, parsePolicy, type PolicyFile } from '../../broker/config/policy.js';
 import type { BrokerDeps } from '../../broker/deps.js';
+import { mountMcp } from '../../mcp-server/http.js';
 import {
   ADMIN_TOKEN,
   API,
@@ -449,6 +450,43 @@ describe('per-client rate limits', () => {
     expect((await ask('planner')).status).toBe(429);
     for (let i = 0; i < 5; i++) expect((await ask('booker')).status).toBe(200);
     expect((await ask('booker')).status).toBe(429);
+  });
+
+  it('apply at /mcp too, to the client the bearer token acts for', async () => {
+    const mcpAudience = `${ISSUER}/mcp`;
+    const b = await broker((p) => {
+      const q = limited({ requests_per_second: 1, burst: 2 })(p);
+      return {
+        ...q,
+        clients: q.clients.map((c) =>
+          c.client_id === 'planner'
+            ? { ...c, audiences: [...(c.audiences ?? []), mcpAudience] }
+            : c,
+        ),
+      };
+    });
+    const app = createApp(b.deps, [mountMcp]);
+    const issued = await request(app, '/token', {
+      form: { ...CC, audience: mcpAudience },
+      client: 'planner',
+    });
+    expect(issued.status).toBe(200);
+    const { access_token: token } = (await issued.json()) as { access_token: string };
+    const mcp = () =>
+      app.request('/mcp', {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+      });
+    expect((await mcp()).status).toBe(200);
+    const over = await mcp();
+    expect(over.status).toBe(429);
+    expect(over.headers.get('retry-after')).toBe('1');
+    expect(await over.json()).toEqual(TOO_MANY);
   });
 
   it('hold back an address after too many failed authentications, even with the right secret, until time passes', async () => {
