@@ -5,7 +5,11 @@
  * The single `onError` writes RFC 6749 §5.2 JSON with `no-store` for every failure:
  * typed OAuth errors as they are (a 401 from Basic auth with `WWW-Authenticate`), bearer
  * errors per RFC 6750, an oversized body as 413, and anything unexpected as a bare
- * `server_error` with no stack trace.
+ * `server_error` with no stack trace (its kind and place go to the log).
+ *
+ * Operations (SPEC §10): one middleware before everything gives each request an id and,
+ * once answered, its log line and metrics (`ops/observe.ts`); `/healthz` and `/metrics`
+ * are mounted with the other routes (`ops/health.ts`).
  * @module
  */
 import { Hono } from 'hono';
