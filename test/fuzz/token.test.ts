@@ -38,7 +38,7 @@ const SHARE = {
   assertion: 0.02,
   ciba: 0.02,
   anything: 0.045,
-  spellings: 0.01,
+  spellings: 0.02,
 };
 
 let fx: Fixtures;
