@@ -35,7 +35,11 @@ export type BadSubject =
   | 'untrusted-issuer'
   | 'wrong-audience'
   | 'unsigned'
-  | 'baton-claims-wrong-key';
+  | 'baton-claims-wrong-key'
+  /** Baton's own, intact, but revoked in the ledger. */
+  | 'revoked'
+  /** Baton's own, intact, but past its `exp`. */
+  | 'baton-expired';
 
 export interface Fixtures {
   b: TestBroker;
@@ -123,6 +127,8 @@ export async function makeFixtures(
     'wrong-audience': await b.idp.sign({ sub: 'alice', scope: ALICE_SCOPE, aud: API }),
     unsigned: `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url(aliceClaims)}.`,
     'baton-claims-wrong-key': await signWith({ ...claimsOf(handoff) }, batonKid, 'at+jwt'),
+    revoked: await revokedHandoff(b, alice),
+    'baton-expired': await expiredToken(b),
   };
   const actors = {
     planner: await clientToken(b, 'planner'),
@@ -138,6 +144,30 @@ export async function makeFixtures(
       .setExpirationTime(b.clock.now + 60)
       .sign(signerKeys.privateKey);
   return { b, alice, handoff, bad, actors, assertion };
+}
+
+/** A second hand-off of alice's token to booker, revoked by planner. */
+async function revokedHandoff(b: TestBroker, alice: string): Promise<string> {
+  const { body } = await b.exchange('planner', {
+    subject_token: alice,
+    audience: 'agent:booker',
+    scope: ALICE_SCOPE,
+  });
+  const token = body.access_token as string;
+  await b.post('/revoke', { token }, 'planner');
+  if ((await b.store.revokedAt(claimsOf(token).jti!)) == null)
+    throw new Error('fixture revocation failed');
+  return token;
+}
+
+/** A token of planner's own issued long enough ago to have expired. */
+async function expiredToken(b: TestBroker): Promise<string> {
+  b.clock.now -= 3600;
+  try {
+    return await clientToken(b, 'planner');
+  } finally {
+    b.clock.now += 3600;
+  }
 }
 
 /** A fresh token of planner's own (client_credentials), e.g. to revoke. */

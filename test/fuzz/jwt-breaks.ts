@@ -92,6 +92,8 @@ export const jwtBreakArb: fc.Arbitrary<JwtBreak> = fc.oneof(
       'wrong-audience',
       'unsigned',
       'baton-claims-wrong-key',
+      'revoked',
+      'baton-expired',
       'garbage',
     ),
     garbage: fc.string({ maxLength: 300 }),

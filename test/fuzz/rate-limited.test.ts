@@ -16,11 +16,13 @@ import { fuzzOptions, timeoutFor } from './settings.js';
 
 /** Share of FUZZ_RUNS taken by this file's property (the suite's shares add up to 1). */
 const SHARE = 0.01;
+/** Enough for the fixtures' own requests, and soon spent. */
+const BURST = 10;
 
 let fx: Fixtures;
 beforeAll(async () => {
   // The test clock stands still, so after the burst every authenticated request is over.
-  fx = await makeFixtures({ rateLimits: { requests_per_second: 1, burst: 3 } });
+  fx = await makeFixtures({ rateLimits: { requests_per_second: 1, burst: BURST } });
 });
 afterAll(async () => {
   await fx.b.close();
@@ -31,8 +33,10 @@ describe('rate-limited endpoints, fuzzed', () => {
     'answer any request with RFC 6749 JSON, a 429 with Retry-After once over the limit',
     async () => {
       // planner's burst is spent from the start, so the fuzz surely meets the limit.
-      for (let i = 0; i < 3; i++) await fx.b.post('/introspect', { token: 'x' }, 'planner');
-      const over = await read(await fx.b.post('/introspect', { token: 'x' }, 'planner'));
+      let over = await read(await fx.b.post('/introspect', { token: 'x' }, 'planner'));
+      for (let i = 0; i < BURST && over.status === 200; i++) {
+        over = await read(await fx.b.post('/introspect', { token: 'x' }, 'planner'));
+      }
       if (over.status !== 429) throw new PropertyBroken('planner is over its limit', over);
       await fc.assert(
         fc.asyncProperty(
