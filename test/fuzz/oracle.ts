@@ -5,7 +5,8 @@
  * - never a raw control character in the body, and never more than `MAX_ANSWER_BYTES`;
  * - an error is JSON with `Cache-Control: no-store`, a registered `error` code, and an
  *   `error_description` (if any) of at most 300 RFC 6749 §5.2 characters;
- * - a 401 to a client that tried HTTP Basic carries `WWW-Authenticate` (RFC 6749 §5.2);
+ * - a 401 to a client that tried HTTP Basic carries `WWW-Authenticate` (RFC 6749 §5.2),
+ *   a 429 carries `Retry-After` (SPEC §10), another method than POST is 405;
  * - a 200 is what the endpoint gives: a token response, introspection JSON with `active`,
  *   an empty revocation answer, a CIBA acknowledgement.
  * Each check throws an Error naming the property that broke, so fast-check reports it.

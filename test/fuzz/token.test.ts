@@ -3,12 +3,14 @@
  * in-process against a real broker on a temp SQLite:
  * - a valid exchange or client_credentials request, in any equivalent form spelling and
  *   with headers and parameters a server must ignore, gets a token within policy;
- * - every mutation of it that the contract refuses (broken subject token, widened scope,
- *   audience outside the allow-list, a parameter twice or twice-once-empty, the wrong
- *   content type, broken client authentication) gets no token;
+ * - every mutation of it that the contract refuses (broken subject or actor token, widened
+ *   scope, audience outside the allow-list, a parameter twice or twice-once-empty, the
+ *   wrong content type, broken client authentication) gets no token;
+ * - a fresh client assertion authenticates, a broken one never does;
  * - a CIBA poll for a request nobody approved gets no token;
- * - any request at all gets a well-formed answer (see `oracle.ts`), and a token only
- *   within the caller's policy.
+ * - any request at all gets a well-formed answer (see `oracle.ts`), the same answer in
+ *   every equivalent spelling, a token only within the caller's policy, and leaves at
+ *   most one small, printable refusal row (`ledger.ts`).
  * Case counts come from `FUZZ_RUNS` (settings.ts); a failure prints its seed.
  */
 import fc from 'fast-check';
