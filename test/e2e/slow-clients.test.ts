@@ -35,7 +35,7 @@ interface Conn {
   socket: net.Socket;
   /** Everything the broker sent on this connection. */
   received(): string;
-  closed: Promise<unknown>;
+  closed: Promise<void>;
 }
 
 async function connect(): Promise<Conn> {
@@ -45,7 +45,8 @@ async function connect(): Promise<Conn> {
   socket.on('error', () => {
     /* a reset is one way of being closed */
   });
-  const closed = once(socket, 'close');
+  // Not events.once: that rejects on 'error', and a reset is one way of being closed.
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   await once(socket, 'connect');
   return { socket, received: () => data, closed };
 }
