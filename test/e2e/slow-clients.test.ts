@@ -75,7 +75,9 @@ describe('slow and idle connections', () => {
   it('closes a connection that sends nothing', async () => {
     const c = await connect();
     await c.closed;
-    expect(c.received()).toBe('');
+    // Closed by Baton's first-byte timer (no answer), or by Node's header timer when it
+    // wins the race (a 408): either way the connection is gone.
+    expect(c.received()).toMatch(/^(HTTP\/1\.1 408 Request Timeout\r\n[^]*)?$/);
   });
 
   it('answers 408 and closes when the headers trickle in', async () => {
