@@ -152,3 +152,23 @@ export const approvalRequests = sqliteTable(
     index('approval_requests_expires').on(t.expiresAt),
   ],
 );
+
+/**
+ * Console sessions (SPEC §3a): in the database, so a sign-out or a restart is honoured
+ * and several brokers share them. The cookie holds a random id; only its SHA-256 is kept
+ * here, so a copy of the database signs nobody in. `csrf_secret` keys the CSRF token of
+ * every form of the session. `role` is `user` (a person of the policy) or `operator`
+ * (signed in with `BATON_ADMIN_TOKEN`, for the audit pages).
+ */
+export const consoleSessions = sqliteTable(
+  'console_sessions',
+  {
+    idHash: text('id_hash').primaryKey(),
+    username: text('username').notNull(),
+    role: text('role', { enum: ['user', 'operator'] }).notNull(),
+    csrfSecret: text('csrf_secret').notNull(),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (t) => [index('console_sessions_expires').on(t.expiresAt)],
+);

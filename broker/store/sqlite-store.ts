@@ -34,6 +34,7 @@ import { SqliteApprovals } from './sqlite-approvals.js';
 import {
   ParentRevokedError,
   type ApprovalRecord,
+  type ConsoleSession,
   type DescendantsCursor,
   type ExportQuery,
   type LedgerDescendant,
@@ -626,6 +627,43 @@ export class SqliteStore implements Store {
 
   async releaseIssueClaim(authReqId: string, jti: string): Promise<void> {
     this.#approvals.releaseClaim(authReqId, jti);
+  }
+
+  async createConsoleSession(session: ConsoleSession): Promise<void> {
+    const { consoleSessions: t } = schema;
+    this.sqlite
+      .prepare(
+        `DELETE FROM console_sessions WHERE rowid IN (
+           SELECT rowid FROM console_sessions WHERE expires_at <= ? ORDER BY expires_at LIMIT 100)`,
+      )
+      .run(session.createdAt);
+    this.db.insert(t).values(session).run();
+  }
+
+  async getConsoleSession(idHash: string, now: number): Promise<ConsoleSession | undefined> {
+    const { consoleSessions: t } = schema;
+    return this.db
+      .select()
+      .from(t)
+      .where(and(eq(t.idHash, idHash), gt(t.expiresAt, now)))
+      .get();
+  }
+
+  async deleteConsoleSession(idHash: string): Promise<void> {
+    const { consoleSessions: t } = schema;
+    this.db.delete(t).where(eq(t.idHash, idHash)).run();
+  }
+
+  async rootTokensFor(sub: string, limit: number): Promise<LedgerToken[]> {
+    const { tokens } = schema;
+    return this.db
+      .select()
+      .from(tokens)
+      .where(and(eq(tokens.sub, sub), eq(tokens.rootJti, tokens.jti)))
+      .orderBy(desc(tokens.iat), desc(tokens.jti))
+      .limit(limit)
+      .all()
+      .map(toLedgerToken);
   }
 
   async ping(): Promise<void> {

@@ -279,12 +279,39 @@ export interface Store {
   /** Undoes a claim whose token could not be issued, so the next poll can try again. */
   releaseIssueClaim(authReqId: string, jti: string): Promise<void>;
 
+  /**
+   * Console sessions (SPEC §3a). `createConsoleSession` also drops sessions that expired
+   * before `session.createdAt` (a bounded sweep), so the table never grows unbounded.
+   */
+  createConsoleSession(session: ConsoleSession): Promise<void>;
+  /** The session with this id hash, unless it expired at `now`. */
+  getConsoleSession(idHash: string, now: number): Promise<ConsoleSession | undefined>;
+  deleteConsoleSession(idHash: string): Promise<void>;
+  /**
+   * Up to `limit` root tokens (the first of their chain) whose `sub` is this person,
+   * newest first: the console's "what acts for me".
+   */
+  rootTokensFor(sub: string, limit: number): Promise<LedgerToken[]>;
+
   /** SPEC §10 `/healthz`: resolves when the database answers a trivial query. */
   ping(): Promise<void>;
   /** SPEC §10 `/metrics`, read on scrape only: ledger size and pending approvals at `now`. */
   stats(now: number): Promise<StoreStats>;
 
   close(): Promise<void>;
+}
+
+/** A console session (SPEC §3a) as stored: the cookie's id only as its SHA-256. */
+export interface ConsoleSession {
+  /** base64url SHA-256 of the random id in the cookie. */
+  idHash: string;
+  /** The policy user (canonical spelling); for an operator, `operator`. */
+  username: string;
+  role: 'user' | 'operator';
+  /** Keys the CSRF token of the session's forms. */
+  csrfSecret: string;
+  createdAt: number;
+  expiresAt: number;
 }
 
 export interface StoreStats {
