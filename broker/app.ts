@@ -14,6 +14,7 @@
  */
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import { mountConsole } from './console/index.js';
 import type { BrokerDeps } from './deps.js';
 import { mountAudit } from './endpoints/audit.js';
 import { mountBackchannel } from './endpoints/backchannel.js';
@@ -62,6 +63,7 @@ export function createApp(deps: BrokerDeps, extraMounts: Mount[] = []): Hono {
   mountBackchannel(app, deps);
   mountAudit(app, deps);
   mountOps(app, deps);
+  mountConsole(app, deps);
   for (const mount of extraMounts) mount(app, deps);
 
   // POST-only endpoints answer other methods with 405, not "not found".
