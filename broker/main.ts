@@ -43,6 +43,7 @@ function banner(env: BrokerEnv, policy: Policy, demo: boolean, url: string): str
     `  metadata ${env.issuer}/.well-known/oauth-authorization-server`,
     `  ledger   ${env.dbFile}`,
     `  mcp      ${env.issuer}/mcp (Streamable HTTP; npx baton-mcp for stdio)`,
+    `  console  ${env.issuer}/console`,
     `  policy   ${env.policyFile ?? 'built-in demo policy (public secrets: for trying Baton, never for deployment)'}`,
     `  audit    ${env.adminToken ? `${env.issuer}/audit/tokens (Bearer BATON_ADMIN_TOKEN)` : 'API off: set BATON_ADMIN_TOKEN; `npx baton audit <jti>` reads the ledger directly'}`,
   ];
