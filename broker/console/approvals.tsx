@@ -64,7 +64,13 @@ function Request(props: { approval: ApprovalRecord; index: number; now: number; 
         <dt>Agent</dt>
         <dd>{agent}</dd>
         <dt>Reason</dt>
-        <dd>{a.bindingMessage === null ? <span class="muted">none given</span> : forPage(a.bindingMessage, 500)}</dd>
+        <dd>
+          {a.bindingMessage === null ? (
+            <span class="muted">none given</span>
+          ) : (
+            forPage(a.bindingMessage, 500)
+          )}
+        </dd>
         <dt>Audience</dt>
         <dd>{a.aud.map((v) => forPage(v, 300)).join(', ')}</dd>
         <dt>Time left</dt>
@@ -108,7 +114,12 @@ export function ApprovalsPage(props: {
         <p>No agent is waiting for your approval. New requests appear here by themselves.</p>
       ) : (
         props.pending.map((approval, i) => (
-          <Request approval={approval} index={i} now={props.now} secret={props.session.csrfSecret} />
+          <Request
+            approval={approval}
+            index={i}
+            now={props.now}
+            secret={props.session.csrfSecret}
+          />
         ))
       )}
     </Layout>
@@ -140,8 +151,14 @@ export async function approvalsStamp(c: Context, deps: BrokerDeps, session: Cons
 }
 
 /** `Approve` or `Deny` on one request; answers with a redirect, or the page and a notice. */
-export async function decide(c: Context, deps: BrokerDeps, session: ConsoleSession, form: ConsoleForm) {
-  const problem = (text: string, status: number) => showApprovals(c, deps, session, { kind: 'problem', text }, status);
+export async function decide(
+  c: Context,
+  deps: BrokerDeps,
+  session: ConsoleSession,
+  form: ConsoleForm,
+) {
+  const problem = (text: string, status: number) =>
+    showApprovals(c, deps, session, { kind: 'problem', text }, status);
   const authReqId = field(form, 'auth_req_id');
   const approval = authReqId === '' ? undefined : await deps.store.getApproval(authReqId);
   // Another person's request reads exactly like an unknown one.
@@ -156,7 +173,11 @@ export async function decide(c: Context, deps: BrokerDeps, session: ConsoleSessi
     if (scopes.length === 0) {
       return problem('Tick at least one scope to approve, or press Deny.', 400);
     }
-    outcome = await approveRequest(deps.store, approval.authReqId, { now, by: session.username, scope: scopes.join(' ') });
+    outcome = await approveRequest(deps.store, approval.authReqId, {
+      now,
+      by: session.username,
+      scope: scopes.join(' '),
+    });
   } else if (decision === 'deny') {
     outcome = await denyRequest(deps.store, approval.authReqId, { now, by: session.username });
   } else {
@@ -165,5 +186,8 @@ export async function decide(c: Context, deps: BrokerDeps, session: ConsoleSessi
   if (!outcome.ok) {
     return problem(PROBLEMS[outcome.problem] ?? 'That request could not be decided.', 409);
   }
-  return c.redirect(`/console/approvals?done=${decision === 'approve' ? 'approved' : 'denied'}`, 303);
+  return c.redirect(
+    `/console/approvals?done=${decision === 'approve' ? 'approved' : 'denied'}`,
+    303,
+  );
 }

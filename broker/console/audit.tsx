@@ -29,7 +29,9 @@ interface Search {
 /** `since`: Unix seconds, or a date/time (`2026-12-03T09:00Z`); undefined when blank, NaN when unreadable. */
 function parseSince(since: string): number | undefined {
   if (since.trim() === '') return undefined;
-  return /^\d+$/.test(since.trim()) ? Number(since.trim()) : Math.floor(Date.parse(since.trim()) / 1000);
+  return /^\d+$/.test(since.trim())
+    ? Number(since.trim())
+    : Math.floor(Date.parse(since.trim()) / 1000);
 }
 
 function parseBefore(before: string): { iat: number; jti: string } | undefined {
@@ -52,9 +54,21 @@ function SearchForm(props: { search: Search }) {
       <label for="sub">Subject</label>
       <input id="sub" name="sub" type="search" value={props.search.sub} maxlength={1000} />
       <label for="client_id">Client</label>
-      <input id="client_id" name="client_id" type="search" value={props.search.clientId} maxlength={200} />
+      <input
+        id="client_id"
+        name="client_id"
+        type="search"
+        value={props.search.clientId}
+        maxlength={200}
+      />
       <label for="since">Issued since</label>
-      <input id="since" name="since" type="text" value={props.search.since} placeholder="2026-12-03T09:00Z or Unix seconds" />
+      <input
+        id="since"
+        name="since"
+        type="text"
+        value={props.search.since}
+        placeholder="2026-12-03T09:00Z or Unix seconds"
+      />
       <button type="submit" class="primary">
         Search
       </button>
@@ -82,7 +96,13 @@ function Results(props: { tokens: readonly LedgerToken[]; now: number; next: str
         </thead>
         <tbody>
           {props.tokens.map((t) => {
-            const node = { act: t.act, client_id: t.clientId, revoked: t.revokedAt !== null, revoked_at: t.revokedAt, exp: t.exp };
+            const node = {
+              act: t.act,
+              client_id: t.clientId,
+              revoked: t.revokedAt !== null,
+              revoked_at: t.revokedAt,
+              exp: t.exp,
+            };
             return (
               <tr>
                 <td>{when(t.iat)}</td>
@@ -93,7 +113,9 @@ function Results(props: { tokens: readonly LedgerToken[]; now: number; next: str
                 <td>{t.aud.map((a) => forPage(a, 200)).join(', ')}</td>
                 <td>{status(node as TreeNode, props.now)}</td>
                 <td>
-                  <a href={`/console/audit/chain?jti=${encodeURIComponent(t.jti)}`}>{`Open chain of ${t.jti.slice(0, 8)}`}</a>
+                  <a
+                    href={`/console/audit/chain?jti=${encodeURIComponent(t.jti)}`}
+                  >{`Open chain of ${t.jti.slice(0, 8)}`}</a>
                 </td>
               </tr>
             );
@@ -117,7 +139,8 @@ export async function showAudit(c: Context, deps: BrokerDeps, session: ConsoleSe
     before: c.req.query('before') ?? '',
   };
   const since = parseSince(search.since);
-  const searched = search.sub !== '' || search.clientId !== '' || search.since !== '' || search.before !== '';
+  const searched =
+    search.sub !== '' || search.clientId !== '' || search.since !== '' || search.before !== '';
   let problem: string | undefined;
   let tokens: LedgerToken[] = [];
   if (since !== undefined && !Number.isFinite(since)) {
@@ -178,7 +201,11 @@ export async function showChain(c: Context, deps: BrokerDeps, session: ConsoleSe
   const now = deps.now();
   const extra = (node: TreeNode) => (
     <>
-      {node.jti === token.jti ? <p><strong>The token you opened.</strong></p> : null}
+      {node.jti === token.jti ? (
+        <p>
+          <strong>The token you opened.</strong>
+        </p>
+      ) : null}
       <p class="muted">
         {`Client ${forPage(node.client_id, 200)}, ${node.grant_type.split(':').pop()}, issued ${when(node.iat)}; jti `}
         <code>{node.jti}</code>

@@ -35,9 +35,15 @@ async function loadChains(deps: BrokerDeps, username: string): Promise<Chain[]> 
     roots.map(async (root) => {
       const [rows, approval] = await Promise.all([
         deps.store.descendants(root.jti, { limit: DESCENDANTS_SHOWN + 1 }),
-        root.grantType === GRANT_CIBA ? deps.store.approvalForToken(root.jti) : Promise.resolve(undefined),
+        root.grantType === GRANT_CIBA
+          ? deps.store.approvalForToken(root.jti)
+          : Promise.resolve(undefined),
       ]);
-      return { tree: buildTree(root, rows.slice(0, DESCENDANTS_SHOWN)), approval, more: rows.length > DESCENDANTS_SHOWN };
+      return {
+        tree: buildTree(root, rows.slice(0, DESCENDANTS_SHOWN)),
+        approval,
+        more: rows.length > DESCENDANTS_SHOWN,
+      };
     }),
   );
 }
@@ -81,18 +87,24 @@ export function ChainsPage(props: {
         rootNote={<ApprovalNote approval={ch.approval} />}
         nodeExtra={withButtons ? revokeButton : () => null}
       />
-      {ch.more ? <p class="muted">{`Only the first ${DESCENDANTS_SHOWN} hand-offs are shown.`}</p> : null}
+      {ch.more ? (
+        <p class="muted">{`Only the first ${DESCENDANTS_SHOWN} hand-offs are shown.`}</p>
+      ) : null}
     </div>
   );
   return (
     <Layout title="What acts for me" session={props.session}>
       {props.notice ? <Notice kind={props.notice.kind}>{props.notice.text}</Notice> : null}
       <p class="muted">
-        Each tree is one delegation: the token you approved at the top, and every agent it was handed to below. Revoke
-        takes back a token and everything handed on from it.
+        Each tree is one delegation: the token you approved at the top, and every agent it was
+        handed to below. Revoke takes back a token and everything handed on from it.
       </p>
       <h2>Active</h2>
-      {active.length === 0 ? <p>Nothing acts for you right now.</p> : active.map((ch) => drawn(ch, true))}
+      {active.length === 0 ? (
+        <p>Nothing acts for you right now.</p>
+      ) : (
+        active.map((ch) => drawn(ch, true))
+      )}
       {inactive.length > 0 ? (
         <details>
           <summary>{`Expired or revoked (${inactive.length})`}</summary>
@@ -110,7 +122,8 @@ export async function showChains(
   notice?: { kind: 'ok' | 'problem'; text: string },
   status = 200,
 ) {
-  const done = c.req.query('done') === 'revoked' ? 'Revoked, with everything handed on from it.' : undefined;
+  const done =
+    c.req.query('done') === 'revoked' ? 'Revoked, with everything handed on from it.' : undefined;
   return render(
     c,
     <ChainsPage
@@ -124,11 +137,22 @@ export async function showChains(
 }
 
 /** `Revoke` on one node: only a token this person is the subject of. */
-export async function revoke(c: Context, deps: BrokerDeps, session: ConsoleSession, form: ConsoleForm) {
+export async function revoke(
+  c: Context,
+  deps: BrokerDeps,
+  session: ConsoleSession,
+  form: ConsoleForm,
+) {
   const jti = field(form, 'jti');
   const token = jti === '' ? undefined : await deps.store.getToken(jti);
   if (token === undefined || token.sub !== session.username) {
-    return showChains(c, deps, session, { kind: 'problem', text: 'That token is not one of yours.' }, 404);
+    return showChains(
+      c,
+      deps,
+      session,
+      { kind: 'problem', text: 'That token is not one of yours.' },
+      404,
+    );
   }
   await deps.store.revokeCascade(token.jti, deps.now());
   return c.redirect('/console/chains?done=revoked', 303);

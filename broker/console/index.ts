@@ -24,7 +24,12 @@ import { mountSignIn } from './sign-in.js';
 
 type Role = ConsoleSession['role'];
 type Page = (c: Context, deps: BrokerDeps, session: ConsoleSession) => Response | Promise<Response>;
-type Action = (c: Context, deps: BrokerDeps, session: ConsoleSession, form: ConsoleForm) => Response | Promise<Response>;
+type Action = (
+  c: Context,
+  deps: BrokerDeps,
+  session: ConsoleSession,
+  form: ConsoleForm,
+) => Response | Promise<Response>;
 
 /** Where each kind of session starts. */
 const HOME: Record<Role, string> = { user: '/console/approvals', operator: '/console/audit' };
@@ -51,17 +56,29 @@ export function mountConsole(app: Hono, deps: BrokerDeps): void {
     async (c: Context): Promise<Response> => {
       const session = await currentSession(c, deps);
       if (session === undefined) {
-        return errorPage(c, 401, 'Signed out', 'You are not signed in (or your session has ended). Sign in again.');
+        return errorPage(
+          c,
+          401,
+          'Signed out',
+          'You are not signed in (or your session has ended). Sign in again.',
+        );
       }
       const form = await readForm(c);
       if (form === undefined || !csrfMatches(session.csrfSecret, field(form, CSRF_FIELD))) {
-        return errorPage(c, 403, 'Form expired', 'This form has expired or did not come from the console. Reload the page and try again.');
+        return errorPage(
+          c,
+          403,
+          'Form expired',
+          'This form has expired or did not come from the console. Reload the page and try again.',
+        );
       }
       if (role !== 'any' && session.role !== role) return c.redirect(HOME[session.role], 303);
       return act(c, deps, session, form);
     };
 
-  app.get('/console/style.css', (c) => c.body(STYLE_CSS, 200, { 'Content-Type': 'text/css; charset=utf-8' }));
+  app.get('/console/style.css', (c) =>
+    c.body(STYLE_CSS, 200, { 'Content-Type': 'text/css; charset=utf-8' }),
+  );
   app.get('/console/refresh.js', (c) =>
     c.body(REFRESH_JS, 200, { 'Content-Type': 'text/javascript; charset=utf-8' }),
   );
@@ -79,10 +96,16 @@ export function mountConsole(app: Hono, deps: BrokerDeps): void {
     }),
   );
 
-  app.get('/console/approvals', page('user', (c, d, s) => showApprovals(c, d, s)));
+  app.get(
+    '/console/approvals',
+    page('user', (c, d, s) => showApprovals(c, d, s)),
+  );
   app.get('/console/approvals/stamp', page('user', approvalsStamp));
   app.post('/console/approvals', action('user', decide));
-  app.get('/console/chains', page('user', (c, d, s) => showChains(c, d, s)));
+  app.get(
+    '/console/chains',
+    page('user', (c, d, s) => showChains(c, d, s)),
+  );
   app.post('/console/chains', action('user', revoke));
   app.get('/console/audit', page('operator', showAudit));
   app.get('/console/audit/chain', page('operator', showChain));

@@ -89,7 +89,10 @@ export function Notice(props: { kind: 'ok' | 'problem'; children?: Child }) {
 
 /** Unix seconds as a UTC time a person reads. */
 export function when(seconds: number): string {
-  return new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z').replace('T', ' ');
+  return new Date(seconds * 1000)
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace('T', ' ');
 }
 
 /** How long until `at`, in words ("4 min 30 s"); "expired" once past. */

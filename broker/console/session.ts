@@ -51,7 +51,10 @@ export function csrfMatches(secret: string, presented: unknown): boolean {
 }
 
 /** The signed-in session of this request, if any (expired ones are not found). */
-export async function currentSession(c: Context, deps: BrokerDeps): Promise<ConsoleSession | undefined> {
+export async function currentSession(
+  c: Context,
+  deps: BrokerDeps,
+): Promise<ConsoleSession | undefined> {
   const id = getCookie(c, SESSION_COOKIE);
   if (id === undefined || !ID_PATTERN.test(id)) return undefined;
   return deps.store.getConsoleSession(hashSessionId(id), deps.now());
@@ -81,7 +84,8 @@ export async function startSession(
 /** Deletes the browser's session from the database and clears its cookie. */
 export async function endSession(c: Context, deps: BrokerDeps): Promise<void> {
   const id = getCookie(c, SESSION_COOKIE);
-  if (id !== undefined && ID_PATTERN.test(id)) await deps.store.deleteConsoleSession(hashSessionId(id));
+  if (id !== undefined && ID_PATTERN.test(id))
+    await deps.store.deleteConsoleSession(hashSessionId(id));
   if (id !== undefined) deleteCookie(c, SESSION_COOKIE, cookieOptions(deps.issuer));
 }
 

@@ -27,14 +27,17 @@ const FAILED = 'Sign-in failed.';
 const OPERATOR_KEY = ' operator';
 
 /** The policy user a typed name means, in the policy's spelling. */
-export function userResolver(users: ReadonlyMap<string, string>): (typed: string) => string | undefined {
+export function userResolver(
+  users: ReadonlyMap<string, string>,
+): (typed: string) => string | undefined {
   const lower = new Map<string, string>();
   let unique = true;
   for (const name of users.keys()) {
     if (lower.has(name.toLowerCase())) unique = false;
     lower.set(name.toLowerCase(), name);
   }
-  return (typed) => (users.has(typed) ? typed : unique ? lower.get(typed.toLowerCase()) : undefined);
+  return (typed) =>
+    users.has(typed) ? typed : unique ? lower.get(typed.toLowerCase()) : undefined;
 }
 
 export function SignInPage(props: { csrfSecret: string; problem?: string | undefined }) {
@@ -44,9 +47,22 @@ export function SignInPage(props: { csrfSecret: string; problem?: string | undef
       <form method="post" action="/console" class="stack">
         <Csrf secret={props.csrfSecret} />
         <label for="username">Username</label>
-        <input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" required />
+        <input
+          id="username"
+          name="username"
+          type="text"
+          autocomplete="username"
+          autocapitalize="none"
+          required
+        />
         <label for="password">Password</label>
-        <input id="password" name="password" type="password" autocomplete="current-password" required />
+        <input
+          id="password"
+          name="password"
+          type="password"
+          autocomplete="current-password"
+          required
+        />
         <button type="submit" class="primary">
           Sign in
         </button>
@@ -88,7 +104,11 @@ export function mountSignIn(deps: BrokerDeps) {
   const signInPage = (c: Context, problem?: string, status = 200) =>
     render(c, <SignInPage csrfSecret={preSessionSecret(c, deps)} problem={problem} />, status);
   const operatorPage = (c: Context, problem?: string, status = 200) =>
-    render(c, <OperatorSignInPage csrfSecret={preSessionSecret(c, deps)} problem={problem} />, status);
+    render(
+      c,
+      <OperatorSignInPage csrfSecret={preSessionSecret(c, deps)} problem={problem} />,
+      status,
+    );
 
   /** Too many failures: 429 with `Retry-After`, before any password is checked. */
   const slowDown = async (c: Context, wait: number, page: typeof signInPage) => {
@@ -104,7 +124,12 @@ export function mountSignIn(deps: BrokerDeps) {
     async signIn(c: Context): Promise<Response> {
       const form = await readForm(c);
       if (form === undefined || !preSessionCsrfOk(c, field(form, CSRF_FIELD))) {
-        return errorPage(c, 403, 'Form expired', 'This sign-in form has expired. Reload the page and sign in again.');
+        return errorPage(
+          c,
+          403,
+          'Form expired',
+          'This sign-in form has expired. Reload the page and sign in again.',
+        );
       }
       const typed = field(form, 'username').slice(0, MAX_USERNAME_CHARS + 1);
       const password = field(form, 'password');
@@ -128,13 +153,22 @@ export function mountSignIn(deps: BrokerDeps) {
     async operatorSignIn(c: Context): Promise<Response> {
       const form = await readForm(c);
       if (form === undefined || !preSessionCsrfOk(c, field(form, CSRF_FIELD))) {
-        return errorPage(c, 403, 'Form expired', 'This sign-in form has expired. Reload the page and sign in again.');
+        return errorPage(
+          c,
+          403,
+          'Form expired',
+          'This sign-in form has expired. Reload the page and sign in again.',
+        );
       }
       const address = peerAddress(c);
       const wait = limiter.wait(OPERATOR_KEY, address, deps.now());
       if (wait > 0) return slowDown(c, wait, operatorPage);
-      const presented = createHash('sha256').update(field(form, 'admin_token').slice(0, MAX_SECRET_CHARS)).digest();
-      const expected = createHash('sha256').update(deps.adminToken ?? '').digest();
+      const presented = createHash('sha256')
+        .update(field(form, 'admin_token').slice(0, MAX_SECRET_CHARS))
+        .digest();
+      const expected = createHash('sha256')
+        .update(deps.adminToken ?? '')
+        .digest();
       if (deps.adminToken === undefined || !timingSafeEqual(presented, expected)) {
         limiter.failed(OPERATOR_KEY, address, deps.now());
         return operatorPage(c, FAILED, 401);

@@ -26,7 +26,8 @@ export function nodeName(node: TreeNode): string {
 }
 
 export function status(node: TreeNode, now: number): string {
-  if (node.revoked) return `revoked ${node.revoked_at === null ? '' : when(node.revoked_at)}`.trim();
+  if (node.revoked)
+    return `revoked ${node.revoked_at === null ? '' : when(node.revoked_at)}`.trim();
   if (node.exp <= now) return `expired ${when(node.exp)}`;
   return `active, ${timeLeft(node.exp, now)} left`;
 }
@@ -44,7 +45,12 @@ export function Tree(props: {
   );
 }
 
-function Node(props: { node: TreeNode; now: number; nodeExtra: (node: TreeNode) => Child; note?: Child }) {
+function Node(props: {
+  node: TreeNode;
+  now: number;
+  nodeExtra: (node: TreeNode) => Child;
+  note?: Child;
+}) {
   const n = props.node;
   const inactive = n.revoked || n.exp <= props.now;
   return (

@@ -25,7 +25,9 @@ let browser: Browser;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`No Chromium at ${CHROMIUM}: install Debian's chromium (apt-get install -y chromium); .ci/run does`);
+    throw new Error(
+      `No Chromium at ${CHROMIUM}: install Debian's chromium (apt-get install -y chromium); .ci/run does`,
+    );
   }
   mkdirSync(ARTIFACTS, { recursive: true });
   broker = await startConsoleBroker(consolePolicy(await userHashes()));
@@ -53,13 +55,17 @@ afterAll(async () => {
 async function agent(client: string, path: string, form: Record<string, string>) {
   const res = await fetch(`${broker.url}${path}`, {
     method: 'POST',
-    headers: { authorization: basic(client, SECRETS[client]), 'content-type': 'application/x-www-form-urlencoded' },
+    headers: {
+      authorization: basic(client, SECRETS[client]),
+      'content-type': 'application/x-www-form-urlencoded',
+    },
     body: new URLSearchParams(form),
   });
   return { status: res.status, body: (await res.json()) as Record<string, string> };
 }
 
-const shot = (page: Page, name: string) => page.screenshot({ path: `${ARTIFACTS}/console-${name}.png`, fullPage: true });
+const shot = (page: Page, name: string) =>
+  page.screenshot({ path: `${ARTIFACTS}/console-${name}.png`, fullPage: true });
 
 describe('the console in Chromium', () => {
   it('walks the whole story: approve with fewer scopes, watch the chain grow, revoke a hand-off, sign out, audit', async () => {
@@ -91,19 +97,31 @@ describe('the console in Chromium', () => {
     await page.getByLabel('Password').fill(PASSWORDS.alice);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Approvals', level: 1 }).waitFor();
-    const request = page.getByRole('article').filter({ hasText: 'Book the Lisbon flight you chose' });
+    const request = page
+      .getByRole('article')
+      .filter({ hasText: 'Book the Lisbon flight you chose' });
     expect(await request.getByRole('heading').textContent()).toBe('Request from planner');
     expect(await request.getByLabel('trips:read').isChecked()).toBe(true);
     expect(await request.getByLabel('flights:book').isChecked()).toBe(true);
     await shot(page, 'approvals');
     await request.getByLabel('trips:read').uncheck();
     await request.getByRole('button', { name: 'Approve' }).click();
-    expect(await page.getByRole('status').textContent()).toBe('Approved. The agent gets its token on its next poll.');
+    expect(await page.getByRole('status').textContent()).toBe(
+      'Approved. The agent gets its token on its next poll.',
+    );
 
-    const polled = await agent('planner', '/token', { grant_type: CIBA, auth_req_id: asked.body.auth_req_id! });
+    const polled = await agent('planner', '/token', {
+      grant_type: CIBA,
+      auth_req_id: asked.body.auth_req_id!,
+    });
     expect([polled.status, polled.body.scope]).toEqual([200, 'flights:book']);
     const root = polled.body.access_token!;
-    expect(claimsOf(root)).toMatchObject({ sub: 'alice', scope: 'flights:book', aud: 'agent:booker', act: { sub: 'planner' } });
+    expect(claimsOf(root)).toMatchObject({
+      sub: 'alice',
+      scope: 'flights:book',
+      aud: 'agent:booker',
+      act: { sub: 'planner' },
+    });
 
     // A request full of markup arrives while alice looks: it appears by itself, as text.
     const markup = '<img src=x onerror="document.title=1"><b>Urgent</b><script>alert(1)</script>';
@@ -120,7 +138,9 @@ describe('the console in Chromium', () => {
     expect(await page.title()).toBe('Approvals · Baton');
     await shot(page, 'approvals-markup');
     await shown.getByRole('button', { name: 'Deny' }).click();
-    expect(await page.getByRole('status').textContent()).toBe('Denied. The agent is told on its next poll.');
+    expect(await page.getByRole('status').textContent()).toBe(
+      'Denied. The agent is told on its next poll.',
+    );
 
     // What acts for alice: the approval at the root; then booker takes the hand-off.
     await page.getByRole('link', { name: 'What acts for me' }).click();
@@ -145,8 +165,15 @@ describe('the console in Chromium', () => {
     ]);
     await shot(page, 'chains');
     await handOffNode.getByRole('button', { name: 'Revoke' }).click();
-    expect(await page.getByRole('status').textContent()).toBe('Revoked, with everything handed on from it.');
-    expect(await page.getByRole('region', { name: `booker → ${API}`, exact: true }).getByRole('button').count()).toBe(0);
+    expect(await page.getByRole('status').textContent()).toBe(
+      'Revoked, with everything handed on from it.',
+    );
+    expect(
+      await page
+        .getByRole('region', { name: `booker → ${API}`, exact: true })
+        .getByRole('button')
+        .count(),
+    ).toBe(0);
     expect(await rootNode.getByRole('button', { name: 'Revoke' }).count()).toBe(1);
     await shot(page, 'chains-revoked');
     const below = await agent('booker', '/token', {
@@ -173,9 +200,13 @@ describe('the console in Chromium', () => {
     const rows = page.getByRole('table').getByRole('row');
     expect(await rows.count()).toBe(3);
     await shot(page, 'audit-search');
-    await page.getByRole('link', { name: `Open chain of ${claimsOf(root).jti!.slice(0, 8)}` }).click();
+    await page
+      .getByRole('link', { name: `Open chain of ${claimsOf(root).jti!.slice(0, 8)}` })
+      .click();
     const refusedNode = page.getByRole('region', { name: `booker → ${API}`, exact: true });
-    expect(await refusedNode.locator('.refusal').textContent()).toMatch(/^Refused at .*: booker was told invalid_request: /);
+    expect(await refusedNode.locator('.refusal').textContent()).toMatch(
+      /^Refused at .*: booker was told invalid_request: /,
+    );
     await shot(page, 'audit-chain');
     await context.close();
   }, 60_000);

@@ -13,10 +13,12 @@ let hashes: Promise<{ alice: string; bob: string }> | undefined;
 
 /** Real hashes, made once per test file (scrypt at the default cost). */
 export function userHashes() {
-  hashes ??= Promise.all([hashPassword(PASSWORDS.alice), hashPassword(PASSWORDS.bob)]).then(([alice, bob]) => ({
-    alice: alice!,
-    bob: bob!,
-  }));
+  hashes ??= Promise.all([hashPassword(PASSWORDS.alice), hashPassword(PASSWORDS.bob)]).then(
+    ([alice, bob]) => ({
+      alice: alice!,
+      bob: bob!,
+    }),
+  );
   return hashes;
 }
 
@@ -24,7 +26,13 @@ export function userHashes() {
 export function consolePolicy(h: { alice: string; bob: string }) {
   return (p: PolicyFile): PolicyFile => {
     const q = withApprovals(p);
-    return { ...q, users: [{ username: 'alice', password_hash: h.alice }, { username: 'bob', password_hash: h.bob }] };
+    return {
+      ...q,
+      users: [
+        { username: 'alice', password_hash: h.alice },
+        { username: 'bob', password_hash: h.bob },
+      ],
+    };
   };
 }
 
@@ -74,7 +82,11 @@ export function csrfOf(html: string): string {
 }
 
 /** Signs `username` in through the sign-in form; the browser then holds the session cookie. */
-export async function signIn(browser: Browser, username: string, password: string): Promise<Response> {
+export async function signIn(
+  browser: Browser,
+  username: string,
+  password: string,
+): Promise<Response> {
   const page = await browser.get('/console');
   return browser.post('/console', { csrf: csrfOf(await page.text()), username, password });
 }

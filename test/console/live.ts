@@ -21,15 +21,20 @@ export interface ConsoleBroker {
   close(): Promise<void>;
 }
 
-export async function startConsoleBroker(policy: (p: PolicyFile) => PolicyFile): Promise<ConsoleBroker> {
+export async function startConsoleBroker(
+  policy: (p: PolicyFile) => PolicyFile,
+): Promise<ConsoleBroker> {
   const dir = mkdtempSync(path.join(tmpdir(), 'baton-console-'));
   let app: Hono | undefined;
-  const { server, port } = await new Promise<{ server: ServerType; port: number }>((resolve, reject) => {
-    const s = serve({ fetch: (req, env) => app!.fetch(req, env), port: 0, hostname: '127.0.0.1' }, (info) =>
-      resolve({ server: s, port: info.port }),
-    );
-    s.once('error', reject);
-  });
+  const { server, port } = await new Promise<{ server: ServerType; port: number }>(
+    (resolve, reject) => {
+      const s = serve(
+        { fetch: (req, env) => app!.fetch(req, env), port: 0, hostname: '127.0.0.1' },
+        (info) => resolve({ server: s, port: info.port }),
+      );
+      s.once('error', reject);
+    },
+  );
   const url = `http://127.0.0.1:${port}`;
   const idp = await makeIdp(() => Math.floor(Date.now() / 1000));
   const store = openSqliteStore(path.join(dir, 'baton.db'));

@@ -18,8 +18,23 @@ import { parsePolicy } from '../../broker/config/policy.js';
 import { CONSOLE_CSP } from '../../broker/console/headers.js';
 import { SESSION_SECONDS } from '../../broker/console/session.js';
 import { openSqliteStore } from '../../broker/store/sqlite-store.js';
-import { ADMIN_TOKEN, API, CIBA, claimsOf, makeBroker, testPolicy, type TestBroker } from '../helpers.js';
-import { Browser, consolePolicy, csrfOf, PASSWORDS, signIn, userHashes } from './console-helpers.js';
+import {
+  ADMIN_TOKEN,
+  API,
+  CIBA,
+  claimsOf,
+  makeBroker,
+  testPolicy,
+  type TestBroker,
+} from '../helpers.js';
+import {
+  Browser,
+  consolePolicy,
+  csrfOf,
+  PASSWORDS,
+  signIn,
+  userHashes,
+} from './console-helpers.js';
 
 let b: TestBroker;
 let browser: Browser;
@@ -55,7 +70,12 @@ async function startRequest(form: Record<string, string>): Promise<string> {
   return ((await res.json()) as { auth_req_id: string }).auth_req_id;
 }
 
-const REQUEST = { login_hint: 'alice', scope: 'trips:read trips:book', audience: API, binding_message: 'Book Lisbon' };
+const REQUEST = {
+  login_hint: 'alice',
+  scope: 'trips:read trips:book',
+  audience: API,
+  binding_message: 'Book Lisbon',
+};
 
 describe('sign-in', () => {
   it('serves the sign-in form with Username, Password and Sign in, a pre-session cookie and the security headers', async () => {
@@ -64,12 +84,18 @@ describe('sign-in', () => {
     expect(headersOf(res, Object.keys(SECURITY_HEADERS))).toEqual(SECURITY_HEADERS);
     expect(res.headers.get('content-security-policy')).not.toContain('unsafe-inline');
     const html = await res.text();
-    expect(html).toContain('<label for="username">Username</label><input id="username" name="username"');
-    expect(html).toContain('<label for="password">Password</label><input id="password" name="password" type="password"');
+    expect(html).toContain(
+      '<label for="username">Username</label><input id="username" name="username"',
+    );
+    expect(html).toContain(
+      '<label for="password">Password</label><input id="password" name="password" type="password"',
+    );
     expect(html).toContain('<button type="submit" class="primary">Sign in</button>');
     expect(html).not.toMatch(/<script>|<style>| style=| on[a-z]+=/);
     const [cookie] = res.headers.getSetCookie();
-    expect(cookie).toMatch(/^baton_console_pre=[A-Za-z0-9_-]{43}; Max-Age=3600; Path=\/console; HttpOnly; SameSite=Lax$/);
+    expect(cookie).toMatch(
+      /^baton_console_pre=[A-Za-z0-9_-]{43}; Max-Age=3600; Path=\/console; HttpOnly; SameSite=Lax$/,
+    );
   });
 
   it('signs alice in with a new HttpOnly, SameSite=Lax session cookie whose id the database keeps only hashed', async () => {
@@ -78,15 +104,28 @@ describe('sign-in', () => {
     expect(res.headers.get('location')).toBe('/console/approvals');
     expect(headersOf(res, Object.keys(SECURITY_HEADERS))).toEqual(SECURITY_HEADERS);
     const cookie = res.headers.getSetCookie().find((c) => c.startsWith('baton_console='))!;
-    expect(cookie).toMatch(/^baton_console=[A-Za-z0-9_-]{43}; Max-Age=28800; Path=\/console; HttpOnly; SameSite=Lax$/);
+    expect(cookie).toMatch(
+      /^baton_console=[A-Za-z0-9_-]{43}; Max-Age=28800; Path=\/console; HttpOnly; SameSite=Lax$/,
+    );
     const id = browser.cookies.get('baton_console')!;
-    const rows = b.store.sqlite.prepare('SELECT id_hash, username, role, expires_at - created_at AS ttl FROM console_sessions').all();
+    const rows = b.store.sqlite
+      .prepare(
+        'SELECT id_hash, username, role, expires_at - created_at AS ttl FROM console_sessions',
+      )
+      .all();
     expect(rows).toEqual([
-      { id_hash: createHash('sha256').update(id).digest('base64url'), username: 'alice', role: 'user', ttl: SESSION_SECONDS },
+      {
+        id_hash: createHash('sha256').update(id).digest('base64url'),
+        username: 'alice',
+        role: 'user',
+        ttl: SESSION_SECONDS,
+      },
     ]);
     const page = await browser.get('/console/approvals');
     expect(page.status).toBe(200);
-    expect(await page.text()).toContain('<span class="who">alice</span><button type="submit">Sign out</button>');
+    expect(await page.text()).toContain(
+      '<span class="who">alice</span><button type="submit">Sign out</button>',
+    );
   });
 
   it('marks the session cookie Secure when the issuer is https', async () => {
@@ -95,7 +134,9 @@ describe('sign-in', () => {
     const store = openSqliteStore(path.join(dir, 'baton.db'));
     try {
       const policy = consolePolicy(await userHashes())(testPolicy(b.idp.jwk));
-      const app = createApp(await buildDeps({ issuer, policy: parsePolicy(policy, issuer), store }));
+      const app = createApp(
+        await buildDeps({ issuer, policy: parsePolicy(policy, issuer), store }),
+      );
       const secure = new Browser((p, init) => app.request(p, init));
       const res = await signIn(secure, 'alice', PASSWORDS.alice);
       expect(res.status).toBe(303);
@@ -116,17 +157,22 @@ describe('sign-in', () => {
     expect(mainOf(await unknown.text())).toBe(wrongMain);
     expect(wrongMain).toContain('<p class="notice problem" role="alert">Sign-in failed.</p>');
     expect(browser.cookies.has('baton_console')).toBe(false);
-    expect(b.store.sqlite.prepare('SELECT count(*) AS n FROM console_sessions').get()).toEqual({ n: 0 });
+    expect(b.store.sqlite.prepare('SELECT count(*) AS n FROM console_sessions').get()).toEqual({
+      n: 0,
+    });
   });
 
   it('matches the username case-insensitively (the policy names are unique that way)', async () => {
     const res = await signIn(browser, 'Alice', PASSWORDS.alice);
     expect(res.status).toBe(303);
-    expect(b.store.sqlite.prepare('SELECT username FROM console_sessions').all()).toEqual([{ username: 'alice' }]);
+    expect(b.store.sqlite.prepare('SELECT username FROM console_sessions').all()).toEqual([
+      { username: 'alice' },
+    ]);
   });
 
   it('slows down repeated failures for one username: 429 with Retry-After, even for the right password, until time passes', async () => {
-    for (let i = 0; i < 5; i++) expect((await signIn(browser, 'alice', `guess ${i}`)).status).toBe(401);
+    for (let i = 0; i < 5; i++)
+      expect((await signIn(browser, 'alice', `guess ${i}`)).status).toBe(401);
     const held = await signIn(browser, 'ALICE', PASSWORDS.alice);
     expect(held.status).toBe(429);
     expect(held.headers.get('retry-after')).toBe('30');
@@ -157,7 +203,11 @@ describe('sign-in', () => {
     expect(page.status).toBe(303);
     const login = await fresh.get('/console/audit');
     expect(login.status).toBe(200);
-    const res = await fresh.post('/console', { csrf: csrfOf(await login.text()), username: 'alice', password: PASSWORDS.alice });
+    const res = await fresh.post('/console', {
+      csrf: csrfOf(await login.text()),
+      username: 'alice',
+      password: PASSWORDS.alice,
+    });
     expect(res.status).toBe(303);
     expect(fresh.cookies.get('baton_console')).not.toBe(before);
     expect((await browser.get('/console/approvals')).headers.get('location')).toBe('/console');
@@ -172,14 +222,21 @@ describe('sign-in', () => {
     expect(out.status).toBe(303);
     expect(out.headers.get('location')).toBe('/console');
     expect(browser.cookies.has('baton_console')).toBe(false);
-    expect(b.store.sqlite.prepare('SELECT count(*) AS n FROM console_sessions').get()).toEqual({ n: 0 });
+    expect(b.store.sqlite.prepare('SELECT count(*) AS n FROM console_sessions').get()).toEqual({
+      n: 0,
+    });
 
     const replay = new Browser(browser.fetcher);
     replay.cookies.set('baton_console', old);
     const get = await replay.get('/console/approvals');
     expect([get.status, get.headers.get('location')]).toEqual([303, '/console']);
     const id = await startRequest(REQUEST);
-    const post = await replay.post('/console/approvals', { csrf, auth_req_id: id, decision: 'approve', scope: 'trips:read' });
+    const post = await replay.post('/console/approvals', {
+      csrf,
+      auth_req_id: id,
+      decision: 'approve',
+      scope: 'trips:read',
+    });
     expect(post.status).toBe(401);
     expect(mainOf(await post.text())).toContain('You are not signed in');
     expect((await b.store.getApproval(id))!.status).toBe('pending');
@@ -209,7 +266,9 @@ describe('CSRF and errors', () => {
       const res = await browser.post('/console/approvals', form);
       expect(res.status).toBe(403);
       expect(headersOf(res, Object.keys(SECURITY_HEADERS))).toEqual(SECURITY_HEADERS);
-      expect(mainOf(await res.text())).toContain('This form has expired or did not come from the console.');
+      expect(mainOf(await res.text())).toContain(
+        'This form has expired or did not come from the console.',
+      );
     }
     // A JSON body is no form: refused the same way.
     const json = await b.app.request('/console/approvals', {
@@ -235,7 +294,10 @@ describe('CSRF and errors', () => {
     const css = await b.app.request('/console/style.css');
     expect([css.status, css.headers.get('content-type')]).toEqual([200, 'text/css; charset=utf-8']);
     const js = await b.app.request('/console/refresh.js');
-    expect([js.status, js.headers.get('content-type')]).toEqual([200, 'text/javascript; charset=utf-8']);
+    expect([js.status, js.headers.get('content-type')]).toEqual([
+      200,
+      'text/javascript; charset=utf-8',
+    ]);
     expect(headersOf(js, Object.keys(SECURITY_HEADERS))).toEqual(SECURITY_HEADERS);
   });
 });
@@ -244,7 +306,11 @@ describe('approvals', () => {
   it('lists alice’s pending requests, newest first, with agent, reason, audience, time left and checked scopes', async () => {
     const first = await startRequest(REQUEST);
     b.clock.now += 1;
-    const second = await startRequest({ ...REQUEST, binding_message: 'Second trip', scope: 'trips:read' });
+    const second = await startRequest({
+      ...REQUEST,
+      binding_message: 'Second trip',
+      scope: 'trips:read',
+    });
     await startRequest({ ...REQUEST, login_hint: 'bob', binding_message: 'For bob' });
     await signIn(browser, 'alice', PASSWORDS.alice);
     const html = await (await browser.get('/console/approvals')).text();
@@ -265,28 +331,54 @@ describe('approvals', () => {
     const id = await startRequest(REQUEST);
     await signIn(browser, 'alice', PASSWORDS.alice);
     const csrf = csrfOf(await (await browser.get('/console/approvals')).text());
-    const res = await browser.post('/console/approvals', { csrf, auth_req_id: id, decision: 'approve', scope: ['trips:read'] });
-    expect([res.status, res.headers.get('location')]).toEqual([303, '/console/approvals?done=approved']);
+    const res = await browser.post('/console/approvals', {
+      csrf,
+      auth_req_id: id,
+      decision: 'approve',
+      scope: ['trips:read'],
+    });
+    expect([res.status, res.headers.get('location')]).toEqual([
+      303,
+      '/console/approvals?done=approved',
+    ]);
     const after = await (await browser.get('/console/approvals?done=approved')).text();
     expect(mainOf(after)).toContain('Approved. The agent gets its token on its next poll.');
     const approval = (await b.store.getApproval(id))!;
-    expect([approval.status, approval.approvedScope, approval.decidedBy]).toEqual(['approved', 'trips:read', 'alice']);
+    expect([approval.status, approval.approvedScope, approval.decidedBy]).toEqual([
+      'approved',
+      'trips:read',
+      'alice',
+    ]);
     const poll = await b.post('/token', { grant_type: CIBA, auth_req_id: id }, 'planner');
     expect(poll.status).toBe(200);
     const body = (await poll.json()) as { access_token: string; scope: string };
     expect(body.scope).toBe('trips:read');
-    expect(claimsOf(body.access_token)).toMatchObject({ sub: 'alice', scope: 'trips:read', act: { sub: 'planner' } });
+    expect(claimsOf(body.access_token)).toMatchObject({
+      sub: 'alice',
+      scope: 'trips:read',
+      act: { sub: 'planner' },
+    });
   });
 
   it('says so when no scope is ticked, and denies with Deny', async () => {
     const id = await startRequest(REQUEST);
     await signIn(browser, 'alice', PASSWORDS.alice);
     const csrf = csrfOf(await (await browser.get('/console/approvals')).text());
-    const none = await browser.post('/console/approvals', { csrf, auth_req_id: id, decision: 'approve' });
+    const none = await browser.post('/console/approvals', {
+      csrf,
+      auth_req_id: id,
+      decision: 'approve',
+    });
     expect(none.status).toBe(400);
-    expect(mainOf(await none.text())).toContain('Tick at least one scope to approve, or press Deny.');
+    expect(mainOf(await none.text())).toContain(
+      'Tick at least one scope to approve, or press Deny.',
+    );
     expect((await b.store.getApproval(id))!.status).toBe('pending');
-    const deny = await browser.post('/console/approvals', { csrf, auth_req_id: id, decision: 'deny' });
+    const deny = await browser.post('/console/approvals', {
+      csrf,
+      auth_req_id: id,
+      decision: 'deny',
+    });
     expect(deny.headers.get('location')).toBe('/console/approvals?done=denied');
     const poll = await b.post('/token', { grant_type: CIBA, auth_req_id: id }, 'planner');
     expect(await poll.json()).toMatchObject({ error: 'access_denied' });
@@ -296,7 +388,12 @@ describe('approvals', () => {
     const id = await startRequest({ ...REQUEST, login_hint: 'bob' });
     await signIn(browser, 'alice', PASSWORDS.alice);
     const csrf = csrfOf(await (await browser.get('/console/approvals')).text());
-    const res = await browser.post('/console/approvals', { csrf, auth_req_id: id, decision: 'approve', scope: 'trips:read' });
+    const res = await browser.post('/console/approvals', {
+      csrf,
+      auth_req_id: id,
+      decision: 'approve',
+      scope: 'trips:read',
+    });
     expect(res.status).toBe(404);
     expect(mainOf(await res.text())).toContain('That request no longer exists.');
     expect((await b.store.getApproval(id))!.status).toBe('pending');
@@ -320,7 +417,9 @@ describe('approvals', () => {
     });
     await signIn(browser, 'alice', PASSWORDS.alice);
     const html = await (await browser.get('/console/approvals')).text();
-    expect(html).toContain('<dd>&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;&quot;&amp;</dd>');
+    expect(html).toContain(
+      '<dd>&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;&quot;&amp;</dd>',
+    );
     expect(html).toContain('<dd>pay &lt;U+202E&gt;evil&lt;U+202C&gt;&lt;U+200B&gt;</dd>');
     expect(html).not.toContain('<script>');
     expect(html).not.toContain('\u202E');
@@ -338,12 +437,22 @@ describe('approvals', () => {
 
 describe('what acts for me', () => {
   async function chain() {
-    const id = await startRequest({ ...REQUEST, audience: 'agent:booker', scope: 'trips:read flights:book' });
+    const id = await startRequest({
+      ...REQUEST,
+      audience: 'agent:booker',
+      scope: 'trips:read flights:book',
+    });
     await b.store.decideApproval(id, 'approved', null, 'alice', b.clock.now);
-    const root = ((await (await b.post('/token', { grant_type: CIBA, auth_req_id: id }, 'planner')).json()) as {
-      access_token: string;
-    }).access_token;
-    const handOff = await b.exchange('booker', { subject_token: root, audience: API, scope: 'flights:book' });
+    const root = (
+      (await (await b.post('/token', { grant_type: CIBA, auth_req_id: id }, 'planner')).json()) as {
+        access_token: string;
+      }
+    ).access_token;
+    const handOff = await b.exchange('booker', {
+      subject_token: root,
+      audience: API,
+      scope: 'flights:book',
+    });
     expect(handOff.status).toBe(200);
     return { root: claimsOf(root).jti!, handOff: handOff.body.access_token as string };
   }
@@ -357,13 +466,20 @@ describe('what acts for me', () => {
     expect(html).toContain('<section aria-label="planner → agent:booker">');
     expect(html).toContain('<section aria-label="booker → https://api.example.com">');
     expect(html).toContain('You approved planner at ');
-    expect(html).toContain('“Book Lisbon”; it asked for trips:read flights:book, you granted trips:read flights:book.');
+    expect(html).toContain(
+      '“Book Lisbon”; it asked for trips:read flights:book, you granted trips:read flights:book.',
+    );
     expect(html.match(/>Revoke</g)).toHaveLength(3);
     const csrf = csrfOf(html);
     const handOffJti = claimsOf(handOff).jti!;
     const res = await browser.post('/console/chains', { csrf, jti: handOffJti });
-    expect([res.status, res.headers.get('location')]).toEqual([303, '/console/chains?done=revoked']);
-    expect((await b.store.getToken(claimsOf(below.body.access_token).jti!))!.revokedAt).not.toBeNull();
+    expect([res.status, res.headers.get('location')]).toEqual([
+      303,
+      '/console/chains?done=revoked',
+    ]);
+    expect(
+      (await b.store.getToken(claimsOf(below.body.access_token).jti!))!.revokedAt,
+    ).not.toBeNull();
     expect((await b.store.getToken(root))!.revokedAt).toBeNull();
     const again = await b.exchange('booker', { subject_token: handOff, audience: API });
     expect(again.status).toBe(400);
@@ -385,7 +501,9 @@ describe('what acts for me', () => {
     const alice = new Browser(browser.fetcher);
     await signIn(alice, 'alice', PASSWORDS.alice);
     const html = mainOf(await (await alice.get('/console/chains')).text());
-    expect(html).toContain('<h2>Active</h2><p>Nothing acts for you right now.</p><details><summary>Expired or revoked (1)</summary>');
+    expect(html).toContain(
+      '<h2>Active</h2><p>Nothing acts for you right now.</p><details><summary>Expired or revoked (1)</summary>',
+    );
     expect(html).not.toContain('>Revoke<');
   });
 });
@@ -394,33 +512,52 @@ describe('operator audit', () => {
   it('refuses a wrong admin token, then finds tokens by subject and opens a chain with its refusals', async () => {
     const id = await startRequest(REQUEST);
     await b.store.decideApproval(id, 'approved', null, 'alice', b.clock.now);
-    const poll = (await (await b.post('/token', { grant_type: CIBA, auth_req_id: id }, 'planner')).json()) as {
+    const poll = (await (
+      await b.post('/token', { grant_type: CIBA, auth_req_id: id }, 'planner')
+    ).json()) as {
       access_token: string;
     };
     // planner may not hand a token to an audience outside its policy: refused, on the ledger.
-    const refused = await b.exchange('planner', { subject_token: poll.access_token, audience: 'https://elsewhere.example' });
+    const refused = await b.exchange('planner', {
+      subject_token: poll.access_token,
+      audience: 'https://elsewhere.example',
+    });
     expect(refused.status).toBe(400);
 
     const operator = new Browser(browser.fetcher);
     const form = await operator.get('/console/audit');
     expect(mainOf(await form.text())).toContain('<label for="admin_token">Admin token</label>');
-    const wrong = await operator.post('/console/audit', { csrf: csrfOf(await (await operator.get('/console/audit')).text()), admin_token: 'nope' });
+    const wrong = await operator.post('/console/audit', {
+      csrf: csrfOf(await (await operator.get('/console/audit')).text()),
+      admin_token: 'nope',
+    });
     expect(wrong.status).toBe(401);
-    const ok = await operator.post('/console/audit', { csrf: csrfOf(await (await operator.get('/console/audit')).text()), admin_token: ADMIN_TOKEN });
+    const ok = await operator.post('/console/audit', {
+      csrf: csrfOf(await (await operator.get('/console/audit')).text()),
+      admin_token: ADMIN_TOKEN,
+    });
     expect([ok.status, ok.headers.get('location')]).toEqual([303, '/console/audit']);
     // An operator is not a person: no approvals page.
     expect((await operator.get('/console/approvals')).headers.get('location')).toBe('/console');
 
     const results = await (await operator.get('/console/audit?sub=alice&client_id=&since=')).text();
     const jti = claimsOf(poll.access_token).jti!;
-    expect(results).toContain(`<a href="/console/audit/chain?jti=${jti}">Open chain of ${jti.slice(0, 8)}</a>`);
-    expect(await (await operator.get('/console/audit?sub=bob')).text()).toContain('<p>No token matches.</p>');
+    expect(results).toContain(
+      `<a href="/console/audit/chain?jti=${jti}">Open chain of ${jti.slice(0, 8)}</a>`,
+    );
+    expect(await (await operator.get('/console/audit?sub=bob')).text()).toContain(
+      '<p>No token matches.</p>',
+    );
     const chainPage = await (await operator.get(`/console/audit/chain?jti=${jti}`)).text();
     expect(chainPage).toContain('<section aria-label="planner → https://api.example.com">');
-    expect(chainPage).toMatch(/<p class="refusal">Refused at [^:]+:\d\d:\d\dZ: planner was told invalid_target: /);
+    expect(chainPage).toMatch(
+      /<p class="refusal">Refused at [^:]+:\d\d:\d\dZ: planner was told invalid_target: /,
+    );
     expect(chainPage).toContain('Approved by alice for planner: “Book Lisbon”');
     // Alice's session cannot open the audit.
     await signIn(browser, 'alice', PASSWORDS.alice);
-    expect(mainOf(await (await browser.get('/console/audit?sub=alice')).text())).toContain('Admin token');
+    expect(mainOf(await (await browser.get('/console/audit?sub=alice')).text())).toContain(
+      'Admin token',
+    );
   });
 });

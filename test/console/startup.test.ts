@@ -24,7 +24,9 @@ afterAll(async () => {
 describe('the console at start-up', () => {
   it('is named in the banner, and the demo user signs in there', async () => {
     expect(broker.output()).toContain(`\n  console  ${broker.url}/console\n`);
-    const browser = new Browser((p, init) => fetch(`${broker.url}${p}`, { ...init, redirect: 'manual' }));
+    const browser = new Browser((p, init) =>
+      fetch(`${broker.url}${p}`, { ...init, redirect: 'manual' }),
+    );
     const res = await signIn(browser, 'alice', DEMO_USERS.alice);
     expect([res.status, res.headers.get('location')]).toEqual([303, '/console/approvals']);
     const page = await browser.get('/console/approvals');
