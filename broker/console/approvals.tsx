@@ -18,6 +18,7 @@ import { splitScope } from '../policy/narrow-scope.js';
 import type { ApprovalRecord, ConsoleSession } from '../store/store.js';
 import { forPage } from '../text/show.js';
 import { field, type ConsoleForm } from './form.js';
+import { namesUniqueAnyCase } from './sign-in.js';
 import { Csrf, Layout, Notice, render, timeLeft } from './layout.js';
 
 /** The most requests one page shows (the store caps its list too). */
@@ -36,13 +37,22 @@ const PROBLEMS: Record<string, string> = {
   scope: 'Only scopes the agent asked for can be granted.',
 };
 
-/** Whether a request is addressed to this person (names compare case-insensitively). */
-function isFor(approval: ApprovalRecord, session: ConsoleSession): boolean {
-  return approval.username.toLowerCase() === session.username.toLowerCase();
+/**
+ * Whether a request is addressed to this person: its `login_hint` is their name, in any
+ * letter case when the policy's names are unique that way (as at sign-in).
+ */
+function isFor(deps: BrokerDeps, approval: ApprovalRecord, session: ConsoleSession): boolean {
+  if (approval.username === session.username) return true;
+  return (
+    namesUniqueAnyCase(deps.policy.users) &&
+    approval.username.toLowerCase() === session.username.toLowerCase()
+  );
 }
 
 async function pendingFor(deps: BrokerDeps, session: ConsoleSession): Promise<ApprovalRecord[]> {
-  return deps.store.listPendingApprovals(deps.now(), session.username, SHOWN);
+  return namesUniqueAnyCase(deps.policy.users)
+    ? deps.store.listPendingApprovalsAnyCase(deps.now(), session.username, SHOWN)
+    : deps.store.listPendingApprovals(deps.now(), session.username, SHOWN);
 }
 
 /** Changes whenever the set of pending requests does. */
@@ -53,7 +63,13 @@ export function stampOf(pending: readonly ApprovalRecord[]): string {
     .slice(0, 22);
 }
 
-function Request(props: { approval: ApprovalRecord; index: number; now: number; secret: string }) {
+function Request(props: {
+  approval: ApprovalRecord;
+  index: number;
+  now: number;
+  secret: string;
+  me: string;
+}) {
   const a = props.approval;
   const agent = forPage(a.clientId, 200);
   const id = `r${props.index}`;
@@ -63,6 +79,12 @@ function Request(props: { approval: ApprovalRecord; index: number; now: number; 
       <dl>
         <dt>Agent</dt>
         <dd>{agent}</dd>
+        {a.username === props.me ? null : (
+          <>
+            <dt>Asked for</dt>
+            <dd>{`${forPage(a.username, 200)} (your name, spelled differently)`}</dd>
+          </>
+        )}
         <dt>Reason</dt>
         <dd>
           {a.bindingMessage === null ? (
@@ -119,6 +141,7 @@ export function ApprovalsPage(props: {
             index={i}
             now={props.now}
             secret={props.session.csrfSecret}
+            me={props.session.username}
           />
         ))
       )}
@@ -162,7 +185,7 @@ export async function decide(
   const authReqId = field(form, 'auth_req_id');
   const approval = authReqId === '' ? undefined : await deps.store.getApproval(authReqId);
   // Another person's request reads exactly like an unknown one.
-  if (approval === undefined || !isFor(approval, session)) {
+  if (approval === undefined || !isFor(deps, approval, session)) {
     return problem('That request no longer exists.', 404);
   }
   const decision = field(form, 'decision');

@@ -26,6 +26,18 @@ const FAILED = 'Sign-in failed.';
 /** The limiter's key for operator sign-ins: a space, so no username can share it. */
 const OPERATOR_KEY = ' operator';
 
+const uniqueness = new WeakMap<ReadonlyMap<string, string>, boolean>();
+
+/** Whether no two policy usernames differ only in letter case (then names match in any case). */
+export function namesUniqueAnyCase(users: ReadonlyMap<string, string>): boolean {
+  let unique = uniqueness.get(users);
+  if (unique === undefined) {
+    unique = new Set([...users.keys()].map((n) => n.toLowerCase())).size === users.size;
+    uniqueness.set(users, unique);
+  }
+  return unique;
+}
+
 /** The policy user a typed name means, in the policy's spelling. */
 export function userResolver(
   users: ReadonlyMap<string, string>,

@@ -32,6 +32,7 @@ import { capJson, capText, FIELD_CAPS, within } from './limits.js';
 import * as schema from './schema.js';
 import { SqliteApprovals } from './sqlite-approvals.js';
 import {
+  MAX_PENDING_LIST,
   ParentRevokedError,
   type ApprovalRecord,
   type ConsoleSession,
@@ -652,6 +653,28 @@ export class SqliteStore implements Store {
   async deleteConsoleSession(idHash: string): Promise<void> {
     const { consoleSessions: t } = schema;
     this.db.delete(t).where(eq(t.idHash, idHash)).run();
+  }
+
+  async listPendingApprovalsAnyCase(
+    now: number,
+    username: string,
+    limit: number,
+  ): Promise<ApprovalRecord[]> {
+    const a = schema.approvalRequests;
+    return this.db
+      .select()
+      .from(a)
+      .where(
+        and(
+          eq(a.status, 'pending'),
+          gt(a.expiresAt, now),
+          sql`lower(${a.username}) = lower(${username})`,
+        ),
+      )
+      .orderBy(desc(a.createdAt), desc(a.authReqId))
+      .limit(Math.max(0, Math.min(limit, MAX_PENDING_LIST)))
+      .all()
+      .map((row) => ({ ...row, aud: JSON.parse(row.aud) as string[] }));
   }
 
   async rootTokensFor(sub: string, limit: number): Promise<LedgerToken[]> {

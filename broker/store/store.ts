@@ -288,6 +288,16 @@ export interface Store {
   getConsoleSession(idHash: string, now: number): Promise<ConsoleSession | undefined>;
   deleteConsoleSession(idHash: string): Promise<void>;
   /**
+   * Pending, unexpired requests whose `login_hint` is this name in any letter case, newest
+   * first, at most `limit`: the console shows a person what was asked of them however an
+   * agent spelled their name (only when the policy's names are unique that way).
+   */
+  listPendingApprovalsAnyCase(
+    now: number,
+    username: string,
+    limit: number,
+  ): Promise<ApprovalRecord[]>;
+  /**
    * Up to `limit` root tokens (the first of their chain) whose `sub` is this person,
    * newest first: the console's "what acts for me".
    */

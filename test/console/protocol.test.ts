@@ -384,6 +384,22 @@ describe('approvals', () => {
     expect(await poll.json()).toMatchObject({ error: 'access_denied' });
   });
 
+  it('shows alice a request whose login_hint spells her name differently, saying so, and lets her decide it', async () => {
+    const id = await startRequest({ ...REQUEST, login_hint: 'ALICE' });
+    await signIn(browser, 'alice', PASSWORDS.alice);
+    const html = await (await browser.get('/console/approvals')).text();
+    expect(html).toContain(
+      '<dt>Agent</dt><dd>planner</dd><dt>Asked for</dt><dd>ALICE (your name, spelled differently)</dd>',
+    );
+    const res = await browser.post('/console/approvals', {
+      csrf: csrfOf(html),
+      auth_req_id: id,
+      decision: 'deny',
+    });
+    expect(res.status).toBe(303);
+    expect((await b.store.getApproval(id))!.decidedBy).toBe('alice');
+  });
+
   it('never decides another person’s request', async () => {
     const id = await startRequest({ ...REQUEST, login_hint: 'bob' });
     await signIn(browser, 'alice', PASSWORDS.alice);
