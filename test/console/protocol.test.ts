@@ -18,6 +18,7 @@ import { parsePolicy } from '../../broker/config/policy.js';
 import { CONSOLE_CSP } from '../../broker/console/headers.js';
 import { SESSION_SECONDS } from '../../broker/console/session.js';
 import { openSqliteStore } from '../../broker/store/sqlite-store.js';
+import { startConsoleBroker } from './live.js';
 import {
   ADMIN_TOKEN,
   API,
@@ -181,6 +182,24 @@ describe('sign-in', () => {
     expect((await signIn(new Browser(browser.fetcher), 'bob', PASSWORDS.bob)).status).toBe(303);
     b.clock.now += 30;
     expect((await signIn(browser, 'alice', PASSWORDS.alice)).status).toBe(303);
+  });
+
+  it('slows down repeated failures from one address, whatever names they try (a real socket)', async () => {
+    const live = await startConsoleBroker(consolePolicy(await userHashes()));
+    try {
+      const remote = new Browser((p, init) =>
+        fetch(`${live.url}${p}`, { ...init, redirect: 'manual' }),
+      );
+      for (let i = 0; i < 20; i++) {
+        expect((await signIn(remote, `nobody${i}`, 'guess')).status).toBe(401);
+      }
+      const held = await signIn(remote, 'alice', PASSWORDS.alice);
+      // The real clock runs while scrypt checks 20 passwords, so the wait is up to 10 s, not exactly.
+      expect(held.status).toBe(429);
+      expect(held.headers.get('retry-after')).toMatch(/^([1-9]|10)$/);
+    } finally {
+      await live.close();
+    }
   });
 
   it('refuses a sign-in post without the form CSRF token', async () => {
