@@ -309,6 +309,18 @@ describe('CSRF and errors', () => {
     );
   });
 
+  it('answers a failure inside the broker (its database gone) with an HTML page, not OAuth JSON', async () => {
+    await signIn(browser, 'alice', PASSWORDS.alice);
+    b.store.sqlite.close();
+    const res = await browser.get('/console/approvals');
+    expect(res.status).toBe(500);
+    expect(res.headers.get('content-type')).toBe('text/html; charset=UTF-8');
+    expect(headersOf(res, Object.keys(SECURITY_HEADERS))).toEqual(SECURITY_HEADERS);
+    expect(mainOf(await res.text())).toBe(
+      '<h1>Something went wrong</h1><p class="notice problem" role="alert">The console could not complete that request. Try again; if it keeps failing, the broker log says why.</p><p><a href="/console">Back to the console</a></p>',
+    );
+  });
+
   it('serves its stylesheet and script from /console, under the same headers', async () => {
     const css = await b.app.request('/console/style.css');
     expect([css.status, css.headers.get('content-type')]).toEqual([200, 'text/css; charset=utf-8']);
@@ -467,6 +479,40 @@ describe('approvals', () => {
     expect(await (await browser.get('/console/approvals/stamp')).text()).toBe(stamp);
     await startRequest(REQUEST);
     expect(await (await browser.get('/console/approvals/stamp')).text()).not.toBe(stamp);
+  });
+});
+
+describe('operator audit paging', () => {
+  it('pages search results 50 at a time, newest first, with a link to older tokens', async () => {
+    await Promise.all(
+      Array.from({ length: 51 }, (_, i) =>
+        b.store.recordIssued({
+          jti: `t${String(i).padStart(2, '0')}`,
+          parentJti: null,
+          sub: 'alice',
+          act: null,
+          clientId: 'planner',
+          grantType: 'client_credentials',
+          scope: 'trips:read',
+          aud: [API],
+          iat: 1000 + i,
+          exp: 1300 + i,
+        }),
+      ),
+    );
+    const operator = new Browser(browser.fetcher);
+    const form = await (await operator.get('/console/audit')).text();
+    await operator.post('/console/audit', { csrf: csrfOf(form), admin_token: ADMIN_TOKEN });
+    const first = await (await operator.get('/console/audit?sub=alice')).text();
+    expect(first.match(/Open chain of /g)).toHaveLength(50);
+    expect(first).toContain('Open chain of t50<');
+    expect(first).not.toContain('Open chain of t00<');
+    const older = /<a href="([^"]+)">Older tokens<\/a>/.exec(first)![1]!.replace(/&amp;/g, '&');
+    expect(older).toBe('/console/audit?sub=alice&before=1001.t01');
+    const second = await (await operator.get(older)).text();
+    expect(second.match(/Open chain of /g)).toHaveLength(1);
+    expect(second).toContain('Open chain of t00<');
+    expect(second).not.toContain('Older tokens');
   });
 });
 
