@@ -87,9 +87,15 @@ describe('the console in Chromium', () => {
     // A wrong password: the page says only that it failed.
     await page.goto(`${broker.url}/console`);
     await shot(page, 'sign-in');
-    await page.getByLabel('Username').fill('alice');
-    await page.getByLabel('Password').fill('not her password');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    // By keyboard alone: Tab to each field in order, Enter to send.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('username');
+    await page.keyboard.type('alice');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('password');
+    await page.keyboard.type('not her password');
+    await page.keyboard.press('Enter');
+    await page.getByRole('alert').waitFor();
     expect(await page.getByRole('alert').textContent()).toBe('Sign-in failed.');
     await shot(page, 'sign-in-failed');
 
