@@ -4,8 +4,8 @@
  * scopes and audiences, the same pure rules a token exchange uses), recorded as pending
  * in the database, and acknowledged with an `auth_req_id` (CIBA §7.3).
  *
- * The user is not looked up here: an unknown `login_hint` is answered exactly like a
- * known one and simply never approved, so a client cannot enumerate users (the CIBA
+ * An unknown `login_hint` is answered exactly like a known one (a known one is only
+ * rewritten to the policy's spelling, usernames matching case-insensitively) and simply never approved, so a client cannot enumerate users (the CIBA
  * grant refuses to issue for a name the policy lacks, whatever the database says). It
  * must still look like a username (`text/username.ts`, the rule policy usernames follow),
  * since a person later reads it: a hint with escapes or bidi characters is
@@ -26,6 +26,7 @@ import { narrowAudience } from '../policy/narrow-audience.js';
 import { narrowScope } from '../policy/narrow-scope.js';
 import { must, refuse, refusalToError } from '../policy/refusal.js';
 import { GRANT_CIBA } from '../tokens/claims.js';
+import { policyUsername } from './policy-user.js';
 
 /** CIBA §7.3: seconds the client waits between polls. */
 export const POLL_INTERVAL = 5;
@@ -110,7 +111,9 @@ export async function startApproval(
   const created = await deps.store.createApproval({
     authReqId,
     clientId: client.clientId,
-    username: params.login_hint,
+    // The policy's spelling when a user matches case-insensitively ("Alice" is alice), so
+    // the grant, the CLI and the console all see the name the person signs in with.
+    username: policyUsername(deps.policy.users, params.login_hint) ?? params.login_hint,
     scope,
     aud,
     bindingMessage: bindingMessage ?? null,

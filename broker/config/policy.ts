@@ -182,10 +182,11 @@ const PolicySchema = z
     }
     const users = new Set<string>();
     p.users.forEach((u, i) => {
-      if (users.has(u.username)) {
+      // Case-insensitively: usernames match that way (approvals/policy-user.ts).
+      if (users.has(u.username.toLowerCase())) {
         ctx.addIssue({ code: 'custom', message: `duplicate username "${forTerminal(u.username)}"`, path: ['users', i, 'username'] });
       }
-      users.add(u.username);
+      users.add(u.username.toLowerCase());
     });
   });
 

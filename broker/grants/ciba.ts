@@ -4,7 +4,7 @@
  *
  * - unknown, or another client's, `auth_req_id` → `invalid_grant` (the same answer, so a
  *   client learns nothing about other clients' requests); already issued → `invalid_grant`
- * - denied → `access_denied`; expired → `expired_token`
+ * - denied → `access_denied`; expired, or cancelled by the client → `expired_token`
  * - pending → `authorization_pending`, or `slow_down` when polled before the interval
  *   was up (the request's interval then grows by 5 s, §11)
  * - approved → exactly one token: `sub` = the person, `act` = `{ sub: client }`, the
@@ -21,6 +21,7 @@ import { parseParams, text } from '../oauth/params.js';
 import { clampLifetime } from '../policy/clamp-lifetime.js';
 import { must } from '../policy/refusal.js';
 import { pacePoll } from '../policy/pace-poll.js';
+import { policyUsername } from '../approvals/policy-user.js';
 import type { ApprovalRecord } from '../store/store.js';
 import { GRANT_CIBA } from '../tokens/claims.js';
 import type { Grant, GrantContext, TokenResponse } from './grant.js';
@@ -37,7 +38,10 @@ async function pending(deps: BrokerDeps, approval: ApprovalRecord, now: number):
 async function issue(deps: BrokerDeps, ctx: GrantContext, approval: ApprovalRecord): Promise<TokenResponse> {
   const { client, now } = ctx;
   // Defence in depth: whatever the database says, no token for a name the policy lacks.
-  if (!deps.policy.users.has(approval.username)) throw new AccessDenied('the request was not approved');
+  // Case-insensitively, as everywhere: a row stored before /bc-authorize normalised names
+  // still names its person. The token carries the policy's spelling.
+  const sub = policyUsername(deps.policy.users, approval.username);
+  if (sub === undefined) throw new AccessDenied('the request was not approved');
   const exp = must(clampLifetime({ now, defaultTtl: deps.policy.defaultTtlSeconds, maxTtl: client.maxTtlSeconds }));
   const jti = randomUUID();
   if (!(await deps.store.claimApprovedForIssue(approval.authReqId, jti))) {
@@ -47,7 +51,7 @@ async function issue(deps: BrokerDeps, ctx: GrantContext, approval: ApprovalReco
   try {
     issued = await deps.tokens.issue({
       jti,
-      sub: approval.username,
+      sub,
       act: { sub: client.clientId },
       clientId: client.clientId,
       scope: approval.approvedScope ?? approval.scope,
@@ -75,6 +79,10 @@ async function handle(ctx: GrantContext, deps: BrokerDeps): Promise<TokenRespons
       throw new InvalidGrant('the token for this auth_req_id has already been issued');
     case 'denied':
       throw new AccessDenied();
+    case 'cancelled':
+      // The client cancelled it (it stopped waiting): like an expired request, it will
+      // never be answered and a new one is needed (CIBA §11 expired_token), whatever the clock.
+      throw new ExpiredToken('the request was cancelled: make a new one');
     case 'pending':
     case 'approved':
       if (now >= approval.expiresAt) throw new ExpiredToken();

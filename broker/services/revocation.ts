@@ -4,6 +4,7 @@
  * `revoke_token` tool call it.
  * @module
  */
+import { cancelIfOwnApproval } from '../approvals/cancel.js';
 import type { BrokerDeps } from '../deps.js';
 import { isInvolved } from '../tokens/act.js';
 
@@ -21,6 +22,8 @@ export async function revokeIfInvolved(
   try {
     target = await deps.verifier.verifyOwn(token, now);
   } catch {
+    // Not one of our tokens: perhaps the client's own auth_req_id, cancelled this way.
+    await cancelIfOwnApproval(deps, clientId, token, now);
     return;
   }
   if (isInvolved(clientId, target)) await deps.store.revokeCascade(target.jti!, now);

@@ -146,7 +146,8 @@ export class SqliteApprovals {
   listPending(now: number, username?: string, limit = MAX_PENDING_LIST): ApprovalRecord[] {
     const t = schema.approvalRequests;
     const where = [eq(t.status, 'pending'), gt(t.expiresAt, now)];
-    if (username !== undefined) where.push(eq(t.username, username));
+    // Usernames match case-insensitively (approvals/policy-user.ts).
+    if (username !== undefined) where.push(sql`${t.username} = ${username} COLLATE NOCASE`);
     return this.db
       .select()
       .from(t)
@@ -155,6 +156,20 @@ export class SqliteApprovals {
       .limit(Math.max(0, Math.min(limit, MAX_PENDING_LIST)))
       .all()
       .map(toRecord);
+  }
+
+  /**
+   * Pending → cancelled, for the client that asked only. `cancelled` is not in schema.ts's
+   * status list (a TypeScript-only enum: the column is plain text, no CHECK), hence sql``.
+   */
+  cancel(authReqId: string, clientId: string, at: number): boolean {
+    const t = schema.approvalRequests;
+    const result = this.db
+      .update(t)
+      .set({ status: sql`'cancelled'`, decidedAt: at })
+      .where(and(eq(t.authReqId, authReqId), eq(t.clientId, clientId), eq(t.status, 'pending')))
+      .run();
+    return result.changes === 1;
   }
 
   decide(

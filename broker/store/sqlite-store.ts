@@ -608,6 +608,10 @@ export class SqliteStore implements Store {
     return this.#approvals.listPending(now, username, limit);
   }
 
+  async cancelApproval(authReqId: string, clientId: string, at: number): Promise<boolean> {
+    return this.#approvals.cancel(authReqId, clientId, at);
+  }
+
   async decideApproval(
     authReqId: string,
     decision: 'approved' | 'denied',

@@ -109,7 +109,8 @@ export interface TokenQuery {
   cursor?: { iat: number; jti: string };
 }
 
-export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'issued';
+/** `cancelled`: the agent stopped waiting (issue 10 point 7); no one can decide it any more. */
+export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'issued' | 'cancelled';
 
 /** A new OpenID CIBA request (CIBA §7.1), as the backchannel endpoint records it. */
 export interface NewApproval {
@@ -257,6 +258,11 @@ export interface Store {
    * at most `limit` (default `MAX_PENDING_LIST`).
    */
   listPendingApprovals(now: number, username?: string, limit?: number): Promise<ApprovalRecord[]>;
+  /**
+   * Cancels `clientId`'s pending request (the agent stopped waiting), so nobody is asked
+   * to decide what nobody will collect; whether it was pending and is now cancelled.
+   */
+  cancelApproval(authReqId: string, clientId: string, at: number): Promise<boolean>;
   /**
    * A person's decision. Only a pending, unexpired request changes; resolves whether it
    * did, so a second decision (or one on an expired request) is a no-op.

@@ -80,6 +80,8 @@ export function registerRequestApprovalTool(server: McpServer, deps: ToolDeps): 
           signal: extra.signal,
           sleep: deps.sleep ?? defaultSleep,
           clock: deps.clock ?? Date.now,
+          // The broker takes an auth_req_id at its revocation endpoint as a cancellation.
+          cancel: () => deps.broker.revoke(started.auth_req_id),
           progress: async (progress, total, message) => {
             if (progressToken === undefined) return;
             await extra.sendNotification({

@@ -455,3 +455,82 @@ describe('CIBA in the audit trail', () => {
     });
   });
 });
+
+describe('usernames in any letter case (issue 10 point 7)', () => {
+  it("records a login_hint of 'Alice' as the policy's alice, lists it for alice, and issues to alice", async () => {
+    const id = await started({ ...REQUEST, login_hint: 'Alice' });
+    expect(await b.store.getApproval(id)).toMatchObject({ username: 'alice' });
+    expect((await b.store.listPendingApprovals(b.clock.now, 'ALICE')).map((a) => a.authReqId)).toEqual([id]);
+    const users = b.deps.policy.users;
+    expect(await approveRequest(b.store, id, { now: b.clock.now, users, by: 'ALICE' })).toMatchObject({
+      ok: true,
+      approval: { status: 'approved', decidedBy: 'alice' },
+    });
+    b.clock.now += 5;
+    const res = await poll(id);
+    expect(res.status).toBe(200);
+    expect(claimsOf(res.body.access_token)).toMatchObject({ sub: 'alice', act: { sub: 'planner' } });
+  });
+
+  it('issues to the policy spelling for a row stored in another case before names were normalised', async () => {
+    const id = await started();
+    b.store.sqlite.prepare("UPDATE approval_requests SET username = 'ALICE' WHERE auth_req_id = ?").run(id);
+    expect((await approveRequest(b.store, id, { now: b.clock.now, users: b.deps.policy.users })).ok).toBe(true);
+    b.clock.now += 5;
+    expect(claimsOf((await poll(id)).body.access_token)).toMatchObject({ sub: 'alice' });
+  });
+
+  it('decides only as a user of the policy, and never approves a request for a name the policy lacks', async () => {
+    const users = b.deps.policy.users;
+    const id = await started();
+    expect(await approveRequest(b.store, id, { now: b.clock.now, users, by: 'mallory' })).toEqual({
+      ok: false,
+      problem: 'who',
+      message: '"mallory" is not a user of the policy; --as must name one.',
+    });
+    const nobody = await started({ ...REQUEST, login_hint: 'mallory' });
+    expect(await approveRequest(b.store, nobody, { now: b.clock.now, users, by: 'alice' })).toEqual({
+      ok: false,
+      problem: 'nobody',
+      message:
+        `Approval request ${nobody} is for "mallory", who is not a user of the policy: ` +
+        'it can never yield a token, so it cannot be approved (deny it, or let it expire).',
+    });
+    expect(await denyRequest(b.store, nobody, { now: b.clock.now, users })).toMatchObject({ ok: false, problem: 'who' });
+    expect(await denyRequest(b.store, nobody, { now: b.clock.now, users, by: 'Bob' })).toMatchObject({
+      ok: true,
+      approval: { status: 'denied', decidedBy: 'bob' },
+    });
+  });
+});
+
+describe('an agent cancelling its request (issue 10 point 7)', () => {
+  const revoke = (token: string, client = 'planner') => b.post('/revoke', { token }, client);
+
+  it('takes the auth_req_id at /revoke: off the pending list, no late decision, the poll says expired_token', async () => {
+    const id = await started();
+    // Another client cannot cancel it; the answer is the same 200 either way.
+    expect((await revoke(id, 'booker')).status).toBe(200);
+    expect((await b.store.getApproval(id))?.status).toBe('pending');
+    expect((await revoke(id)).status).toBe(200);
+    expect(await b.store.getApproval(id)).toMatchObject({ status: 'cancelled', decidedAt: b.clock.now });
+    expect(await b.store.listPendingApprovals(b.clock.now)).toEqual([]);
+    expect(await approveRequest(b.store, id, { now: b.clock.now, users: b.deps.policy.users })).toEqual({
+      ok: false,
+      problem: 'cancelled',
+      message: `Approval request ${id} was cancelled: the agent stopped waiting for an answer.`,
+    });
+    expect(await b.store.decideApproval(id, 'approved', null, 'alice', b.clock.now)).toBe(false);
+    expect(await poll(id)).toEqual({
+      status: 400,
+      body: { error: 'expired_token', error_description: 'the request was cancelled: make a new one' },
+    });
+  });
+
+  it('cancels nothing once decided', async () => {
+    const id = await started();
+    await denyRequest(b.store, id, { now: b.clock.now });
+    expect((await revoke(id)).status).toBe(200);
+    expect((await b.store.getApproval(id))?.status).toBe('denied');
+  });
+});

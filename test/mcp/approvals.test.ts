@@ -29,6 +29,7 @@ function options(timeoutSeconds: number) {
   let ms = 0;
   const slept: number[] = [];
   const progress: string[] = [];
+  const cancelled: number[] = [];
   const opts: WaitOptions = {
     timeoutSeconds,
     user: 'alice',
@@ -41,8 +42,13 @@ function options(timeoutSeconds: number) {
     progress: async (elapsed, total, message) => {
       progress.push(`${elapsed}/${total} ${message}`);
     },
+    cancel: async () => {
+      cancelled.push(ms);
+    },
   };
-  return { opts, slept, progress };
+  /** Each poll takes this long on the clock, as a real round trip does. */
+  const pollTakes = (extra: number) => (ms += extra);
+  return { opts, slept, progress, cancelled, pollTakes };
 }
 
 describe('waitForApproval', () => {
@@ -60,11 +66,56 @@ describe('waitForApproval', () => {
     ]);
   });
 
-  it('gives up at the shorter of the timeout and the request expiry', async () => {
-    const { client } = scripted([]);
+  it('gives up at the shorter of the timeout and the request expiry, having waited all of it', async () => {
+    const { client, polled } = scripted([]);
     const { opts, slept } = options(600);
-    expect(await waitForApproval(client, { auth_req_id: 'req-2', expires_in: 12 }, opts)).toEqual({ status: 'timed_out', waitedSeconds: 10 });
-    expect(slept).toEqual([5, 5]);
+    expect(await waitForApproval(client, { auth_req_id: 'req-2', expires_in: 12 }, opts)).toEqual({ status: 'timed_out', waitedSeconds: 12 });
+    expect(slept).toEqual([5, 5, 2]);
+    expect(polled).toHaveLength(3);
+  });
+
+  it('waits the whole 10 s and 20 s asked for, polls taking time, and says so (it gave up at 5 s and 15 s)', async () => {
+    for (const [timeout, sleeps] of [
+      [10, [5, 4.95]],
+      [20, [5, 5, 5, 4.85]],
+    ] as const) {
+      const { opts, slept, pollTakes, cancelled } = options(timeout);
+      const client: ApprovalClient = {
+        start: () => Promise.reject(new TypeError('not used')),
+        poll: async () => {
+          pollTakes(50);
+          return { status: 'pending' };
+        },
+      };
+      expect(await waitForApproval(client, { auth_req_id: 'req-5', expires_in: 300 }, opts)).toEqual({
+        status: 'timed_out',
+        waitedSeconds: timeout,
+      });
+      expect(slept).toEqual(sleeps);
+      // Nobody waits any more: the request is withdrawn, once.
+      expect(cancelled).toEqual([timeout * 1000 + 50]);
+    }
+  });
+
+  it('cancels the request when the MCP request is aborted, and not when it was answered', async () => {
+    const aborted = options(60);
+    const controller = new AbortController();
+    const { client } = scripted([]);
+    aborted.opts.signal = controller.signal;
+    aborted.opts.sleep = async (_ms, signal) => {
+      controller.abort(new Error('client cancelled'));
+      signal.throwIfAborted();
+    };
+    await expect(waitForApproval(client, { auth_req_id: 'req-6', expires_in: 60 }, aborted.opts)).rejects.toThrow('client cancelled');
+    expect(aborted.cancelled).toEqual([0]);
+
+    const approved = options(60);
+    await waitForApproval(scripted([{ status: 'approved', token: TOKEN }]).client, { auth_req_id: 'req-7', expires_in: 60 }, approved.opts);
+    const denied = options(60);
+    await expect(
+      waitForApproval(scripted([new BrokerRefused('access_denied', 'no', 400)]).client, { auth_req_id: 'req-8', expires_in: 60 }, denied.opts),
+    ).rejects.toMatchObject({ error: 'access_denied' });
+    expect([approved.cancelled, denied.cancelled]).toEqual([[], []]);
   });
 
   it('lets a denial through as BrokerRefused access_denied', async () => {
