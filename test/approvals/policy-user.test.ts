@@ -31,7 +31,7 @@ describe('policy users', () => {
     const idp = await makeIdp(() => 0);
     const p = withApprovals(testPolicy(idp.jwk));
     expect([...parsePolicy(p, ISSUER).users.keys()]).toEqual(['alice', 'bob']);
-    p.users = [...p.users, { ...p.users[0]!, username: 'Alice' }];
+    p.users = [...(p.users ?? []), { ...p.users![0]!, username: 'Alice' }];
     expect(() => parsePolicy(p, ISSUER)).toThrow(/^users\.2\.username: duplicate username "Alice"$/);
   });
 });

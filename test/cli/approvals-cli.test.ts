@@ -6,12 +6,13 @@
  * masked.
  */
 import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { renderPending, timeLeft } from '../../broker/approvals/cli-commands.js';
 import type { ApprovalRecord } from '../../broker/store/store.js';
 import { hasHiddenCharacters } from '../../broker/text/show.js';
-import { API, CIBA, claimsOf, makeBroker, withApprovals, type TestBroker } from '../helpers.js';
+import { API, CIBA, claimsOf, ISSUER, makeBroker, testPolicy, withApprovals, type TestBroker } from '../helpers.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -26,7 +27,11 @@ function baton(db: string, ...args: string[]): Promise<Run> {
     execFile(
       process.execPath,
       ['--import', 'tsx', 'broker/cli.ts', ...args],
-      { cwd: ROOT, env: { ...process.env, BATON_DB: db, BATON_POLICY: '' } },
+      // The test broker's policy (users alice and bob), written next to its database.
+      {
+        cwd: ROOT,
+        env: { ...process.env, BATON_DB: db, BATON_POLICY: path.join(path.dirname(db), 'policy.json'), BATON_ISSUER: ISSUER },
+      },
       // The `ledger: <file>` line every ledger command starts with is tested in operator-cli.test.ts.
       (error, stdout, stderr) =>
         resolve({
@@ -109,6 +114,7 @@ describe('npx baton approvals / approve / deny', () => {
   beforeEach(async () => {
     b = await makeBroker({ policy: withApprovals });
     db = path.join(b.dir, 'baton.db');
+    writeFileSync(path.join(b.dir, 'policy.json'), JSON.stringify(withApprovals(testPolicy(b.idp.jwk))));
     // The CLI runs on the real clock; so does this broker's until a test moves it.
     b.clock.now = Math.floor(Date.now() / 1000);
   });
@@ -202,16 +208,16 @@ describe('npx baton approvals / approve / deny', () => {
 
   it('denies, recording who did', async () => {
     const id = await request({ login_hint: 'alice' });
-    expect(await baton(db, 'deny', id, '--as', 'ops')).toEqual({
+    expect(await baton(db, 'deny', id, '--as', 'Bob')).toEqual({
       code: 0,
-      stdout: `Denied ${id}: planner may not act for alice (denied by ops).\n`,
+      stdout: `Denied ${id}: planner may not act for alice (denied by bob).\n`,
       stderr: '',
     });
     expect(await poll(id)).toEqual({
       status: 400,
       body: { error: 'access_denied', error_description: 'the user denied the request' },
     });
-    expect(await b.store.getApproval(id)).toMatchObject({ status: 'denied', decidedBy: 'ops' });
+    expect(await b.store.getApproval(id)).toMatchObject({ status: 'denied', decidedBy: 'bob' });
   });
 
   it('shows hostile stored rows inert: escapes, bidi and zero-width characters cannot rewrite what the person approves', async () => {
@@ -244,7 +250,8 @@ describe('npx baton approvals / approve / deny', () => {
       [
         'evil<U+001B>[2J',
         '  agent     planner<U+001B>[1A',
-        `  user      bob<U+001B>[2J<U+001B>[H${honest}<U+000A>  agent     planner<U+000A>  user      alice<U+000A>  scope     trips:read`,
+        `  user      bob<U+001B>[2J<U+001B>[H${honest}<U+000A>  agent     planner<U+000A>  user      alice<U+000A>  scope     trips:read` +
+          '  (not a user of the policy: this request can never yield a token)',
         '  scope     trips:book<U+202E> daer:spirt',
         `  audience  ${API}<U+200B> agent:booker<U+001B>]0;title<U+0007>`,
         '  reason    fine<U+2028><U+001B>[31mApproved by admin<U+2066>',
@@ -274,6 +281,65 @@ describe('npx baton approvals / approve / deny', () => {
       stdout: '',
       stderr:
         'baton: approve needs an id: npx baton approve <auth_req_id> [--scope "a b"] [--as <username>]\n',
+    });
+  });
+  it('decides only as a user of the policy: --as anyone else is refused, and nothing changes', async () => {
+    const id = await request({ login_hint: 'alice' });
+    expect(await baton(db, 'approve', id, '--as', 'mallory')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: '"mallory" is not a user of the policy; --as must name one.\n',
+    });
+    expect(await baton(db, 'deny', id, '--as', 'ops')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: '"ops" is not a user of the policy; --as must name one.\n',
+    });
+    expect((await b.store.getApproval(id))?.status).toBe('pending');
+  });
+
+  it("never says Approved for a request the policy's users cannot answer, and shows why in the list", async () => {
+    const nobody = await request({ login_hint: 'mallory' });
+    const list = await baton(db, 'approvals');
+    expect(list.stdout).toContain(
+      '  user      mallory  (not a user of the policy: this request can never yield a token)\n',
+    );
+    expect(await baton(db, 'approve', nobody, '--as', 'alice')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr:
+        `Approval request ${nobody} is for "mallory", who is not a user of the policy: ` +
+        'it can never yield a token, so it cannot be approved (deny it, or let it expire).\n',
+    });
+    expect(await baton(db, 'deny', nobody)).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'Say who decides: --as <username>, a user of the policy.\n',
+    });
+  });
+
+  it("takes a login_hint of 'Alice' as alice: listed for alice, approved, and the agent gets its token", async () => {
+    const id = await request({ login_hint: 'Alice' });
+    const list = await baton(db, 'approvals', '--user', 'ALICE');
+    expect(list.stdout).toContain(`${id}\n  agent     planner\n  user      alice\n`);
+    expect(await baton(db, 'approve', id)).toEqual({
+      code: 0,
+      stdout: `Approved ${id}: planner may act for alice with scope "trips:read trips:book" for ${API} (approved by alice). The agent receives its token at its next poll.\n`,
+      stderr: '',
+    });
+    const res = await poll(id);
+    expect(res.status).toBe(200);
+    expect(claimsOf(res.body.access_token)).toMatchObject({ sub: 'alice', act: { sub: 'planner' } });
+  });
+
+  it('refuses a late approval of a request the agent cancelled, and no longer lists it', async () => {
+    const id = await request({ login_hint: 'alice' });
+    expect((await b.post('/revoke', { token: id }, 'planner')).status).toBe(200);
+    expect(await baton(db, 'approvals')).toMatchObject({ code: 0, stdout: 'No pending approval requests.\n' });
+    expect(await baton(db, 'approve', id)).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `Approval request ${id} was cancelled: the agent stopped waiting for an answer.\n`,
     });
   });
 });
