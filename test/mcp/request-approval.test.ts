@@ -8,7 +8,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult, Progress } from '@modelcontextprotocol/sdk/types.js';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { approveRequest, denyRequest } from '../../broker/approvals/decide.js';
 import type { BrokerDeps } from '../../broker/deps.js';
 import type { BrokerClient } from '../../mcp-server/broker-client.js';
@@ -69,7 +69,7 @@ describe.each(setups)('request_approval, broker %s', (_name, makeSetup) => {
   let client: Client;
   let slept: number[];
   /** Runs at each sleep of the wait loop, with its index: the person acting meanwhile. */
-  let meanwhile: (sleep: number) => Promise<void>;
+  let meanwhile: (sleep: number, signal: AbortSignal) => Promise<void>;
 
   beforeEach(async () => {
     s = await makeSetup();
@@ -80,11 +80,13 @@ describe.each(setups)('request_approval, broker %s', (_name, makeSetup) => {
       broker: s.broker,
       agentToken: fixedAgentToken('unused'),
       clock: () => ms,
-      sleep: async (wait) => {
+      sleep: async (wait, signal) => {
         slept.push(wait / 1000);
         ms += wait;
         s.advance(wait / 1000);
-        await meanwhile(slept.length);
+        await meanwhile(slept.length, signal);
+        // As the real sleep does: an aborted MCP request ends the wait.
+        signal.throwIfAborted();
       },
     });
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
@@ -157,6 +159,35 @@ describe.each(setups)('request_approval, broker %s', (_name, makeSetup) => {
       'waiting for alice to approve (5 s of 120 s)',
     ]);
     expect((await s.deps.store.getToken(String(out.jti)))?.grantType).toBe(CIBA);
+  });
+
+  it('waits the whole timeout asked for, says so, and cancels the request nobody waits for any more', async () => {
+    const res = await call({ ...ASK, timeout_seconds: 10 });
+    expect(res).toMatchObject({ isError: true });
+    expect(text(res)).toBe(
+      'alice did not answer within 10 s. Ask again later, or with a longer timeout_seconds.',
+    );
+    expect(slept).toEqual([5, 5]);
+    const [request] = await s.deps.store.exportApprovals({ since: 0, until: 4_000_000_000, limit: 10 });
+    expect(request).toMatchObject({ username: 'alice', status: 'cancelled' });
+    expect(await s.deps.store.listPendingApprovals(s.deps.now())).toEqual([]);
+  });
+
+  it('cancels the request when the agent cancels its MCP request', async () => {
+    const controller = new AbortController();
+    meanwhile = async (n, signal) => {
+      if (n !== 1) return;
+      controller.abort();
+      // The server hears of it through notifications/cancelled: wait for that event.
+      await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+    };
+    await expect(
+      client.callTool({ name: 'request_approval', arguments: ASK }, undefined, { signal: controller.signal }),
+    ).rejects.toThrow();
+    await vi.waitFor(async () => {
+      const [request] = await s.deps.store.exportApprovals({ since: 0, until: 4_000_000_000, limit: 10 });
+      expect(request?.status).toBe('cancelled');
+    });
   });
 
   it('says the person denied it, as a tool error with what to do', async () => {
