@@ -75,7 +75,9 @@ export function renderPending(
   return lines.join('\n');
 }
 
-async function withStore<T>(use: (store: Store, users: ReadonlyMap<string, string>) => Promise<T>): Promise<T> {
+async function withStore<T>(
+  use: (store: Store, users: ReadonlyMap<string, string>) => Promise<T>,
+): Promise<T> {
   const env = parseEnv();
   // The ledger first: a missing one is the error to show, before any policy is read.
   const store = openExistingStore(env);
@@ -99,7 +101,9 @@ function report(decision: Decision, success: (a: ApprovalRecord) => string): num
 export async function listApprovals(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { user: { type: 'string' } } });
   const now = nowSeconds();
-  const [pending, users] = await withStore(async (store, users) => [await store.listPendingApprovals(now, values.user), users] as const);
+  const [pending, users] = await withStore(
+    async (store, users) => [await store.listPendingApprovals(now, values.user), users] as const,
+  );
   process.stdout.write(`${renderPending(pending, now, users)}\n`);
   return 0;
 }

@@ -8,7 +8,10 @@
  */
 
 /** The policy's own spelling of `name`, matched case-insensitively, or undefined. */
-export function policyUsername(users: ReadonlyMap<string, unknown>, name: string): string | undefined {
+export function policyUsername(
+  users: ReadonlyMap<string, unknown>,
+  name: string,
+): string | undefined {
   // The exact spelling is the common case and costs one hash lookup.
   if (users.has(name)) return name;
   const wanted = name.toLowerCase();

@@ -14,15 +14,11 @@ describe('policyUsername', () => {
     ['Bob.Smith', 'hash'],
   ]);
   it("answers the policy's spelling for any letter case, and nothing for a stranger", () => {
-    expect(['alice', 'Alice', 'ALICE', 'bob.smith', 'Bob.Smith', 'mallory', 'alice '].map((n) => policyUsername(users, n))).toEqual([
-      'alice',
-      'alice',
-      'alice',
-      'Bob.Smith',
-      'Bob.Smith',
-      undefined,
-      undefined,
-    ]);
+    expect(
+      ['alice', 'Alice', 'ALICE', 'bob.smith', 'Bob.Smith', 'mallory', 'alice '].map((n) =>
+        policyUsername(users, n),
+      ),
+    ).toEqual(['alice', 'alice', 'alice', 'Bob.Smith', 'Bob.Smith', undefined, undefined]);
   });
 });
 
@@ -32,6 +28,8 @@ describe('policy users', () => {
     const p = withApprovals(testPolicy(idp.jwk));
     expect([...parsePolicy(p, ISSUER).users.keys()]).toEqual(['alice', 'bob']);
     p.users = [...(p.users ?? []), { ...p.users![0]!, username: 'Alice' }];
-    expect(() => parsePolicy(p, ISSUER)).toThrow(/^users\.2\.username: duplicate username "Alice"$/);
+    expect(() => parsePolicy(p, ISSUER)).toThrow(
+      /^users\.2\.username: duplicate username "Alice"$/,
+    );
   });
 });

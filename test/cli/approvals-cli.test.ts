@@ -12,7 +12,16 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { renderPending, timeLeft } from '../../broker/approvals/cli-commands.js';
 import type { ApprovalRecord } from '../../broker/store/store.js';
 import { hasHiddenCharacters } from '../../broker/text/show.js';
-import { API, CIBA, claimsOf, ISSUER, makeBroker, testPolicy, withApprovals, type TestBroker } from '../helpers.js';
+import {
+  API,
+  CIBA,
+  claimsOf,
+  ISSUER,
+  makeBroker,
+  testPolicy,
+  withApprovals,
+  type TestBroker,
+} from '../helpers.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -30,7 +39,12 @@ function baton(db: string, ...args: string[]): Promise<Run> {
       // The test broker's policy (users alice and bob), written next to its database.
       {
         cwd: ROOT,
-        env: { ...process.env, BATON_DB: db, BATON_POLICY: path.join(path.dirname(db), 'policy.json'), BATON_ISSUER: ISSUER },
+        env: {
+          ...process.env,
+          BATON_DB: db,
+          BATON_POLICY: path.join(path.dirname(db), 'policy.json'),
+          BATON_ISSUER: ISSUER,
+        },
       },
       // The `ledger: <file>` line every ledger command starts with is tested in operator-cli.test.ts.
       (error, stdout, stderr) =>
@@ -114,7 +128,10 @@ describe('npx baton approvals / approve / deny', () => {
   beforeEach(async () => {
     b = await makeBroker({ policy: withApprovals });
     db = path.join(b.dir, 'baton.db');
-    writeFileSync(path.join(b.dir, 'policy.json'), JSON.stringify(withApprovals(testPolicy(b.idp.jwk))));
+    writeFileSync(
+      path.join(b.dir, 'policy.json'),
+      JSON.stringify(withApprovals(testPolicy(b.idp.jwk))),
+    );
     // The CLI runs on the real clock; so does this broker's until a test moves it.
     b.clock.now = Math.floor(Date.now() / 1000);
   });
@@ -329,13 +346,19 @@ describe('npx baton approvals / approve / deny', () => {
     });
     const res = await poll(id);
     expect(res.status).toBe(200);
-    expect(claimsOf(res.body.access_token)).toMatchObject({ sub: 'alice', act: { sub: 'planner' } });
+    expect(claimsOf(res.body.access_token)).toMatchObject({
+      sub: 'alice',
+      act: { sub: 'planner' },
+    });
   });
 
   it('refuses a late approval of a request the agent cancelled, and no longer lists it', async () => {
     const id = await request({ login_hint: 'alice' });
     expect((await b.post('/revoke', { token: id }, 'planner')).status).toBe(200);
-    expect(await baton(db, 'approvals')).toMatchObject({ code: 0, stdout: 'No pending approval requests.\n' });
+    expect(await baton(db, 'approvals')).toMatchObject({
+      code: 0,
+      stdout: 'No pending approval requests.\n',
+    });
     expect(await baton(db, 'approve', id)).toEqual({
       code: 1,
       stdout: '',

@@ -168,7 +168,11 @@ describe.each(setups)('request_approval, broker %s', (_name, makeSetup) => {
       'alice did not answer within 10 s. Ask again later, or with a longer timeout_seconds.',
     );
     expect(slept).toEqual([5, 5]);
-    const [request] = await s.deps.store.exportApprovals({ since: 0, until: 4_000_000_000, limit: 10 });
+    const [request] = await s.deps.store.exportApprovals({
+      since: 0,
+      until: 4_000_000_000,
+      limit: 10,
+    });
     expect(request).toMatchObject({ username: 'alice', status: 'cancelled' });
     expect(await s.deps.store.listPendingApprovals(s.deps.now())).toEqual([]);
   });
@@ -182,10 +186,16 @@ describe.each(setups)('request_approval, broker %s', (_name, makeSetup) => {
       await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
     };
     await expect(
-      client.callTool({ name: 'request_approval', arguments: ASK }, undefined, { signal: controller.signal }),
+      client.callTool({ name: 'request_approval', arguments: ASK }, undefined, {
+        signal: controller.signal,
+      }),
     ).rejects.toThrow();
     await vi.waitFor(async () => {
-      const [request] = await s.deps.store.exportApprovals({ since: 0, until: 4_000_000_000, limit: 10 });
+      const [request] = await s.deps.store.exportApprovals({
+        since: 0,
+        until: 4_000_000_000,
+        limit: 10,
+      });
       expect(request?.status).toBe('cancelled');
     });
   });
