@@ -59,17 +59,31 @@ async function freePort(): Promise<number> {
 }
 
 /** Starts the broker exactly as `npm start` runs it, on a temp database. */
-async function startBroker(dbFile: string, port: number, adminToken: string): Promise<ChildProcess> {
+async function startBroker(
+  dbFile: string,
+  port: number,
+  adminToken: string,
+): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'broker/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', BATON_DB: dbFile, BATON_ADMIN_TOKEN: adminToken, BATON_POLICY: '' },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      BATON_DB: dbFile,
+      BATON_ADMIN_TOKEN: adminToken,
+      BATON_POLICY: '',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   child.stdout!.on('data', (b: Buffer) => (output += b.toString()));
   child.stderr!.on('data', (b: Buffer) => (output += b.toString()));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the broker did not start:\n${output}`)), 30_000);
+    const timer = setTimeout(
+      () => reject(new Error(`the broker did not start:\n${output}`)),
+      30_000,
+    );
     child.stdout!.on('data', () => {
       if (output.includes('listening on')) {
         clearTimeout(timer);
@@ -99,16 +113,30 @@ function airlineApi(issuer: string): Hono<{ Variables: DelegationVariables }> {
     }),
     (c) => {
       const d = c.get('delegation');
-      return c.json({ booking: `BA-${randomBytes(3).toString('hex').toUpperCase()}`, for: d.sub, by: d.actors }, 201);
+      return c.json(
+        { booking: `BA-${randomBytes(3).toString('hex').toUpperCase()}`, for: d.sub, by: d.actors },
+        201,
+      );
     },
   );
   return app;
 }
 
-type ToolResult = { isError?: boolean; content: Array<{ type: string; text?: string }>; structuredContent?: Record<string, unknown> };
+type ToolResult = {
+  isError?: boolean;
+  content: Array<{ type: string; text?: string }>;
+  structuredContent?: Record<string, unknown>;
+};
 
 /** An agent: an MCP client talking to its own `baton-mcp` over stdio. */
-async function agent(name: string, brokerUrl: string, subjectToken?: string): Promise<{ call: (tool: string, args: Record<string, unknown>) => Promise<ToolResult>; close: () => Promise<void> }> {
+async function agent(
+  name: string,
+  brokerUrl: string,
+  subjectToken?: string,
+): Promise<{
+  call: (tool: string, args: Record<string, unknown>) => Promise<ToolResult>;
+  close: () => Promise<void>;
+}> {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [path.join(ROOT, 'bin/baton-mcp.js')],
@@ -125,7 +153,8 @@ async function agent(name: string, brokerUrl: string, subjectToken?: string): Pr
   const client = new Client({ name: `${name}-agent`, version: '0.1.0' });
   await client.connect(transport);
   return {
-    call: async (tool, args) => (await client.callTool({ name: tool, arguments: args })) as ToolResult,
+    call: async (tool, args) =>
+      (await client.callTool({ name: tool, arguments: args })) as ToolResult,
     close: () => client.close(),
   };
 }
@@ -133,20 +162,35 @@ async function agent(name: string, brokerUrl: string, subjectToken?: string): Pr
 const text = (r: ToolResult) => r.content.map((c) => c.text ?? '').join('\n');
 /** The tool text without the token itself (a long JWT helps no reader). */
 const summary = (r: ToolResult) => text(r).replace(/\n\neyJ[\w-]+\.[\w-]+\.[\w-]+\s*$/, '');
-const claims = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+const claims = (token: string) =>
+  JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
 
 /** alice at a terminal: the operator CLI, on the broker's database. */
 async function batonCli(dbFile: string, ...args: string[]): Promise<string> {
-  const { stdout } = await promisify(execFile)(process.execPath, [path.join(ROOT, 'bin/baton.js'), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, BATON_DB: dbFile },
-  });
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [path.join(ROOT, 'bin/baton.js'), ...args],
+    {
+      cwd: ROOT,
+      env: { ...process.env, BATON_DB: dbFile },
+    },
+  );
   return stdout.trimEnd();
 }
 
-async function book(apiUrl: string, token: string): Promise<{ status: number; body: Record<string, unknown>; challenge: string | null }> {
-  const res = await fetch(`${apiUrl}/bookings`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown>, challenge: res.headers.get('www-authenticate') };
+async function book(
+  apiUrl: string,
+  token: string,
+): Promise<{ status: number; body: Record<string, unknown>; challenge: string | null }> {
+  const res = await fetch(`${apiUrl}/bookings`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}` },
+  });
+  return {
+    status: res.status,
+    body: (await res.json()) as Record<string, unknown>,
+    challenge: res.headers.get('www-authenticate'),
+  };
 }
 
 async function main(): Promise<void> {
@@ -157,7 +201,11 @@ async function main(): Promise<void> {
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
   try {
     console.log(bold('Baton demo: alice → trip-planner → flight-booker → airline API'));
-    console.log(dim(`(broker on ${brokerUrl}, ledger in a temp folder; every agent is an MCP client of its own baton-mcp)`));
+    console.log(
+      dim(
+        `(broker on ${brokerUrl}, ledger in a temp folder; every agent is an MCP client of its own baton-mcp)`,
+      ),
+    );
 
     const broker = await startBroker(dbFile, port, randomBytes(32).toString('hex'));
     cleanups.push(async () => {
@@ -167,7 +215,11 @@ async function main(): Promise<void> {
       }
     });
     const apiPort = await freePort();
-    const api: ServerType = serve({ fetch: airlineApi(brokerUrl).fetch, port: apiPort, hostname: '127.0.0.1' });
+    const api: ServerType = serve({
+      fetch: airlineApi(brokerUrl).fetch,
+      port: apiPort,
+      hostname: '127.0.0.1',
+    });
     cleanups.push(() => new Promise((r) => api.close(r)));
     const apiUrl = `http://127.0.0.1:${apiPort}`;
 
@@ -189,7 +241,10 @@ async function main(): Promise<void> {
     show('alice$ npx baton approvals');
     show(pending);
     const authReqId = /^([A-Za-z0-9_][A-Za-z0-9_-]+)$/m.exec(pending)?.[1] ?? '';
-    check(authReqId !== '', 'alice sees the pending request with the agent, scope, audience and reason');
+    check(
+      authReqId !== '',
+      'alice sees the pending request with the agent, scope, audience and reason',
+    );
 
     step('2. alice approves, unticking trips:read (npx baton approve --scope)');
     show(`alice$ npx baton approve ${authReqId.slice(0, 8)}… --scope "flights:read flights:book"`);
@@ -198,7 +253,9 @@ async function main(): Promise<void> {
     show(summary(approval));
     const alice = String(approval.structuredContent?.access_token ?? '');
     check(
-      !approval.isError && claims(alice).sub === 'alice' && claims(alice).scope === 'flights:read flights:book',
+      !approval.isError &&
+        claims(alice).sub === 'alice' &&
+        claims(alice).scope === 'flights:read flights:book',
       "trip-planner holds alice's token, narrowed to what she approved",
     );
     show(`act: ${JSON.stringify(claims(alice).act)}`);
@@ -211,54 +268,92 @@ async function main(): Promise<void> {
     });
     show(summary(handoff));
     const handoffToken = String(handoff.structuredContent?.access_token ?? '');
-    check(!handoff.isError && claims(handoffToken).aud === 'agent:flight-booker', 'a hand-off token for agent:flight-booker');
+    check(
+      !handoff.isError && claims(handoffToken).aud === 'agent:flight-booker',
+      'a hand-off token for agent:flight-booker',
+    );
     show(`act: ${JSON.stringify(claims(handoffToken).act)}`);
 
     const booker = await agent('flight-booker', brokerUrl, handoffToken);
     cleanups.push(() => booker.close());
 
-    step('4. flight-booker exchanges the hand-off for a token to call the airline (get_task_token)');
-    const task = await booker.call('get_task_token', { audience: AIRLINE_API, scope: 'flights:book', lifetime_seconds: 120 });
+    step(
+      '4. flight-booker exchanges the hand-off for a token to call the airline (get_task_token)',
+    );
+    const task = await booker.call('get_task_token', {
+      audience: AIRLINE_API,
+      scope: 'flights:book',
+      lifetime_seconds: 120,
+    });
     show(summary(task));
     const taskToken = String(task.structuredContent?.access_token ?? '');
     const taskAct = claims(taskToken).act;
     show(`act: ${JSON.stringify(taskAct)}`);
     check(
-      JSON.stringify(taskAct) === JSON.stringify({ sub: 'flight-booker', act: { sub: 'trip-planner' } }),
+      JSON.stringify(taskAct) ===
+        JSON.stringify({ sub: 'flight-booker', act: { sub: 'trip-planner' } }),
       'the chain nests: flight-booker (current actor) over trip-planner, for alice',
     );
 
     step('5. the airline API accepts the token and books for alice');
     const booked = await book(apiUrl, taskToken);
     show(`POST /bookings → ${booked.status} ${JSON.stringify(booked.body)}`);
-    check(booked.status === 201 && booked.body.for === 'alice', 'booked for alice, by flight-booker via trip-planner');
+    check(
+      booked.status === 201 && booked.body.for === 'alice',
+      'booked for alice, by flight-booker via trip-planner',
+    );
 
     step('6. a token with too little scope is refused by the airline API');
-    const readOnly = await booker.call('get_task_token', { audience: AIRLINE_API, scope: 'flights:read' });
+    const readOnly = await booker.call('get_task_token', {
+      audience: AIRLINE_API,
+      scope: 'flights:read',
+    });
     const refusedByApi = await book(apiUrl, String(readOnly.structuredContent?.access_token ?? ''));
-    show(`POST /bookings with scope flights:read → ${refusedByApi.status} ${JSON.stringify(refusedByApi.body)}`);
+    show(
+      `POST /bookings with scope flights:read → ${refusedByApi.status} ${JSON.stringify(refusedByApi.body)}`,
+    );
     show(`WWW-Authenticate: ${refusedByApi.challenge}`);
-    check(refusedByApi.status === 403 && refusedByApi.body.error === 'insufficient_scope', 'insufficient_scope (RFC 6750)');
+    check(
+      refusedByApi.status === 403 && refusedByApi.body.error === 'insufficient_scope',
+      'insufficient_scope (RFC 6750)',
+    );
 
     step('7. flight-booker tries to widen its scope to trips:book, and Baton says no');
-    const widened = await booker.call('get_task_token', { audience: AIRLINE_API, scope: 'trips:book' });
+    const widened = await booker.call('get_task_token', {
+      audience: AIRLINE_API,
+      scope: 'trips:book',
+    });
     show(text(widened));
-    check(widened.isError === true && text(widened).includes('trips:book'), 'refused, with the reason and what it may ask for instead');
+    check(
+      widened.isError === true && text(widened).includes('trips:book'),
+      'refused, with the reason and what it may ask for instead',
+    );
 
     step('8. the audit tree of the chain (audit_chain, as trip-planner)');
     const audit = await planner.call('audit_chain', { token: handoffToken });
     show(text(audit));
-    check(!audit.isError && text(audit).includes('flight-booker acting for alice, via trip-planner'), 'the tree shows every hop and the refusal');
+    check(
+      !audit.isError && text(audit).includes('flight-booker acting for alice, via trip-planner'),
+      'the tree shows every hop and the refusal',
+    );
 
-    step("9. trip-planner revokes its hand-off; everything derived from it dies");
+    step('9. trip-planner revokes its hand-off; everything derived from it dies');
     const revoked = await planner.call('revoke_token', { token: handoffToken });
     show(text(revoked));
-    const afterRevoke = await booker.call('get_task_token', { audience: AIRLINE_API, scope: 'flights:book' });
+    const afterRevoke = await booker.call('get_task_token', {
+      audience: AIRLINE_API,
+      scope: 'flights:book',
+    });
     show(`flight-booker's next exchange: ${text(afterRevoke)}`);
     check(afterRevoke.isError === true, "flight-booker's next exchange is refused");
     const lateBooking = await book(apiUrl, taskToken);
-    show(`POST /bookings with the earlier task token → ${lateBooking.status} ${JSON.stringify(lateBooking.body)}`);
-    check(lateBooking.status === 401, 'the airline API refuses the revoked chain at once (it introspects)');
+    show(
+      `POST /bookings with the earlier task token → ${lateBooking.status} ${JSON.stringify(lateBooking.body)}`,
+    );
+    check(
+      lateBooking.status === 401,
+      'the airline API refuses the revoked chain at once (it introspects)',
+    );
   } finally {
     for (const cleanup of cleanups.reverse()) {
       try {
@@ -269,7 +364,11 @@ async function main(): Promise<void> {
     }
     rmSync(dir, { recursive: true, force: true });
   }
-  console.log(failures === 0 ? green('\nEvery step behaved as shown.') : red(`\n${failures} step(s) did not behave as shown.`));
+  console.log(
+    failures === 0
+      ? green('\nEvery step behaved as shown.')
+      : red(`\n${failures} step(s) did not behave as shown.`),
+  );
   process.exitCode = failures === 0 ? 0 : 1;
 }
 

@@ -53,7 +53,10 @@ export function area(frame: CallFrame): string {
 }
 
 function label(frame: CallFrame): string {
-  const where = frame.url === '' ? '' : ` ${frame.url.replace(/^file:\/\/.*?\/(node_modules|broker)\//, '$1/')}:${frame.lineNumber + 1}`;
+  const where =
+    frame.url === ''
+      ? ''
+      : ` ${frame.url.replace(/^file:\/\/.*?\/(node_modules|broker)\//, '$1/')}:${frame.lineNumber + 1}`;
   return `${frame.functionName || '(anonymous)'}${where}`;
 }
 
@@ -75,7 +78,9 @@ function resolveFile(arg: string): string {
 function table(rows: Array<[string, number]>, total: number, top: number, title: string): string {
   const lines = [`\n${title}`, '| ms | % | |', '| ---: | ---: | --- |'];
   for (const [name, us] of rows.slice(0, top)) {
-    lines.push(`| ${(us / 1000).toFixed(0)} | ${((100 * us) / total).toFixed(1)} | ${name.replace(/\|/g, '/')} |`);
+    lines.push(
+      `| ${(us / 1000).toFixed(0)} | ${((100 * us) / total).toFixed(1)} | ${name.replace(/\|/g, '/')} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -134,8 +139,18 @@ function main(): void {
   const out = [
     `# ${file}`,
     `profiled ${(total / 1e6).toFixed(2)} s on the main thread: busy ${(busy / 1e6).toFixed(2)} s, idle ${(idle / 1e6).toFixed(2)} s (${((100 * idle) / total).toFixed(1)}%); percentages below are of busy time`,
-    table(sorted(selfByArea).filter(([k]) => k !== '(idle)'), busy, top, '## Self time by area'),
-    table(sorted(selfByFn).filter(([k]) => !k.startsWith('(idle)')), busy, top, '## Top functions by self time'),
+    table(
+      sorted(selfByArea).filter(([k]) => k !== '(idle)'),
+      busy,
+      top,
+      '## Self time by area',
+    ),
+    table(
+      sorted(selfByFn).filter(([k]) => !k.startsWith('(idle)')),
+      busy,
+      top,
+      '## Top functions by self time',
+    ),
     table(
       sorted(inclusive).filter(([k]) => !/^\((root|idle|program|garbage collector)\)/.test(k)),
       busy,

@@ -25,9 +25,34 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeJwt } from 'jose';
-import { API, AT_TYPE, basicAuth, benchPolicy, formBody, JWT_TYPE, makeIdp, TE, type BenchClient } from './lib/fixture.js';
-import { runLoad, stopLoad, type LoadRequest, type LoadSettings, type LoadSummary } from './lib/load.js';
-import { freePort, killAllNow, startProcess, stopAll, stopProcess, tail, waitForPort, type ManagedProcess } from './lib/procs.js';
+import {
+  API,
+  AT_TYPE,
+  basicAuth,
+  benchPolicy,
+  formBody,
+  JWT_TYPE,
+  makeIdp,
+  TE,
+  type BenchClient,
+} from './lib/fixture.js';
+import {
+  runLoad,
+  stopLoad,
+  type LoadRequest,
+  type LoadSettings,
+  type LoadSummary,
+} from './lib/load.js';
+import {
+  freePort,
+  killAllNow,
+  startProcess,
+  stopAll,
+  stopProcess,
+  tail,
+  waitForPort,
+  type ManagedProcess,
+} from './lib/procs.js';
 import { prepareReference, REFERENCE_CASES, referenceRequest } from './lib/reference.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -45,7 +70,8 @@ function positiveInt(name: string, fallback: number, min = 1): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`${name}: must be a whole number ≥ ${min} (got "${raw}")`);
+  if (!Number.isInteger(n) || n < min)
+    throw new UsageError(`${name}: must be a whole number ≥ ${min} (got "${raw}")`);
   return n;
 }
 
@@ -65,14 +91,22 @@ function parseOptions(argv: string[]): Options {
   for (const arg of argv) {
     if (arg === '--reference') reference = true;
     else if (arg.startsWith('--only=')) only = arg.slice('--only='.length);
-    else if (arg.startsWith('--cpu-prof=')) cpuProfDir = path.resolve(arg.slice('--cpu-prof='.length));
+    else if (arg.startsWith('--cpu-prof='))
+      cpuProfDir = path.resolve(arg.slice('--cpu-prof='.length));
     else if (arg === '--help' || arg === '-h') {
-      process.stdout.write(`usage: npm run bench -- [--reference] [--only=${SCENARIOS.join(',')}] [--cpu-prof=DIR]\n`);
+      process.stdout.write(
+        `usage: npm run bench -- [--reference] [--only=${SCENARIOS.join(',')}] [--cpu-prof=DIR]\n`,
+      );
       process.exit(0);
     } else throw new UsageError(`unknown argument ${arg} (try --help)`);
   }
-  const names = only.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const n of names) if (!(SCENARIOS as readonly string[]).includes(n)) throw new UsageError(`--only: unknown scenario "${n}" (${SCENARIOS.join(', ')})`);
+  const names = only
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const n of names)
+    if (!(SCENARIOS as readonly string[]).includes(n))
+      throw new UsageError(`--only: unknown scenario "${n}" (${SCENARIOS.join(', ')})`);
   return {
     settings: {
       duration: positiveInt('DUR', 10),
@@ -83,8 +117,12 @@ function parseOptions(argv: string[]): Options {
     reference,
     only: new Set((names.length > 0 ? names : SCENARIOS) as ScenarioName[]),
     cpuProfDir,
-    referenceSrc: path.resolve(process.env.BENCH_REFERENCE_SRC ?? path.join(ROOT, '..', 'shared', 'bench-reference')),
-    referenceDir: path.resolve(process.env.BENCH_REFERENCE_DIR ?? path.join(os.tmpdir(), 'baton-bench-ref')),
+    referenceSrc: path.resolve(
+      process.env.BENCH_REFERENCE_SRC ?? path.join(ROOT, '..', 'shared', 'bench-reference'),
+    ),
+    referenceDir: path.resolve(
+      process.env.BENCH_REFERENCE_DIR ?? path.join(os.tmpdir(), 'baton-bench-ref'),
+    ),
   };
 }
 
@@ -99,13 +137,19 @@ interface ScenarioResult {
   failure?: string;
 }
 
-const failed = (r: ScenarioResult) => r.failure !== undefined || r.summary === undefined || !r.summary.ok;
+const failed = (r: ScenarioResult) =>
+  r.failure !== undefined || r.summary === undefined || !r.summary.ok;
 const failureOf = (r: ScenarioResult) => r.failure ?? r.summary?.failure ?? 'did not run';
 
 function environment(): Record<string, unknown> {
   let commit: string | undefined;
   try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+      .toString()
+      .trim();
   } catch {
     commit = undefined;
   }
@@ -123,7 +167,11 @@ function environment(): Record<string, unknown> {
 
 // ---------------------------------------------------------------- HTTP helpers
 
-async function post(url: string, auth: string, form: Record<string, string>): Promise<{ status: number; json: Record<string, unknown> }> {
+async function post(
+  url: string,
+  auth: string,
+  form: Record<string, string>,
+): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: auth },
@@ -141,7 +189,11 @@ async function post(url: string, auth: string, form: Record<string, string>): Pr
 
 /** One sanity request, exactly the load's request; returns a problem or undefined. */
 async function sanity(req: LoadRequest, expect: 'token' | 'active'): Promise<string | undefined> {
-  const res = await fetch(req.url, { method: req.method, headers: req.headers, body: req.body ?? null });
+  const res = await fetch(req.url, {
+    method: req.method,
+    headers: req.headers,
+    body: req.body ?? null,
+  });
   const text = await res.text();
   let json: Record<string, unknown> = {};
   try {
@@ -149,7 +201,9 @@ async function sanity(req: LoadRequest, expect: 'token' | 'active'): Promise<str
   } catch {
     /* not JSON */
   }
-  const good = res.status === 200 && (expect === 'token' ? typeof json.access_token === 'string' : json.active === true);
+  const good =
+    res.status === 200 &&
+    (expect === 'token' ? typeof json.access_token === 'string' : json.active === true);
   return good ? undefined : `sanity request: ${res.status} ${text.slice(0, 300)}`;
 }
 
@@ -162,15 +216,30 @@ interface BatonScenario {
   request: LoadRequest;
 }
 
-async function startBaton(tmp: string, opts: Options): Promise<{ proc: ManagedProcess; issuer: string; port: number; idp: Awaited<ReturnType<typeof makeIdp>> }> {
+async function startBaton(
+  tmp: string,
+  opts: Options,
+): Promise<{
+  proc: ManagedProcess;
+  issuer: string;
+  port: number;
+  idp: Awaited<ReturnType<typeof makeIdp>>;
+}> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const idp = await makeIdp();
   const policyFile = path.join(tmp, 'policy.json');
   writeFileSync(policyFile, JSON.stringify(benchPolicy(idp, issuer), null, 2));
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1', BATON_DB: path.join(tmp, 'baton.db'), BATON_POLICY: policyFile };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    BATON_DB: path.join(tmp, 'baton.db'),
+    BATON_POLICY: policyFile,
+  };
   delete env.BATON_ISSUER; // the issuer must be http://127.0.0.1:<port>, which the trusted tokens name
-  const nodeArgs = opts.cpuProfDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [];
+  const nodeArgs =
+    opts.cpuProfDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [];
   if (opts.cpuProfDir !== undefined) mkdirSync(opts.cpuProfDir, { recursive: true });
   const proc = startProcess({
     name: 'baton',
@@ -184,23 +253,34 @@ async function startBaton(tmp: string, opts: Options): Promise<{ proc: ManagedPr
   await waitForPort(proc, port);
   const meta = await fetch(`${issuer}/.well-known/oauth-authorization-server`);
   const doc = (await meta.json()) as { issuer?: unknown };
-  if (meta.status !== 200 || doc.issuer !== issuer) throw new Error(`broker metadata: ${meta.status}, issuer ${String(doc.issuer)} (want ${issuer})`);
+  if (meta.status !== 200 || doc.issuer !== issuer)
+    throw new Error(
+      `broker metadata: ${meta.status}, issuer ${String(doc.issuer)} (want ${issuer})`,
+    );
   log(`  broker pid ${proc.pid} on ${issuer} (log ${proc.logFile})`);
   return { proc, issuer, port, idp };
 }
 
 /** Builds each scenario's request, exchanging through Baton where the scenario needs prior hops. */
-async function batonScenarios(issuer: string, idp: Awaited<ReturnType<typeof makeIdp>>, only: ReadonlySet<ScenarioName>): Promise<BatonScenario[]> {
+async function batonScenarios(
+  issuer: string,
+  idp: Awaited<ReturnType<typeof makeIdp>>,
+  only: ReadonlySet<ScenarioName>,
+): Promise<BatonScenario[]> {
   const tokenUrl = `${issuer}/token`;
   const exchange = async (client: BenchClient, form: Record<string, string>): Promise<string> => {
     const { status, json } = await post(tokenUrl, basicAuth(client), { grant_type: TE, ...form });
-    if (status !== 200 || typeof json.access_token !== 'string') throw new Error(`set-up exchange by ${client}: ${status} ${JSON.stringify(json)}`);
+    if (status !== 200 || typeof json.access_token !== 'string')
+      throw new Error(`set-up exchange by ${client}: ${status} ${JSON.stringify(json)}`);
     return json.access_token;
   };
   const tokenRequest = (client: BenchClient, form: Record<string, string>): LoadRequest => ({
     url: tokenUrl,
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuth(client) },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: basicAuth(client),
+    },
     body: formBody(form),
   });
   const userToken = await idp.userToken(issuer);
@@ -209,28 +289,61 @@ async function batonScenarios(issuer: string, idp: Awaited<ReturnType<typeof mak
   if (only.has('one-hop')) {
     out.push({
       name: 'one-hop',
-      description: 'agent-a exchanges a trusted issuer token for the calendar API (verify ES256, sign ES256, ledger row)',
+      description:
+        'agent-a exchanges a trusted issuer token for the calendar API (verify ES256, sign ES256, ledger row)',
       expect: 'token',
-      request: tokenRequest('agent-a', { grant_type: TE, subject_token: userToken, subject_token_type: JWT_TYPE, audience: API, scope: 'calendar.read' }),
+      request: tokenRequest('agent-a', {
+        grant_type: TE,
+        subject_token: userToken,
+        subject_token_type: JWT_TYPE,
+        audience: API,
+        scope: 'calendar.read',
+      }),
     });
   }
   if (only.has('third-hop')) {
     // alice → agent-a hands off to agent-b → agent-b hands off to agent-c: two act levels.
-    const toB = await exchange('agent-a', { subject_token: userToken, subject_token_type: JWT_TYPE, audience: 'agent:agent-b', expires_in: '3600' });
-    const toC = await exchange('agent-b', { subject_token: toB, subject_token_type: AT_TYPE, audience: 'agent:agent-c', expires_in: '3600' });
-    const act = decodeJwt(toC).act as { sub?: string; act?: { sub?: string; act?: unknown } } | undefined;
+    const toB = await exchange('agent-a', {
+      subject_token: userToken,
+      subject_token_type: JWT_TYPE,
+      audience: 'agent:agent-b',
+      expires_in: '3600',
+    });
+    const toC = await exchange('agent-b', {
+      subject_token: toB,
+      subject_token_type: AT_TYPE,
+      audience: 'agent:agent-c',
+      expires_in: '3600',
+    });
+    const act = decodeJwt(toC).act as
+      { sub?: string; act?: { sub?: string; act?: unknown } } | undefined;
     if (act?.sub !== 'agent-b' || act.act?.sub !== 'agent-a' || act.act.act !== undefined) {
-      throw new Error(`third-hop set-up: the subject token's act is ${JSON.stringify(act)}, want agent-b over agent-a`);
+      throw new Error(
+        `third-hop set-up: the subject token's act is ${JSON.stringify(act)}, want agent-b over agent-a`,
+      );
     }
     out.push({
       name: 'third-hop',
-      description: 'agent-c exchanges a Baton token with two act levels (ledger lookup of the parent, act nesting)',
+      description:
+        'agent-c exchanges a Baton token with two act levels (ledger lookup of the parent, act nesting)',
       expect: 'token',
-      request: tokenRequest('agent-c', { grant_type: TE, subject_token: toC, subject_token_type: AT_TYPE, audience: API, scope: 'calendar.read' }),
+      request: tokenRequest('agent-c', {
+        grant_type: TE,
+        subject_token: toC,
+        subject_token_type: AT_TYPE,
+        audience: API,
+        scope: 'calendar.read',
+      }),
     });
   }
   if (only.has('introspect')) {
-    const issued = await exchange('agent-a', { subject_token: userToken, subject_token_type: JWT_TYPE, audience: API, scope: 'calendar.read', expires_in: '3600' });
+    const issued = await exchange('agent-a', {
+      subject_token: userToken,
+      subject_token_type: JWT_TYPE,
+      audience: API,
+      scope: 'calendar.read',
+      expires_in: '3600',
+    });
     out.push({
       name: 'introspect',
       description: 'rs introspects an issued token (verify ES256, ledger lookup)',
@@ -238,7 +351,10 @@ async function batonScenarios(issuer: string, idp: Awaited<ReturnType<typeof mak
       request: {
         url: `${issuer}/introspect`,
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuth('rs') },
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: basicAuth('rs'),
+        },
         body: formBody({ token: issued, token_type_hint: 'access_token' }),
       },
     });
@@ -248,40 +364,70 @@ async function batonScenarios(issuer: string, idp: Awaited<ReturnType<typeof mak
       name: 'client-credentials',
       description: 'agent-a gets a token for itself (sign ES256, ledger row)',
       expect: 'token',
-      request: tokenRequest('agent-a', { grant_type: 'client_credentials', scope: 'calendar.read', audience: API }),
+      request: tokenRequest('agent-a', {
+        grant_type: 'client_credentials',
+        scope: 'calendar.read',
+        audience: API,
+      }),
     });
   }
   return out;
 }
 
-async function loadScenario(label: string, target: ScenarioResult['target'], description: string, req: LoadRequest, expect: 'token' | 'active', pid: number, settings: LoadSettings): Promise<ScenarioResult> {
+async function loadScenario(
+  label: string,
+  target: ScenarioResult['target'],
+  description: string,
+  req: LoadRequest,
+  expect: 'token' | 'active',
+  pid: number,
+  settings: LoadSettings,
+): Promise<ScenarioResult> {
   log(`\n== ${label}: ${description}`);
   const problem = await sanity(req, expect);
   if (problem !== undefined) {
     log(`  FAILED ${problem}`);
     return { label, target, description, summary: undefined, failure: problem };
   }
-  log(`  sanity ok; warm-up ${settings.warmup} s, then ${settings.runs} × ${settings.duration} s at ${settings.connections} connections`);
+  log(
+    `  sanity ok; warm-up ${settings.warmup} s, then ${settings.runs} × ${settings.duration} s at ${settings.connections} connections`,
+  );
   const summary = await runLoad(req, settings, pid, log);
   if (!summary.ok) log(`  FAILED ${summary.failure}`);
   return { label, target, description, summary };
 }
 
 async function benchBaton(tmp: string, opts: Options): Promise<ScenarioResult[]> {
-  log(`\n# Baton broker (node --import tsx ${process.env.BENCH_BROKER || 'broker/main.ts'}${opts.cpuProfDir ? `, CPU profile to ${opts.cpuProfDir}` : ''})`);
+  log(
+    `\n# Baton broker (node --import tsx ${process.env.BENCH_BROKER || 'broker/main.ts'}${opts.cpuProfDir ? `, CPU profile to ${opts.cpuProfDir}` : ''})`,
+  );
   const { proc, issuer, idp } = await startBaton(tmp, opts);
   const results: ScenarioResult[] = [];
   try {
     const scenarios = await batonScenarios(issuer, idp, opts.only);
     for (const s of scenarios) {
-      results.push(await loadScenario(s.name, 'baton', s.description, s.request, s.expect, proc.pid, opts.settings));
+      results.push(
+        await loadScenario(
+          s.name,
+          'baton',
+          s.description,
+          s.request,
+          s.expect,
+          proc.pid,
+          opts.settings,
+        ),
+      );
     }
   } finally {
     await stopProcess(proc, 15_000);
     const code = await proc.exited;
     if (code !== 0) log(`  broker exited with ${code}; log tail:\n${tail(proc.logFile, 15)}`);
-    if (/server_error/.test(tail(proc.logFile, 200))) log(`  broker logged server errors:\n${tail(proc.logFile, 15)}`);
-    if (opts.cpuProfDir !== undefined) log(`  CPU profile written to ${opts.cpuProfDir}; summary: npx tsx bench/cpuprofile-top.ts ${opts.cpuProfDir}`);
+    if (/server_error/.test(tail(proc.logFile, 200)))
+      log(`  broker logged server errors:\n${tail(proc.logFile, 15)}`);
+    if (opts.cpuProfDir !== undefined)
+      log(
+        `  CPU profile written to ${opts.cpuProfDir}; summary: npx tsx bench/cpuprofile-top.ts ${opts.cpuProfDir}`,
+      );
   }
   return results;
 }
@@ -307,10 +453,26 @@ async function benchReference(tmp: string, opts: Options): Promise<ScenarioResul
     try {
       await waitForPort(proc, port);
       const req = await referenceRequest(opts.referenceDir, c, dataDir, port);
-      results.push(await loadScenario(c.label, 'reference', c.description, req, 'token', proc.pid, opts.settings));
+      results.push(
+        await loadScenario(
+          c.label,
+          'reference',
+          c.description,
+          req,
+          'token',
+          proc.pid,
+          opts.settings,
+        ),
+      );
     } catch (error) {
       log(`  FAILED ${(error as Error).message}`);
-      results.push({ label: c.label, target: 'reference', description: c.description, summary: undefined, failure: (error as Error).message });
+      results.push({
+        label: c.label,
+        target: 'reference',
+        description: c.description,
+        summary: undefined,
+        failure: (error as Error).message,
+      });
     } finally {
       await stopProcess(proc);
     }
@@ -325,7 +487,10 @@ function ratios(results: ScenarioResult[]): Record<string, number> {
   const base = get('one-hop');
   const out: Record<string, number> = {};
   if (base === undefined) return out;
-  for (const [label, key] of [['ref-ceiling', 'oneHopVsCeiling'], ['ref-oidc-peer', 'oneHopVsOidcPeer']] as const) {
+  for (const [label, key] of [
+    ['ref-ceiling', 'oneHopVsCeiling'],
+    ['ref-oidc-peer', 'oneHopVsOidcPeer'],
+  ] as const) {
     const ref = get(label);
     if (ref === undefined) continue;
     out[`${key}Rps`] = Number((base.rps / ref.rps).toFixed(2));
@@ -334,7 +499,13 @@ function ratios(results: ScenarioResult[]): Record<string, number> {
   return out;
 }
 
-function markdown(results: ScenarioResult[], r: Record<string, number>, env: Record<string, unknown>, s: LoadSettings, fatal: Error | undefined): string {
+function markdown(
+  results: ScenarioResult[],
+  r: Record<string, number>,
+  env: Record<string, unknown>,
+  s: LoadSettings,
+  fatal: Error | undefined,
+): string {
   const lines = [
     `Baton benchmark, ${new Date().toISOString()}: node ${String(env.node)}, ${String(env.cores)} cores (${String(env.cpuModel)}), ` +
       `load average ${(env.loadavg as number[]).join(' ')}, ledger synchronous=${String(env.batonSync)}; ` +
@@ -345,7 +516,9 @@ function markdown(results: ScenarioResult[], r: Record<string, number>, env: Rec
   ];
   for (const res of results) {
     const m = res.summary;
-    const status = failed(res) ? `FAILED: ${failureOf(res).replace(/\|/g, '/').replace(/\s+/g, ' ').slice(0, 120)}` : 'ok';
+    const status = failed(res)
+      ? `FAILED: ${failureOf(res).replace(/\|/g, '/').replace(/\s+/g, ' ').slice(0, 120)}`
+      : 'ok';
     if (m === undefined || m.runs.length === 0) {
       lines.push(`| ${res.label} | - | - | - | - | - | - | - | ${status} |`);
       continue;
@@ -354,14 +527,19 @@ function markdown(results: ScenarioResult[], r: Record<string, number>, env: Rec
       `| ${res.label} | ${m.rps} | ${m.rpsMin}–${m.rpsMax} | ${m.p50ms} | ${m.p99ms} | ${m.serverCpuUsPerReq} | ${m.serverCores} | ${m.loadgenCores} | ${status} |`,
     );
   }
-  if (fatal !== undefined) lines.push('', `**FAILED**: the session stopped early: ${fatal.message.split('\n')[0]}`);
+  if (fatal !== undefined)
+    lines.push('', `**FAILED**: the session stopped early: ${fatal.message.split('\n')[0]}`);
   if (r.oneHopVsCeilingRps !== undefined || r.oneHopVsOidcPeerRps !== undefined) {
     lines.push('');
     if (r.oneHopVsCeilingRps !== undefined) {
-      lines.push(`- Baton one-hop / ceiling probe: **${r.oneHopVsCeilingRps}×** req/s, ${r.oneHopVsCeilingCpuPerReq}× CPU per request`);
+      lines.push(
+        `- Baton one-hop / ceiling probe: **${r.oneHopVsCeilingRps}×** req/s, ${r.oneHopVsCeilingCpuPerReq}× CPU per request`,
+      );
     }
     if (r.oneHopVsOidcPeerRps !== undefined) {
-      lines.push(`- Baton one-hop / oidc-provider peer: **${r.oneHopVsOidcPeerRps}×** req/s, ${r.oneHopVsOidcPeerCpuPerReq}× CPU per request`);
+      lines.push(
+        `- Baton one-hop / oidc-provider peer: **${r.oneHopVsOidcPeerRps}×** req/s, ${r.oneHopVsOidcPeerCpuPerReq}× CPU per request`,
+      );
     }
   }
   return `${lines.join('\n')}\n`;
@@ -381,7 +559,12 @@ async function main(): Promise<number> {
     throw error;
   }
   const envBefore = environment();
-  log(`bench: node ${process.version}, ${os.cpus().length} cores, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  log(
+    `bench: node ${process.version}, ${os.cpus().length} cores, load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'baton-bench-'));
   tmpDir = tmp;
   const results: ScenarioResult[] = [];
@@ -419,9 +602,21 @@ async function main(): Promise<number> {
       result: res.summary ?? null,
     }),
   );
-  lines.push(JSON.stringify({ type: 'session', timestamp, settings, env, ratios: r, failed: results.filter(failed).map((x) => x.label), fatal: fatal?.message ?? null }));
+  lines.push(
+    JSON.stringify({
+      type: 'session',
+      timestamp,
+      settings,
+      env,
+      ratios: r,
+      failed: results.filter(failed).map((x) => x.label),
+      fatal: fatal?.message ?? null,
+    }),
+  );
   appendFileSync(RESULTS_FILE, `${lines.join('\n')}\n`);
-  log(`bench: ${results.length} scenario(s), appended to ${path.relative(process.cwd(), RESULTS_FILE)}`);
+  log(
+    `bench: ${results.length} scenario(s), appended to ${path.relative(process.cwd(), RESULTS_FILE)}`,
+  );
 
   if (fatal !== undefined) return 1;
   const bad = results.filter(failed);

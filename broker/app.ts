@@ -45,7 +45,9 @@ export function createApp(deps: BrokerDeps, extraMounts: Mount[] = []): Hono {
   app.use('*', observeRequests(deps));
   app.use(
     '*',
-    limitBody(MAX_BODY_BYTES, (c) => c.json(errorBody('invalid_request', 'the request body is larger than 64 KB'), 413, NO_STORE)),
+    limitBody(MAX_BODY_BYTES, (c) =>
+      c.json(errorBody('invalid_request', 'the request body is larger than 64 KB'), 413, NO_STORE),
+    ),
   );
 
   app.get('/', (c) =>
@@ -68,7 +70,9 @@ export function createApp(deps: BrokerDeps, extraMounts: Mount[] = []): Hono {
 
   // POST-only endpoints answer other methods with 405, not "not found".
   for (const path of [PATHS.token, PATHS.introspection, PATHS.revocation, PATHS.backchannel]) {
-    app.all(path, (c) => c.json(errorBody('invalid_request', 'use POST'), 405, { ...NO_STORE, Allow: 'POST' }));
+    app.all(path, (c) =>
+      c.json(errorBody('invalid_request', 'use POST'), 405, { ...NO_STORE, Allow: 'POST' }),
+    );
   }
 
   app.notFound((c) => c.json(errorBody('invalid_request', 'no such endpoint'), 404, NO_STORE));
@@ -76,9 +80,14 @@ export function createApp(deps: BrokerDeps, extraMounts: Mount[] = []): Hono {
   app.onError((error, c) => {
     if (error instanceof OAuthError) {
       const headers: Record<string, string> = { ...NO_STORE };
-      if (error.status === 401 && error.basicChallenge) headers['WWW-Authenticate'] = 'Basic realm="baton", charset="UTF-8"';
+      if (error.status === 401 && error.basicChallenge)
+        headers['WWW-Authenticate'] = 'Basic realm="baton", charset="UTF-8"';
       // wireText again as the last guard: whatever built the error, the wire gets §5.2 text.
-      return c.json(errorBody(error.code, wireText(error.description)), error.status as 400, headers);
+      return c.json(
+        errorBody(error.code, wireText(error.description)),
+        error.status as 400,
+        headers,
+      );
     }
     if (error instanceof BearerError) {
       /** A `WWW-Authenticate` parameter (a URL, a scope list) is kept whole up to this length. */
@@ -91,14 +100,25 @@ export function createApp(deps: BrokerDeps, extraMounts: Mount[] = []): Hono {
       const challenge = Object.entries(params)
         .map(([k, v]) => `${k}="${wireText(v, CHALLENGE_PARAM_CHARS)}"`)
         .join(', ');
-      return c.json(errorBody(error.code, description), error.status, { ...NO_STORE, 'WWW-Authenticate': `Bearer ${challenge}` });
+      return c.json(errorBody(error.code, description), error.status, {
+        ...NO_STORE,
+        'WWW-Authenticate': `Bearer ${challenge}`,
+      });
     }
     if (error instanceof HTTPException && error.status < 500) {
-      return c.json(errorBody('invalid_request', wireText(error.message || 'bad request')), error.status, NO_STORE);
+      return c.json(
+        errorBody('invalid_request', wireText(error.message || 'bad request')),
+        error.status,
+        NO_STORE,
+      );
     }
     // Unexpected: log the kind and message (never the request, which may hold tokens).
     logServerError(deps.log, c, error);
-    return c.json(errorBody('server_error', 'the server could not complete the request'), 500, NO_STORE);
+    return c.json(
+      errorBody('server_error', 'the server could not complete the request'),
+      500,
+      NO_STORE,
+    );
   });
 
   return app;

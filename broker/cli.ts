@@ -55,11 +55,17 @@ async function readStdin(): Promise<string> {
     chunks.push(chunk as Buffer);
     if (process.stdin.isTTY && chunk.includes(10)) break;
   }
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 async function audit(args: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { json: { type: 'boolean', default: false } },
+  });
   const jti = positionals[0];
   if (jti === undefined) throw new ConfigError('audit needs a jti: npx baton audit <jti>');
   const env = parseEnv();
@@ -67,10 +73,16 @@ async function audit(args: string[]): Promise<number> {
   try {
     const report = await auditReport({ store }, jti);
     if (report === undefined) {
-      process.stderr.write(`No token ${forTerminal(jti, 200)} in the ledger at ${forTerminal(ledgerFile(env))}\n`);
+      process.stderr.write(
+        `No token ${forTerminal(jti, 200)} in the ledger at ${forTerminal(ledgerFile(env))}\n`,
+      );
       return 1;
     }
-    process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderAuditTree(report, Math.floor(Date.now() / 1000))}\n`);
+    process.stdout.write(
+      values.json
+        ? `${JSON.stringify(report, null, 2)}\n`
+        : `${renderAuditTree(report, Math.floor(Date.now() / 1000))}\n`,
+    );
     return 0;
   } finally {
     await store.close();
@@ -78,11 +90,18 @@ async function audit(args: string[]): Promise<number> {
 }
 
 async function demoToken(args: string[]): Promise<void> {
-  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { scope: { type: 'string' } } });
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { scope: { type: 'string' } },
+  });
   const username = positionals[0];
-  if (username === undefined) throw new ConfigError('demo-token needs a username: npx baton demo-token alice');
+  if (username === undefined)
+    throw new ConfigError('demo-token needs a username: npx baton demo-token alice');
   const env = parseEnv();
-  process.stdout.write(`${await mintDemoUserToken(env.dbFile, env.issuer, username, values.scope)}\n`);
+  process.stdout.write(
+    `${await mintDemoUserToken(env.dbFile, env.issuer, username, values.scope)}\n`,
+  );
 }
 
 export async function runCli(argv: string[]): Promise<number> {
@@ -132,6 +151,8 @@ try {
   const code = await runCli(process.argv.slice(2));
   if (code >= 0) process.exitCode = code;
 } catch (error) {
-  process.stderr.write(`baton: ${error instanceof ConfigError || error instanceof TypeError ? error.message : String((error as Error).message)}\n`);
+  process.stderr.write(
+    `baton: ${error instanceof ConfigError || error instanceof TypeError ? error.message : String((error as Error).message)}\n`,
+  );
   process.exitCode = 1;
 }

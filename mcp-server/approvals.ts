@@ -7,7 +7,12 @@
  * that ends unanswered (timeout or abort) cancels the request (broker/approvals/cancel.ts).
  * @module
  */
-import { BrokerRefused, type ApprovalClient, type ApprovalStarted, type TokenResponse } from './broker-client.js';
+import {
+  BrokerRefused,
+  type ApprovalClient,
+  type ApprovalStarted,
+  type TokenResponse,
+} from './broker-client.js';
 
 export interface WaitOptions {
   timeoutSeconds: number;
@@ -26,7 +31,8 @@ export interface WaitOptions {
   cancel?: () => Promise<void>;
 }
 
-export type WaitOutcome = { status: 'approved'; token: TokenResponse } | { status: 'timed_out'; waitedSeconds: number };
+export type WaitOutcome =
+  { status: 'approved'; token: TokenResponse } | { status: 'timed_out'; waitedSeconds: number };
 
 const DEFAULT_INTERVAL = 5;
 const SLOW_DOWN_STEP = 5;
@@ -37,7 +43,11 @@ const SLOW_DOWN_STEP = 5;
  * The old loop stopped as soon as a full interval no longer fitted, so a 10 s wait gave
  * up after 5 s and a 20 s one after 15 s. The waited time reported is the clock's.
  */
-export async function waitForApproval(approvals: ApprovalClient, started: ApprovalStarted, options: WaitOptions): Promise<WaitOutcome> {
+export async function waitForApproval(
+  approvals: ApprovalClient,
+  started: ApprovalStarted,
+  options: WaitOptions,
+): Promise<WaitOutcome> {
   const { signal, sleep, clock } = options;
   const start = clock();
   const total = Math.min(options.timeoutSeconds, started.expires_in);
@@ -49,7 +59,11 @@ export async function waitForApproval(approvals: ApprovalClient, started: Approv
       const now = clock();
       const elapsed = Math.round((now - start) / 1000);
       if (now >= deadline) return { status: 'timed_out', waitedSeconds: elapsed };
-      await options.progress(elapsed, total, `waiting for ${options.user} to approve (${elapsed} s of ${total} s)`);
+      await options.progress(
+        elapsed,
+        total,
+        `waiting for ${options.user} to approve (${elapsed} s of ${total} s)`,
+      );
       await sleep(Math.min(interval * 1000, deadline - now), signal);
       const poll = await approvals.poll(started.auth_req_id);
       if (poll.status === 'approved') {

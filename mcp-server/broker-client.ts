@@ -80,7 +80,8 @@ export interface ApprovalRequest {
  * user approved, or the pending state. Denial and expiry throw `BrokerRefused`
  * (`access_denied`, `expired_token`).
  */
-export type ApprovalPoll = { status: 'approved'; token: TokenResponse } | { status: 'pending' } | { status: 'slow_down' };
+export type ApprovalPoll =
+  { status: 'approved'; token: TokenResponse } | { status: 'pending' } | { status: 'slow_down' };
 
 /** CIBA poll mode, present on a broker client only when the broker has approvals. */
 export interface ApprovalClient {
@@ -113,7 +114,9 @@ export class BrokerUnreachable extends Error {
     readonly brokerUrl: string,
     reason: string,
   ) {
-    super(`the Baton broker at ${brokerUrl} is unreachable (${reason}); is it running, and is BATON_URL right?`);
+    super(
+      `the Baton broker at ${brokerUrl} is unreachable (${reason}); is it running, and is BATON_URL right?`,
+    );
     this.name = 'BrokerUnreachable';
   }
 }

@@ -25,17 +25,25 @@ const formEncode = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
 /** The JWS algorithm for a private JWK: its `alg`, else the one its key type implies. */
 export function assertionAlg(jwk: JWK): string {
   if (typeof jwk.alg === 'string') return jwk.alg;
-  if (jwk.kty === 'EC') return { 'P-256': 'ES256', 'P-384': 'ES384', 'P-521': 'ES512' }[jwk.crv ?? ''] ?? 'ES256';
+  if (jwk.kty === 'EC')
+    return { 'P-256': 'ES256', 'P-384': 'ES384', 'P-521': 'ES512' }[jwk.crv ?? ''] ?? 'ES256';
   if (jwk.kty === 'OKP') return 'EdDSA';
   if (jwk.kty === 'RSA') return 'RS256';
   throw new TypeError(`unsupported key type ${String(jwk.kty)} for private_key_jwt`);
 }
 
 /** Builds the authentication for one request to `tokenEndpoint`'s server. */
-export async function clientAuth(credentials: ClientCredentials, tokenEndpoint: string, now: number): Promise<ClientAuth> {
+export async function clientAuth(
+  credentials: ClientCredentials,
+  tokenEndpoint: string,
+  now: number,
+): Promise<ClientAuth> {
   if (credentials.method === 'client_secret_basic') {
     const pair = `${formEncode(credentials.clientId)}:${formEncode(credentials.secret)}`;
-    return { headers: { authorization: `Basic ${Buffer.from(pair).toString('base64')}` }, form: {} };
+    return {
+      headers: { authorization: `Basic ${Buffer.from(pair).toString('base64')}` },
+      form: {},
+    };
   }
   const { jwk, clientId } = credentials;
   const alg = assertionAlg(jwk);
@@ -50,6 +58,10 @@ export async function clientAuth(credentials: ClientCredentials, tokenEndpoint: 
     .sign(await importJWK(jwk, alg));
   return {
     headers: {},
-    form: { client_id: clientId, client_assertion_type: JWT_BEARER_ASSERTION, client_assertion: assertion },
+    form: {
+      client_id: clientId,
+      client_assertion_type: JWT_BEARER_ASSERTION,
+      client_assertion: assertion,
+    },
   };
 }

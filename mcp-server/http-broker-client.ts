@@ -7,7 +7,11 @@
  * @module
  */
 import { z } from 'zod';
-import { GRANT_TOKEN_EXCHANGE, GRANT_CIBA, TOKEN_TYPE_ACCESS_TOKEN as ACCESS_TOKEN_TYPE } from '../broker/tokens/claims.js';
+import {
+  GRANT_TOKEN_EXCHANGE,
+  GRANT_CIBA,
+  TOKEN_TYPE_ACCESS_TOKEN as ACCESS_TOKEN_TYPE,
+} from '../broker/tokens/claims.js';
 import {
   BrokerRefused,
   BrokerUnreachable,
@@ -58,7 +62,8 @@ export interface HttpBrokerClientOptions {
 function unreachableReason(error: unknown): string {
   if (error instanceof DOMException && error.name === 'TimeoutError') return 'no answer in time';
   const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
-  if (typeof cause?.code === 'string') return cause.code === 'ECONNREFUSED' ? 'connection refused' : cause.code;
+  if (typeof cause?.code === 'string')
+    return cause.code === 'ECONNREFUSED' ? 'connection refused' : cause.code;
   return error instanceof Error ? error.message : String(error);
 }
 
@@ -149,15 +154,29 @@ export class HttpBrokerClient implements BrokerClient {
           binding_message: r.reason,
         });
         return z
-          .object({ auth_req_id: z.string(), expires_in: z.number(), interval: z.number().optional() })
+          .object({
+            auth_req_id: z.string(),
+            expires_in: z.number(),
+            interval: z.number().optional(),
+          })
           .parse(body);
       },
       poll: async (authReqId): Promise<ApprovalPoll> => {
         try {
-          return { status: 'approved', token: Token.parse(await this.#post('token_endpoint', { grant_type: GRANT_CIBA, auth_req_id: authReqId })) };
+          return {
+            status: 'approved',
+            token: Token.parse(
+              await this.#post('token_endpoint', {
+                grant_type: GRANT_CIBA,
+                auth_req_id: authReqId,
+              }),
+            ),
+          };
         } catch (error) {
-          if (error instanceof BrokerRefused && error.error === 'authorization_pending') return { status: 'pending' };
-          if (error instanceof BrokerRefused && error.error === 'slow_down') return { status: 'slow_down' };
+          if (error instanceof BrokerRefused && error.error === 'authorization_pending')
+            return { status: 'pending' };
+          if (error instanceof BrokerRefused && error.error === 'slow_down')
+            return { status: 'slow_down' };
           throw error;
         }
       },
@@ -168,7 +187,10 @@ export class HttpBrokerClient implements BrokerClient {
     const res = await this.#fetch(`${this.brokerUrl}${METADATA_PATH}`, {});
     const parsed = Metadata.safeParse(await this.#json(res));
     if (!parsed.success) {
-      throw new BrokerUnreachable(this.brokerUrl, `${METADATA_PATH} is not an OAuth authorization server metadata document`);
+      throw new BrokerUnreachable(
+        this.brokerUrl,
+        `${METADATA_PATH} is not an OAuth authorization server metadata document`,
+      );
     }
     return parsed.data as BrokerMetadata;
   }
@@ -177,7 +199,8 @@ export class HttpBrokerClient implements BrokerClient {
   async #post(endpoint: keyof BrokerMetadata & string, values: FormValues): Promise<unknown> {
     const md = await this.metadata();
     const url = md[endpoint];
-    if (typeof url !== 'string') throw new BrokerRefused('unsupported', `the broker has no ${endpoint}`, 400);
+    if (typeof url !== 'string')
+      throw new BrokerRefused('unsupported', `the broker has no ${endpoint}`, 400);
     const auth = await clientAuth(this.#credentials, md.token_endpoint, this.#now());
     const form = new URLSearchParams(auth.form);
     for (const [key, value] of Object.entries(values)) {
@@ -186,7 +209,11 @@ export class HttpBrokerClient implements BrokerClient {
     }
     const res = await this.#fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', ...auth.headers },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        accept: 'application/json',
+        ...auth.headers,
+      },
       body: form.toString(),
     });
     return this.#json(res);
@@ -211,7 +238,12 @@ export class HttpBrokerClient implements BrokerClient {
     }
     if (res.ok && body !== undefined) return body;
     const error = ErrorBody.safeParse(body);
-    if (error.success) throw new BrokerRefused(error.data.error, error.data.error_description, res.status);
-    throw new BrokerRefused('unexpected_response', `the broker answered HTTP ${res.status} without an OAuth error body`, res.status);
+    if (error.success)
+      throw new BrokerRefused(error.data.error, error.data.error_description, res.status);
+    throw new BrokerRefused(
+      'unexpected_response',
+      `the broker answered HTTP ${res.status} without an OAuth error body`,
+      res.status,
+    );
   }
 }

@@ -9,7 +9,9 @@ import type { TokenResponse } from './broker-client.js';
 import { describeChain, isoTime, tokenFacts } from './chain.js';
 
 export const IssuedTokenShape = {
-  access_token: z.string().describe('The new token; send it as "Authorization: Bearer <token>" to its audience.'),
+  access_token: z
+    .string()
+    .describe('The new token; send it as "Authorization: Bearer <token>" to its audience.'),
   token_type: z.string().describe('Always "Bearer".'),
   expires_in: z.number().describe('Seconds until it expires.'),
   expires_at: z.string().describe('When it expires (ISO 8601, UTC).'),

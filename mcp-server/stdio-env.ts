@@ -10,8 +10,12 @@ import { z } from 'zod';
 import type { ClientCredentials } from './client-credentials.js';
 
 const Env = z.object({
-  BATON_URL: z.url({ protocol: /^https?$/, error: 'must be the http(s) URL of the Baton broker' }).default('http://127.0.0.1:8787'),
-  BATON_CLIENT_ID: z.string({ error: 'is required: the client id this agent is registered as' }).min(1, 'must not be empty'),
+  BATON_URL: z
+    .url({ protocol: /^https?$/, error: 'must be the http(s) URL of the Baton broker' })
+    .default('http://127.0.0.1:8787'),
+  BATON_CLIENT_ID: z
+    .string({ error: 'is required: the client id this agent is registered as' })
+    .min(1, 'must not be empty'),
   BATON_CLIENT_SECRET: z.string().min(1, 'must not be empty').optional(),
   BATON_PRIVATE_KEY_FILE: z.string().min(1, 'must not be empty').optional(),
   BATON_SUBJECT_TOKEN: z.string().min(1, 'must not be empty').optional(),
@@ -40,16 +44,27 @@ function readJwk(file: string): JWK {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new EnvError(`BATON_PRIVATE_KEY_FILE: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw new EnvError(
+      `BATON_PRIVATE_KEY_FILE: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+    );
   }
   let jwk: unknown;
   try {
     jwk = JSON.parse(text);
   } catch {
-    throw new EnvError(`BATON_PRIVATE_KEY_FILE: ${file} is not JSON (it must hold one private JWK)`);
+    throw new EnvError(
+      `BATON_PRIVATE_KEY_FILE: ${file} is not JSON (it must hold one private JWK)`,
+    );
   }
-  if (typeof jwk !== 'object' || jwk === null || typeof (jwk as JWK).kty !== 'string' || !('d' in jwk)) {
-    throw new EnvError(`BATON_PRIVATE_KEY_FILE: ${file} is not a private JWK (needs "kty" and "d")`);
+  if (
+    typeof jwk !== 'object' ||
+    jwk === null ||
+    typeof (jwk as JWK).kty !== 'string' ||
+    !('d' in jwk)
+  ) {
+    throw new EnvError(
+      `BATON_PRIVATE_KEY_FILE: ${file} is not a private JWK (needs "kty" and "d")`,
+    );
   }
   return jwk as JWK;
 }
@@ -57,14 +72,24 @@ function readJwk(file: string): JWK {
 /** Parses the environment; throws `EnvError` listing every problem. */
 export function parseStdioEnv(env: NodeJS.ProcessEnv): StdioConfig {
   const parsed = Env.safeParse(env);
-  const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
   const credentials = credentialProblem(env);
   if (credentials !== undefined) problems.push(credentials);
   if (!parsed.success || problems.length > 0) throw new EnvError(problems.join('\n'));
   const e = parsed.data;
   const creds: ClientCredentials =
     e.BATON_CLIENT_SECRET !== undefined
-      ? { method: 'client_secret_basic', clientId: e.BATON_CLIENT_ID, secret: e.BATON_CLIENT_SECRET }
-      : { method: 'private_key_jwt', clientId: e.BATON_CLIENT_ID, jwk: readJwk(e.BATON_PRIVATE_KEY_FILE!) };
+      ? {
+          method: 'client_secret_basic',
+          clientId: e.BATON_CLIENT_ID,
+          secret: e.BATON_CLIENT_SECRET,
+        }
+      : {
+          method: 'private_key_jwt',
+          clientId: e.BATON_CLIENT_ID,
+          jwk: readJwk(e.BATON_PRIVATE_KEY_FILE!),
+        };
   return { url: e.BATON_URL, credentials: creds, subjectToken: e.BATON_SUBJECT_TOKEN };
 }

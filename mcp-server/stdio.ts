@@ -22,7 +22,10 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const broker = new HttpBrokerClient({ url: config.url, credentials: config.credentials });
-  const agentToken = config.subjectToken !== undefined ? fixedAgentToken(config.subjectToken) : clientCredentialsAgentToken(broker);
+  const agentToken =
+    config.subjectToken !== undefined
+      ? fixedAgentToken(config.subjectToken)
+      : clientCredentialsAgentToken(broker);
   const server = buildServer({ broker, agentToken });
   await server.connect(new StdioServerTransport());
   log(

@@ -23,7 +23,8 @@ export const JWT_TYPE = 'urn:ietf:params:oauth:token-type:jwt';
 export const ADMIN_TOKEN = 'admin-token-for-tests-0123456789abcdef';
 export const CIBA = 'urn:openid:params:grant-type:ciba';
 /** A well-formed scrypt hash; approvals never check passwords, so it need not match one. */
-const TEST_PASSWORD_HASH = 'scrypt$1024$8$1$dGVzdC1zYWx0LXRlc3Qtc2FsdA$dGVzdC1oYXNoLXRlc3QtaGFzaC10ZXN0LWhhc2gtdGVzdA';
+const TEST_PASSWORD_HASH =
+  'scrypt$1024$8$1$dGVzdC1zYWx0LXRlc3Qtc2FsdA$dGVzdC1oYXNoLXRlc3QtaGFzaC10ZXN0LWhhc2gtdGVzdA';
 
 export const SECRETS: Record<string, string> = {
   planner: 'planner-secret-0123456789abcdef0123456789',
@@ -43,7 +44,9 @@ export function testPolicy(idpJwk: Record<string, unknown>): PolicyFile {
     // The clock of a test broker stands still, so the default per-client limit (burst 100)
     // would never refill; test/http/ops.test.ts checks the limits with its own policy.
     rate_limits: { requests_per_second: 1_000_000, burst: 1_000_000 },
-    trusted_issuers: [{ issuer: IDP, jwks: { keys: [idpJwk as { kty: string }] }, audience: ISSUER }],
+    trusted_issuers: [
+      { issuer: IDP, jwks: { keys: [idpJwk as { kty: string }] }, audience: ISSUER },
+    ],
     users: [],
     clients: [
       {
@@ -97,7 +100,9 @@ export function withApprovals(p: PolicyFile): PolicyFile {
       { username: 'bob', password_hash: TEST_PASSWORD_HASH },
     ],
     clients: p.clients.map((c) =>
-      c.client_id === 'planner' || c.client_id === 'booker' ? { ...c, grant_types: [...c.grant_types, CIBA] } : c,
+      c.client_id === 'planner' || c.client_id === 'booker'
+        ? { ...c, grant_types: [...c.grant_types, CIBA] }
+        : c,
     ),
   };
 }
@@ -114,7 +119,12 @@ export async function makeIdp(now: () => number): Promise<TestIdp> {
     jwk,
     sign: (claims, opts = {}) => {
       const iat = opts.iat ?? now();
-      return new SignJWT({ iss: IDP, aud: ISSUER, scope: 'trips:read trips:book flights:book', ...claims })
+      return new SignJWT({
+        iss: IDP,
+        aud: ISSUER,
+        scope: 'trips:read trips:book flights:book',
+        ...claims,
+      })
         .setProtectedHeader({ alg: 'ES256', kid: 'idp-1' })
         .setIssuedAt(iat)
         .setExpirationTime(opts.exp ?? iat + 3600)
@@ -131,9 +141,17 @@ export interface TestBroker {
   dir: string;
   clock: { now: number };
   /** POSTs a form to a path, with Basic auth for `client` unless `auth: false`. */
-  post(p: string, form: Record<string, string | string[]>, client?: string | null, headers?: Record<string, string>): Promise<Response>;
+  post(
+    p: string,
+    form: Record<string, string | string[]>,
+    client?: string | null,
+    headers?: Record<string, string>,
+  ): Promise<Response>;
   /** A token exchange by `client`; returns status and parsed JSON. */
-  exchange(client: string, form: Record<string, string | string[]>): Promise<{ status: number; body: Record<string, unknown> }>;
+  exchange(
+    client: string,
+    form: Record<string, string | string[]>,
+  ): Promise<{ status: number; body: Record<string, unknown> }>;
   /** A person's token from the test IdP, exchanged by planner into a hand-off for `to`. */
   close(): Promise<void>;
 }
@@ -144,18 +162,27 @@ export function basic(client: string, secret = SECRETS[client]!): string {
 
 export function toBody(form: Record<string, string | string[]>): string {
   const params = new URLSearchParams();
-  for (const [k, v] of Object.entries(form)) for (const one of Array.isArray(v) ? v : [v]) params.append(k, one);
+  for (const [k, v] of Object.entries(form))
+    for (const one of Array.isArray(v) ? v : [v]) params.append(k, one);
   return params.toString();
 }
 
-export async function makeBroker(options: { policy?: (p: PolicyFile) => PolicyFile; dir?: string } = {}): Promise<TestBroker> {
+export async function makeBroker(
+  options: { policy?: (p: PolicyFile) => PolicyFile; dir?: string } = {},
+): Promise<TestBroker> {
   const dir = options.dir ?? mkdtempSync(path.join(tmpdir(), 'baton-test-'));
   const clock = { now: Math.floor(Date.now() / 1000) };
   const now = () => clock.now;
   const idp = await makeIdp(now);
   const policyFile = (options.policy ?? ((p) => p))(testPolicy(idp.jwk));
   const store = openSqliteStore(path.join(dir, 'baton.db'));
-  const deps = await buildDeps({ issuer: ISSUER, policy: parsePolicy(policyFile, ISSUER), store, adminToken: ADMIN_TOKEN, now });
+  const deps = await buildDeps({
+    issuer: ISSUER,
+    policy: parsePolicy(policyFile, ISSUER),
+    store,
+    adminToken: ADMIN_TOKEN,
+    now,
+  });
   const app = createApp(deps);
   const post: TestBroker['post'] = async (p, form, client = null, headers = {}) =>
     app.request(p, {

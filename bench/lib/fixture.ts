@@ -72,13 +72,39 @@ export function benchPolicy(idp: BenchIdp, issuer: string): PolicyFile {
     // The limiter still runs on every request (its cost is measured); the load generator is
     // one client at thousands of requests a second, far past the default 50/s.
     rate_limits: { requests_per_second: 1_000_000, burst: 1_000_000 },
-    trusted_issuers: [{ issuer: IDP_ISSUER, jwks: { keys: [idp.publicJwk as { kty: string }] }, audience: issuer }],
+    trusted_issuers: [
+      { issuer: IDP_ISSUER, jwks: { keys: [idp.publicJwk as { kty: string }] }, audience: issuer },
+    ],
     users: [],
     clients: [
-      { client_id: 'agent-a', client_secret_sha256: sha256(SECRETS['agent-a']), grant_types: both, scopes, audiences: ['agent:agent-b', API] },
-      { client_id: 'agent-b', client_secret_sha256: sha256(SECRETS['agent-b']), grant_types: both, scopes, audiences: ['agent:agent-c', API] },
-      { client_id: 'agent-c', client_secret_sha256: sha256(SECRETS['agent-c']), grant_types: both, scopes, audiences: [API] },
-      { client_id: 'rs', client_secret_sha256: sha256(SECRETS.rs), grant_types: ['client_credentials'], scopes: [], audiences: [] },
+      {
+        client_id: 'agent-a',
+        client_secret_sha256: sha256(SECRETS['agent-a']),
+        grant_types: both,
+        scopes,
+        audiences: ['agent:agent-b', API],
+      },
+      {
+        client_id: 'agent-b',
+        client_secret_sha256: sha256(SECRETS['agent-b']),
+        grant_types: both,
+        scopes,
+        audiences: ['agent:agent-c', API],
+      },
+      {
+        client_id: 'agent-c',
+        client_secret_sha256: sha256(SECRETS['agent-c']),
+        grant_types: both,
+        scopes,
+        audiences: [API],
+      },
+      {
+        client_id: 'rs',
+        client_secret_sha256: sha256(SECRETS.rs),
+        grant_types: ['client_credentials'],
+        scopes: [],
+        audiences: [],
+      },
     ],
   };
 }

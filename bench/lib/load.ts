@@ -66,7 +66,14 @@ const inFlight = new Set<autocannon.Instance>();
 function fire(req: LoadRequest, connections: number, duration: number): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
     const instance = autocannon(
-      { url: req.url, method: req.method, headers: req.headers, body: req.body, connections, duration },
+      {
+        url: req.url,
+        method: req.method,
+        headers: req.headers,
+        body: req.body,
+        connections,
+        duration,
+      },
       (err, res) => {
         inFlight.delete(instance);
         if (err) reject(err);
@@ -98,7 +105,8 @@ export async function runLoad(
   let failure: string | undefined;
   if (s.warmup > 0) {
     const w = await fire(req, s.connections, s.warmup);
-    if (w.non2xx > 0 || w.errors > 0) failure = `warm-up: ${w.non2xx} non-2xx, ${w.errors} errors (${w.timeouts} timeouts)`;
+    if (w.non2xx > 0 || w.errors > 0)
+      failure = `warm-up: ${w.non2xx} non-2xx, ${w.errors} errors (${w.timeouts} timeouts)`;
   }
   for (let i = 0; i < s.runs && failure === undefined; i++) {
     const cpu0 = cpuSeconds(serverPid);

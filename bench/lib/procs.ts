@@ -86,16 +86,25 @@ function portAnswers(port: number): Promise<boolean> {
 }
 
 /** Waits until the port accepts connections; fails early if the process exits first. */
-export async function waitForPort(proc: ManagedProcess, port: number, timeoutMs = 30_000): Promise<void> {
+export async function waitForPort(
+  proc: ManagedProcess,
+  port: number,
+  timeoutMs = 30_000,
+): Promise<void> {
   let gone: number | string | undefined;
   void proc.exited.then((c) => (gone = c));
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (gone !== undefined) throw new Error(`${proc.name} exited (${gone}) before listening on ${port}:\n${tail(proc.logFile)}`);
+    if (gone !== undefined)
+      throw new Error(
+        `${proc.name} exited (${gone}) before listening on ${port}:\n${tail(proc.logFile)}`,
+      );
     if (await portAnswers(port)) return;
     await sleep(100);
   }
-  throw new Error(`${proc.name} did not listen on ${port} within ${timeoutMs / 1000} s:\n${tail(proc.logFile)}`);
+  throw new Error(
+    `${proc.name} did not listen on ${port} within ${timeoutMs / 1000} s:\n${tail(proc.logFile)}`,
+  );
 }
 
 /** The last lines of a log file, for an error message. */
@@ -152,7 +161,11 @@ function treePids(pid: number): number[] {
   const tasks = existsSync(dir) ? readdirSync(dir) : [];
   for (const t of tasks) {
     try {
-      for (const c of readFileSync(`${dir}/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) out.push(...treePids(Number(c)));
+      for (const c of readFileSync(`${dir}/${t}/children`, 'utf8')
+        .trim()
+        .split(/\s+/)
+        .filter(Boolean))
+        out.push(...treePids(Number(c)));
     } catch {
       /* task gone or no children file */
     }

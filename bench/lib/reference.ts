@@ -42,19 +42,31 @@ function run(cmd: string, args: string[], cwd: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const p = spawn(cmd, args, { cwd, stdio: ['ignore', 'inherit', 'inherit'] });
     p.once('error', reject);
-    p.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} in ${cwd} exited ${code}`))));
+    p.once('exit', (code) =>
+      code === 0
+        ? resolve()
+        : reject(new Error(`${cmd} ${args.join(' ')} in ${cwd} exited ${code}`)),
+    );
   });
 }
 
 /** Copies the reference folder to `dest` (keeping an existing node_modules) and installs once. */
-export async function prepareReference(source: string, dest: string, log: (s: string) => void): Promise<void> {
-  if (!existsSync(path.join(source, 'server-hono.mjs'))) throw new Error(`no reference servers in ${source}`);
+export async function prepareReference(
+  source: string,
+  dest: string,
+  log: (s: string) => void,
+): Promise<void> {
+  if (!existsSync(path.join(source, 'server-hono.mjs')))
+    throw new Error(`no reference servers in ${source}`);
   mkdirSync(dest, { recursive: true });
   cpSync(source, dest, {
     recursive: true,
     force: true,
     // only the sources: never their install, data, logs or results
-    filter: (src) => !['node_modules', 'data', 'logs', 'results'].includes(path.relative(source, src).split(path.sep)[0] ?? ''),
+    filter: (src) =>
+      !['node_modules', 'data', 'logs', 'results'].includes(
+        path.relative(source, src).split(path.sep)[0] ?? '',
+      ),
   });
   if (!existsSync(path.join(dest, 'node_modules', 'oidc-provider'))) {
     log(`  npm install in ${dest} (first use; needs the npm registry)`);
@@ -66,16 +78,25 @@ interface KeysModule {
   mintSubjectToken(dir: string, alg: string): Promise<string>;
 }
 
-const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+const basic = (id: string, secret: string) =>
+  `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
 
 /**
  * The request the reference load.mjs sends for `kind`, with a subject token minted by
  * the copied keys.mjs from the server's DATA dir (so the server knows the key).
  */
-export async function referenceRequest(refDir: string, c: ReferenceCase, dataDir: string, port: number): Promise<LoadRequest> {
+export async function referenceRequest(
+  refDir: string,
+  c: ReferenceCase,
+  dataDir: string,
+  port: number,
+): Promise<LoadRequest> {
   const keys = (await import(pathToFileURL(path.join(refDir, 'keys.mjs')).href)) as KeysModule;
   const subjectToken = await keys.mintSubjectToken(dataDir, 'ES256');
-  const auth = c.kind === 'exchange-ES256' ? basic('agent-calendar-writer-21b9', 's3cret-s3cret-s3cret') : basic('bench-client', 'bench-secret-bench-secret');
+  const auth =
+    c.kind === 'exchange-ES256'
+      ? basic('agent-calendar-writer-21b9', 's3cret-s3cret-s3cret')
+      : basic('bench-client', 'bench-secret-bench-secret');
   return {
     url: `http://127.0.0.1:${port}/token`,
     method: 'POST',

@@ -35,7 +35,8 @@ export interface DecideOptions {
 
 async function loadPending(store: Store, authReqId: string, now: number): Promise<Decision> {
   const approval = await store.getApproval(authReqId);
-  if (approval === undefined) return { ok: false, problem: 'unknown', message: `No approval request ${authReqId}.` };
+  if (approval === undefined)
+    return { ok: false, problem: 'unknown', message: `No approval request ${authReqId}.` };
   if (approval.status === 'cancelled') {
     return {
       ok: false,
@@ -44,14 +45,23 @@ async function loadPending(store: Store, authReqId: string, now: number): Promis
     };
   }
   if (approval.status !== 'pending') {
-    return { ok: false, problem: 'decided', message: `Approval request ${authReqId} was already ${approval.status}.` };
+    return {
+      ok: false,
+      problem: 'decided',
+      message: `Approval request ${authReqId} was already ${approval.status}.`,
+    };
   }
-  if (now >= approval.expiresAt) return { ok: false, problem: 'expired', message: `Approval request ${authReqId} has expired.` };
+  if (now >= approval.expiresAt)
+    return { ok: false, problem: 'expired', message: `Approval request ${authReqId} has expired.` };
   return { ok: true, approval };
 }
 
 /** Who decides, in the policy's spelling, or why they may not. */
-function decider(approval: ApprovalRecord, decision: 'approved' | 'denied', options: DecideOptions): string | Decision {
+function decider(
+  approval: ApprovalRecord,
+  decision: 'approved' | 'denied',
+  options: DecideOptions,
+): string | Decision {
   const { users } = options;
   if (users === undefined) return options.by ?? approval.username;
   const subject = policyUsername(users, approval.username);
@@ -66,11 +76,19 @@ function decider(approval: ApprovalRecord, decision: 'approved' | 'denied', opti
   }
   if (options.by === undefined) {
     if (subject !== undefined) return subject;
-    return { ok: false, problem: 'who', message: 'Say who decides: --as <username>, a user of the policy.' };
+    return {
+      ok: false,
+      problem: 'who',
+      message: 'Say who decides: --as <username>, a user of the policy.',
+    };
   }
   const by = policyUsername(users, options.by);
   if (by === undefined) {
-    return { ok: false, problem: 'who', message: `"${options.by}" is not a user of the policy; --as must name one.` };
+    return {
+      ok: false,
+      problem: 'who',
+      message: `"${options.by}" is not a user of the policy; --as must name one.`,
+    };
   }
   return by;
 }
@@ -88,7 +106,11 @@ async function record(
     // Decided (or expired) between the read and the write: say which.
     const current = await loadPending(store, approval.authReqId, options.now);
     if (!current.ok) return current;
-    return { ok: false, problem: 'decided', message: `Approval request ${approval.authReqId} changed meanwhile; try again.` };
+    return {
+      ok: false,
+      problem: 'decided',
+      message: `Approval request ${approval.authReqId} changed meanwhile; try again.`,
+    };
   }
   return { ok: true, approval: (await store.getApproval(approval.authReqId))! };
 }
@@ -102,7 +124,11 @@ export async function approveRequest(
   const loaded = await loadPending(store, authReqId, options.now);
   if (!loaded.ok) return loaded;
   const requested = splitScope(loaded.approval.scope);
-  const scope = narrowScope({ requested: options.scope, subjectScopes: requested, actorScopes: requested });
+  const scope = narrowScope({
+    requested: options.scope,
+    subjectScopes: requested,
+    actorScopes: requested,
+  });
   if (isRefusal(scope)) {
     const outside = splitScope(options.scope).filter((s) => !requested.includes(s));
     const why = outside.length > 0 ? `${outside.join(' ')} was not asked for` : 'it is empty';
@@ -116,7 +142,11 @@ export async function approveRequest(
 }
 
 /** Denies a pending request. */
-export async function denyRequest(store: Store, authReqId: string, options: DecideOptions): Promise<Decision> {
+export async function denyRequest(
+  store: Store,
+  authReqId: string,
+  options: DecideOptions,
+): Promise<Decision> {
   const loaded = await loadPending(store, authReqId, options.now);
   if (!loaded.ok) return loaded;
   return record(store, loaded.approval, 'denied', null, options);

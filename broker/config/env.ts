@@ -12,7 +12,12 @@ const millis = (fallback: number) =>
     .string()
     .regex(/^\d{1,7}$/, 'must be a whole number of milliseconds')
     .transform(Number)
-    .pipe(z.number().min(1, 'must be at least 1 ms').max(3_600_000, 'must be at most 3600000 ms (1 hour)'))
+    .pipe(
+      z
+        .number()
+        .min(1, 'must be at least 1 ms')
+        .max(3_600_000, 'must be at most 3600000 ms (1 hour)'),
+    )
     .default(fallback);
 
 const EnvSchema = z.object({
@@ -70,20 +75,18 @@ export interface BrokerEnv {
 
 /** Empty strings count as unset, as a shell's `VAR=` means "no value". */
 function definedOnly(env: NodeJS.ProcessEnv): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== '')) as Record<
-    string,
-    string
-  >;
+  return Object.fromEntries(
+    Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
+  ) as Record<string, string>;
 }
 
 export function parseEnv(env: NodeJS.ProcessEnv = process.env): BrokerEnv {
   const parsed = EnvSchema.safeParse(definedOnly(env), { error: issueSentence });
   if (!parsed.success) throw new ConfigError(formatIssues(parsed.error));
   const e = parsed.data;
-  const issuer = (e.BATON_ISSUER ?? `http://${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.PORT}`).replace(
-    /\/+$/,
-    '',
-  );
+  const issuer = (
+    e.BATON_ISSUER ?? `http://${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.PORT}`
+  ).replace(/\/+$/, '');
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,

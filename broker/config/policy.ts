@@ -7,18 +7,23 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import {
-  GRANT_CIBA,
-  GRANT_CLIENT_CREDENTIALS,
-  GRANT_TOKEN_EXCHANGE,
-} from '../tokens/claims.js';
+import { GRANT_CIBA, GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE } from '../tokens/claims.js';
 import { ConfigError, formatIssues, issueSentence, jsonSyntaxProblem } from './format-issues.js';
 import { forTerminal } from '../text/show.js';
 import { isUsername, USERNAME_RULE } from '../text/username.js';
 import { isPasswordHash } from './password.js';
-import { DEFAULT_RETENTION_FILE, RetentionSchema, toRetention, type Retention } from '../ledger/retention.js';
+import {
+  DEFAULT_RETENTION_FILE,
+  RetentionSchema,
+  toRetention,
+  type Retention,
+} from '../ledger/retention.js';
 
-export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
+export const AUTH_METHODS = [
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+] as const;
 export type AuthMethod = (typeof AUTH_METHODS)[number];
 export const GRANT_TYPES = [GRANT_TOKEN_EXCHANGE, GRANT_CIBA, GRANT_CLIENT_CREDENTIALS] as const;
 export type GrantType = (typeof GRANT_TYPES)[number];
@@ -31,7 +36,9 @@ const ScopeToken = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'is not a val
  * JSON Schema uses) at the top and in each issuer, user and client: a string or a list of
  * lines. Baton ignores them; `npx baton init` writes its guidance there.
  */
-const Comment = z.union([z.string(), z.array(z.string())], { error: 'must be a string or a list of strings' }).optional();
+const Comment = z
+  .union([z.string(), z.array(z.string())], { error: 'must be a string or a list of strings' })
+  .optional();
 
 const Jwk = z
   .looseObject({ kty: z.string() })
@@ -65,7 +72,11 @@ const TrustedIssuer = z
   })
   .superRefine((t, ctx) => {
     if ((t.jwks === undefined) === (t.jwks_uri === undefined)) {
-      ctx.addIssue({ code: 'custom', message: 'needs exactly one of jwks or jwks_uri', path: ['jwks'] });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'needs exactly one of jwks or jwks_uri',
+        path: ['jwks'],
+      });
     }
   });
 
@@ -90,7 +101,9 @@ export const DEFAULT_RATE_LIMITS = {
   failed_authentication: { requests_per_second: 5, burst: 50 },
 } as const;
 const RateLimits = z.strictObject({
-  requests_per_second: RateLimitSchema.shape.requests_per_second.default(DEFAULT_RATE_LIMITS.requests_per_second),
+  requests_per_second: RateLimitSchema.shape.requests_per_second.default(
+    DEFAULT_RATE_LIMITS.requests_per_second,
+  ),
   burst: RateLimitSchema.shape.burst.default(DEFAULT_RATE_LIMITS.burst),
   /** Per remote address, counting failed client authentications only. */
   failed_authentication: RateLimitSchema.default(DEFAULT_RATE_LIMITS.failed_authentication),
@@ -103,7 +116,10 @@ const Client = z.strictObject({
     .regex(/^[A-Za-z0-9._~-]{1,128}$/, 'must be 1-128 characters of A-Z a-z 0-9 . _ ~ -'),
   client_secret_sha256: z
     .string()
-    .regex(/^[0-9a-f]{64}$/, 'must be the 64 lowercase hex characters of a SHA-256 (npx baton new-client)')
+    .regex(
+      /^[0-9a-f]{64}$/,
+      'must be the 64 lowercase hex characters of a SHA-256 (npx baton new-client)',
+    )
     .optional(),
   token_endpoint_auth_method: z.enum(AUTH_METHODS).default('client_secret_basic'),
   jwks: Jwks.optional(),
@@ -133,58 +149,94 @@ const PolicySchema = z
     const ids = new Set<string>();
     p.clients.forEach((c, i) => {
       if (ids.has(c.client_id)) {
-        ctx.addIssue({ code: 'custom', message: `duplicate client_id "${forTerminal(c.client_id)}"`, path: ['clients', i, 'client_id'] });
+        ctx.addIssue({
+          code: 'custom',
+          message: `duplicate client_id "${forTerminal(c.client_id)}"`,
+          path: ['clients', i, 'client_id'],
+        });
       }
       ids.add(c.client_id);
       const usesSecret = c.token_endpoint_auth_method !== 'private_key_jwt';
       if (usesSecret && c.client_secret_sha256 === undefined) {
-        ctx.addIssue({ code: 'custom', message: `required for ${c.token_endpoint_auth_method}`, path: ['clients', i, 'client_secret_sha256'] });
+        ctx.addIssue({
+          code: 'custom',
+          message: `required for ${c.token_endpoint_auth_method}`,
+          path: ['clients', i, 'client_secret_sha256'],
+        });
       }
       if (usesSecret && (c.jwks !== undefined || c.jwks_uri !== undefined)) {
-        ctx.addIssue({ code: 'custom', message: 'jwks/jwks_uri only go with private_key_jwt', path: ['clients', i, 'token_endpoint_auth_method'] });
+        ctx.addIssue({
+          code: 'custom',
+          message: 'jwks/jwks_uri only go with private_key_jwt',
+          path: ['clients', i, 'token_endpoint_auth_method'],
+        });
       }
       if (!usesSecret) {
         if (c.client_secret_sha256 !== undefined) {
-          ctx.addIssue({ code: 'custom', message: 'a private_key_jwt client has no secret', path: ['clients', i, 'client_secret_sha256'] });
+          ctx.addIssue({
+            code: 'custom',
+            message: 'a private_key_jwt client has no secret',
+            path: ['clients', i, 'client_secret_sha256'],
+          });
         }
         if ((c.jwks === undefined) === (c.jwks_uri === undefined)) {
-          ctx.addIssue({ code: 'custom', message: 'private_key_jwt needs exactly one of jwks or jwks_uri', path: ['clients', i, 'jwks'] });
+          ctx.addIssue({
+            code: 'custom',
+            message: 'private_key_jwt needs exactly one of jwks or jwks_uri',
+            path: ['clients', i, 'jwks'],
+          });
         }
       }
       if ((c.max_ttl_seconds ?? 0) > p.tokens.max_ttl_seconds) {
-        ctx.addIssue({ code: 'custom', message: `exceeds tokens.max_ttl_seconds (${p.tokens.max_ttl_seconds})`, path: ['clients', i, 'max_ttl_seconds'] });
+        ctx.addIssue({
+          code: 'custom',
+          message: `exceeds tokens.max_ttl_seconds (${p.tokens.max_ttl_seconds})`,
+          path: ['clients', i, 'max_ttl_seconds'],
+        });
       }
     });
     // Audiences are checked once every client id is known, so agent:<id> can be resolved.
     p.clients.forEach((c, i) => {
       c.audiences.forEach((aud, j) => {
         const problem = audienceProblem(aud, ids);
-        if (problem) ctx.addIssue({ code: 'custom', message: problem, path: ['clients', i, 'audiences', j] });
+        if (problem)
+          ctx.addIssue({ code: 'custom', message: problem, path: ['clients', i, 'audiences', j] });
       });
     });
     const issuers = new Set<string>();
     p.trusted_issuers.forEach((t, i) => {
       if (issuers.has(t.issuer)) {
-        ctx.addIssue({ code: 'custom', message: `duplicate issuer "${forTerminal(t.issuer, 200)}"`, path: ['trusted_issuers', i, 'issuer'] });
+        ctx.addIssue({
+          code: 'custom',
+          message: `duplicate issuer "${forTerminal(t.issuer, 200)}"`,
+          path: ['trusted_issuers', i, 'issuer'],
+        });
       }
       issuers.add(t.issuer);
     });
     // A key set fetched over http can be swapped in transit; http is for a local key server only.
     if (!p.development.allow_insecure_key_urls) {
       const message = 'must be https (http only with development.allow_insecure_key_urls)';
-      const isHttp = (uri: string | undefined) => uri !== undefined && new URL(uri).protocol === 'http:';
+      const isHttp = (uri: string | undefined) =>
+        uri !== undefined && new URL(uri).protocol === 'http:';
       p.trusted_issuers.forEach((t, i) => {
-        if (isHttp(t.jwks_uri)) ctx.addIssue({ code: 'custom', message, path: ['trusted_issuers', i, 'jwks_uri'] });
+        if (isHttp(t.jwks_uri))
+          ctx.addIssue({ code: 'custom', message, path: ['trusted_issuers', i, 'jwks_uri'] });
       });
       p.clients.forEach((c, i) => {
-        if (isHttp(c.jwks_uri)) ctx.addIssue({ code: 'custom', message, path: ['clients', i, 'jwks_uri'] });
+        if (isHttp(c.jwks_uri))
+          ctx.addIssue({ code: 'custom', message, path: ['clients', i, 'jwks_uri'] });
       });
     }
     const users = new Set<string>();
     p.users.forEach((u, i) => {
       // Case-insensitively: usernames match that way (approvals/policy-user.ts).
       if (users.has(u.username.toLowerCase())) {
-        ctx.addIssue({ code: 'custom', message: `duplicate username "${forTerminal(u.username)}"`, path: ['users', i, 'username'] });
+        ctx.addIssue({
+          code: 'custom',
+          message: `duplicate username "${forTerminal(u.username)}"`,
+          path: ['users', i, 'username'],
+        });
       }
       users.add(u.username.toLowerCase());
     });
@@ -204,9 +256,12 @@ const UNMEANT_CHARACTERS = /[\s\p{C}\p{Z}]/u;
 function audienceProblem(aud: string, clientIds: ReadonlySet<string>): string | undefined {
   if (aud === '') return 'must not be empty';
   const shown = `"${forTerminal(aud, 200)}"`;
-  if (UNMEANT_CHARACTERS.test(aud)) return `${shown} must not contain whitespace or control characters`;
+  if (UNMEANT_CHARACTERS.test(aud))
+    return `${shown} must not contain whitespace or control characters`;
   if (aud.startsWith('agent:')) {
-    return clientIds.has(aud.slice('agent:'.length)) ? undefined : `${shown} names no client in this file`;
+    return clientIds.has(aud.slice('agent:'.length))
+      ? undefined
+      : `${shown} names no client in this file`;
   }
   if (aud.includes('#') && URL.canParse(aud)) return `${shown} must not have a fragment`;
   return undefined;
@@ -272,7 +327,8 @@ export interface Policy {
 function toClient(c: ParsedClient, policyMax: number): ClientPolicy {
   return Object.freeze({
     clientId: c.client_id,
-    secretSha256: c.client_secret_sha256 === undefined ? undefined : Buffer.from(c.client_secret_sha256, 'hex'),
+    secretSha256:
+      c.client_secret_sha256 === undefined ? undefined : Buffer.from(c.client_secret_sha256, 'hex'),
     authMethod: c.token_endpoint_auth_method,
     jwks: c.jwks,
     jwksUri: c.jwks_uri,
@@ -295,7 +351,9 @@ export function parsePolicy(input: unknown, issuer: string): Policy {
   const p = parsed.data;
   const own = p.trusted_issuers.findIndex((t) => t.issuer === issuer);
   if (own >= 0) {
-    throw new ConfigError(`trusted_issuers.${own}.issuer: is Baton's own issuer (${issuer}); list other issuers only`);
+    throw new ConfigError(
+      `trusted_issuers.${own}.issuer: is Baton's own issuer (${issuer}); list other issuers only`,
+    );
   }
   return Object.freeze({
     defaultTtlSeconds: p.tokens.default_ttl_seconds,
@@ -304,14 +362,26 @@ export function parsePolicy(input: unknown, issuer: string): Policy {
     retention: toRetention(p.retention),
     allowInsecureKeyUrls: p.development.allow_insecure_key_urls,
     trustedIssuers: new Map(
-      p.trusted_issuers.map((t) => [t.issuer, Object.freeze({ issuer: t.issuer, jwks: t.jwks, jwksUri: t.jwks_uri, audience: t.audience })]),
+      p.trusted_issuers.map((t) => [
+        t.issuer,
+        Object.freeze({
+          issuer: t.issuer,
+          jwks: t.jwks,
+          jwksUri: t.jwks_uri,
+          audience: t.audience,
+        }),
+      ]),
     ),
     users: new Map(p.users.map((u) => [u.username, u.password_hash])),
     clients: new Map(p.clients.map((c) => [c.client_id, toClient(c, p.tokens.max_ttl_seconds)])),
     scopesSupported: [...new Set(p.clients.flatMap((c) => c.scopes))].sort(),
     rateLimits: Object.freeze({
       perClient: toRateLimit(p.rate_limits),
-      clients: new Map(p.clients.flatMap((c) => (c.rate_limit ? [[c.client_id, toRateLimit(c.rate_limit)] as const] : []))),
+      clients: new Map(
+        p.clients.flatMap((c) =>
+          c.rate_limit ? [[c.client_id, toRateLimit(c.rate_limit)] as const] : [],
+        ),
+      ),
       failedAuthentication: toRateLimit(p.rate_limits.failed_authentication),
     }),
   });
@@ -325,7 +395,10 @@ function findClearSecret(input: unknown): string | undefined {
   for (const [i, c] of clients.entries()) {
     if (typeof c !== 'object' || c === null || !('client_secret' in c)) continue;
     const secret = (c as { client_secret: unknown }).client_secret;
-    const short = typeof secret === 'string' && secret.length < 32 ? ' (and it is shorter than 32 characters)' : '';
+    const short =
+      typeof secret === 'string' && secret.length < 32
+        ? ' (and it is shorter than 32 characters)'
+        : '';
     return `clients.${i}.client_secret: secrets are never stored in clear${short}; put its SHA-256 in client_secret_sha256 (npx baton new-client makes both)`;
   }
   return undefined;
@@ -338,7 +411,9 @@ export function readPolicyJson(file: string): unknown {
     // RFC 8259 §8.1: a byte order mark (some editors write one) may be ignored.
     text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
   } catch (error) {
-    throw new ConfigError(`BATON_POLICY: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw new ConfigError(
+      `BATON_POLICY: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+    );
   }
   const syntax = jsonSyntaxProblem(text);
   if (syntax !== undefined) throw new ConfigError(`${file}: not valid JSON at ${syntax}`);
@@ -351,7 +426,8 @@ export function loadPolicyFile(file: string, issuer: string): Policy {
   try {
     return parsePolicy(json, issuer);
   } catch (error) {
-    if (error instanceof ConfigError) throw new ConfigError(`${file} is not a valid policy:\n${error.message}`);
+    if (error instanceof ConfigError)
+      throw new ConfigError(`${file} is not a valid policy:\n${error.message}`);
     throw error;
   }
 }

@@ -199,10 +199,15 @@ export async function decide(
     outcome = await approveRequest(deps.store, approval.authReqId, {
       now,
       by: session.username,
+      users: deps.policy.users,
       scope: scopes.join(' '),
     });
   } else if (decision === 'deny') {
-    outcome = await denyRequest(deps.store, approval.authReqId, { now, by: session.username });
+    outcome = await denyRequest(deps.store, approval.authReqId, {
+      now,
+      by: session.username,
+      users: deps.policy.users,
+    });
   } else {
     return problem('Choose Approve or Deny.', 400);
   }

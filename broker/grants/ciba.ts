@@ -16,7 +16,13 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { BrokerDeps } from '../deps.js';
-import { AccessDenied, AuthorizationPending, ExpiredToken, InvalidGrant, SlowDown } from '../oauth/errors.js';
+import {
+  AccessDenied,
+  AuthorizationPending,
+  ExpiredToken,
+  InvalidGrant,
+  SlowDown,
+} from '../oauth/errors.js';
 import { parseParams, text } from '../oauth/params.js';
 import { clampLifetime } from '../policy/clamp-lifetime.js';
 import { must } from '../policy/refusal.js';
@@ -31,18 +37,25 @@ const Params = z.object({ auth_req_id: text().max(200) });
 async function pending(deps: BrokerDeps, approval: ApprovalRecord, now: number): Promise<never> {
   const pace = pacePoll({ now, nextPollAt: approval.nextPollAt, interval: approval.interval });
   await deps.store.schedulePoll(approval.authReqId, pace.interval, pace.nextPollAt);
-  if (pace.tooEarly) throw new SlowDown(`polling too fast: wait ${pace.interval} seconds between polls`);
+  if (pace.tooEarly)
+    throw new SlowDown(`polling too fast: wait ${pace.interval} seconds between polls`);
   throw new AuthorizationPending();
 }
 
-async function issue(deps: BrokerDeps, ctx: GrantContext, approval: ApprovalRecord): Promise<TokenResponse> {
+async function issue(
+  deps: BrokerDeps,
+  ctx: GrantContext,
+  approval: ApprovalRecord,
+): Promise<TokenResponse> {
   const { client, now } = ctx;
   // Defence in depth: whatever the database says, no token for a name the policy lacks.
   // Case-insensitively, as everywhere: a row stored before /bc-authorize normalised names
   // still names its person. The token carries the policy's spelling.
   const sub = policyUsername(deps.policy.users, approval.username);
   if (sub === undefined) throw new AccessDenied('the request was not approved');
-  const exp = must(clampLifetime({ now, defaultTtl: deps.policy.defaultTtlSeconds, maxTtl: client.maxTtlSeconds }));
+  const exp = must(
+    clampLifetime({ now, defaultTtl: deps.policy.defaultTtlSeconds, maxTtl: client.maxTtlSeconds }),
+  );
   const jti = randomUUID();
   if (!(await deps.store.claimApprovedForIssue(approval.authReqId, jti))) {
     throw new InvalidGrant('the token for this auth_req_id has already been issued');
@@ -66,14 +79,20 @@ async function issue(deps: BrokerDeps, ctx: GrantContext, approval: ApprovalReco
     await deps.store.releaseIssueClaim(approval.authReqId, jti);
     throw error;
   }
-  return { access_token: issued.accessToken, token_type: 'Bearer', expires_in: issued.expiresIn, scope: issued.scope };
+  return {
+    access_token: issued.accessToken,
+    token_type: 'Bearer',
+    expires_in: issued.expiresIn,
+    scope: issued.scope,
+  };
 }
 
 async function handle(ctx: GrantContext, deps: BrokerDeps): Promise<TokenResponse> {
   const { client, now } = ctx;
   const params = parseParams(Params, ctx.form);
   const approval = await deps.store.getApproval(params.auth_req_id);
-  if (approval === undefined || approval.clientId !== client.clientId) throw new InvalidGrant('unknown auth_req_id');
+  if (approval === undefined || approval.clientId !== client.clientId)
+    throw new InvalidGrant('unknown auth_req_id');
   switch (approval.status) {
     case 'issued':
       throw new InvalidGrant('the token for this auth_req_id has already been issued');
@@ -86,7 +105,9 @@ async function handle(ctx: GrantContext, deps: BrokerDeps): Promise<TokenRespons
     case 'pending':
     case 'approved':
       if (now >= approval.expiresAt) throw new ExpiredToken();
-      return approval.status === 'approved' ? issue(deps, ctx, approval) : pending(deps, approval, now);
+      return approval.status === 'approved'
+        ? issue(deps, ctx, approval)
+        : pending(deps, approval, now);
     default: {
       const unknown: never = approval.status;
       throw new TypeError(`unknown approval status ${String(unknown)}`);

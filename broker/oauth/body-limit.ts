@@ -18,7 +18,8 @@ export function limitBody(maxSize: number, tooLarge: (c: Context) => Response): 
     if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
     const length = c.req.header('content-length');
     // No length (chunked, or a Request built in-process): count the bytes as they come.
-    if (length === undefined || c.req.header('transfer-encoding') !== undefined) return streaming(c, next);
+    if (length === undefined || c.req.header('transfer-encoding') !== undefined)
+      return streaming(c, next);
     // Node's HTTP parser has already refused a malformed Content-Length.
     if (Number(length) > maxSize) return tooLarge(c);
     return next();

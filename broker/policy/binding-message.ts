@@ -17,11 +17,18 @@ const UNPRINTABLE = /[\p{C}\p{Zl}\p{Zp}]/u;
 export function checkBindingMessage(message: string | undefined): Checked<string | undefined> {
   if (message === undefined) return { ok: undefined };
   if ([...message].length > MAX_BINDING_MESSAGE_CHARS) {
-    return refuse('binding_message_invalid', `binding_message must be at most ${MAX_BINDING_MESSAGE_CHARS} characters`);
+    return refuse(
+      'binding_message_invalid',
+      `binding_message must be at most ${MAX_BINDING_MESSAGE_CHARS} characters`,
+    );
   }
   if (UNPRINTABLE.test(message)) {
-    return refuse('binding_message_invalid', 'binding_message must be printable text without control characters');
+    return refuse(
+      'binding_message_invalid',
+      'binding_message must be printable text without control characters',
+    );
   }
-  if (message.trim() === '') return refuse('binding_message_invalid', 'binding_message must not be blank');
+  if (message.trim() === '')
+    return refuse('binding_message_invalid', 'binding_message must not be blank');
   return { ok: message };
 }

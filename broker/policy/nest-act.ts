@@ -23,14 +23,22 @@ export interface NestActInput {
 }
 
 /** Returns the issued token's `act` (undefined when nobody acts for `sub`). */
-export function nestAct({ subjectAct, currentActor, actor, maxDepth }: NestActInput): Checked<ActClaim | undefined> {
+export function nestAct({
+  subjectAct,
+  currentActor,
+  actor,
+  maxDepth,
+}: NestActInput): Checked<ActClaim | undefined> {
   const earlier = actorsOf(subjectAct);
   let act: ActClaim | undefined;
   if (actor === currentActor) {
     act = subjectAct;
   } else {
     if (earlier.includes(actor)) {
-      return refuse('actor_loop', `${actor} already acts earlier in this chain; a chain may not loop`);
+      return refuse(
+        'actor_loop',
+        `${actor} already acts earlier in this chain; a chain may not loop`,
+      );
     }
     act = subjectAct === undefined ? { sub: actor } : { sub: actor, act: subjectAct };
   }

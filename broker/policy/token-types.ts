@@ -20,16 +20,25 @@ export interface TokenTypesInput {
 export function checkTokenTypes(input: TokenTypesInput): Checked<true> {
   const { subjectTokenType, actorToken, actorTokenType, requestedTokenType } = input;
   if (subjectTokenType === undefined || !ACCEPTED.has(subjectTokenType)) {
-    return refuse('token_type_unsupported', 'subject_token_type must be an access_token or jwt token type');
+    return refuse(
+      'token_type_unsupported',
+      'subject_token_type must be an access_token or jwt token type',
+    );
   }
   if ((actorToken === undefined) !== (actorTokenType === undefined)) {
     return refuse('token_type_unsupported', 'actor_token and actor_token_type go together');
   }
   if (actorTokenType !== undefined && !ACCEPTED.has(actorTokenType)) {
-    return refuse('token_type_unsupported', 'actor_token_type must be an access_token or jwt token type');
+    return refuse(
+      'token_type_unsupported',
+      'actor_token_type must be an access_token or jwt token type',
+    );
   }
   if (requestedTokenType !== undefined && !ACCEPTED.has(requestedTokenType)) {
-    return refuse('token_type_unsupported', 'requested_token_type must be an access_token or jwt token type; Baton issues no other');
+    return refuse(
+      'token_type_unsupported',
+      'requested_token_type must be an access_token or jwt token type; Baton issues no other',
+    );
   }
   return { ok: true };
 }

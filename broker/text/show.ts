@@ -34,7 +34,9 @@ const UNSAFE_FOR_PEOPLE = /[\p{C}\p{Zl}\p{Zp}]/gu;
 
 function cut(text: string, max: number, ellipsis: string): string {
   const chars = [...text];
-  return chars.length <= max ? text : chars.slice(0, Math.max(0, max - ellipsis.length)).join('') + ellipsis;
+  return chars.length <= max
+    ? text
+    : chars.slice(0, Math.max(0, max - ellipsis.length)).join('') + ellipsis;
 }
 
 /** Text fit for an RFC 6749 §5.2 `error_description`: every other character becomes `?`. */

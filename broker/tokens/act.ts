@@ -27,7 +27,8 @@ export function readScopes(payload: { scope?: unknown; scp?: unknown }): string[
   const raw = payload.scope ?? payload.scp;
   if (raw === undefined) return [];
   if (typeof raw === 'string') return [...new Set(raw.split(' ').filter(Boolean))];
-  if (Array.isArray(raw) && raw.every((s) => typeof s === 'string')) return [...new Set(raw as string[])];
+  if (Array.isArray(raw) && raw.every((s) => typeof s === 'string'))
+    return [...new Set(raw as string[])];
   return null;
 }
 
@@ -49,6 +50,9 @@ export function actorsOf(act: ActClaim | undefined): string[] {
  * Whether a client takes part in a token: it is the token's client or one of its actors.
  * Decides who may revoke a token (RFC 7009) and audit it with its own credentials.
  */
-export function isInvolved(clientId: string, token: { clientId: string | undefined; act: ActClaim | null | undefined }): boolean {
+export function isInvolved(
+  clientId: string,
+  token: { clientId: string | undefined; act: ActClaim | null | undefined },
+): boolean {
   return token.clientId === clientId || actorsOf(token.act ?? undefined).includes(clientId);
 }

@@ -36,4 +36,16 @@ export const MAX_TOKEN_LENGTH = 16 * 1024;
  * The JWS algorithms Baton accepts from others (trusted issuers, client assertions):
  * asymmetric only, so `none` and an HMAC keyed with a public key can never verify.
  */
-export const ASYMMETRIC_ALGS = ['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA', 'Ed25519'];
+export const ASYMMETRIC_ALGS = [
+  'ES256',
+  'ES384',
+  'ES512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'EdDSA',
+  'Ed25519',
+];

@@ -27,7 +27,10 @@ export interface BrokerProcess {
 }
 
 /** Starts `npm start` with the given environment; resolves once it listens. */
-export async function startBrokerProcess(env: Record<string, string>, port?: number): Promise<BrokerProcess> {
+export async function startBrokerProcess(
+  env: Record<string, string>,
+  port?: number,
+): Promise<BrokerProcess> {
   const p = port ?? (await freePort());
   const child = spawn('npm', ['start'], {
     cwd: ROOT,
@@ -40,7 +43,10 @@ export async function startBrokerProcess(env: Record<string, string>, port?: num
   child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
   const exited = once(child, 'exit');
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`broker did not start in 30 s:\n${out}`)), 30_000);
+    const timer = setTimeout(
+      () => reject(new Error(`broker did not start in 30 s:\n${out}`)),
+      30_000,
+    );
     const check = () => {
       if (out.includes('listening on')) {
         clearTimeout(timer);

@@ -50,7 +50,10 @@ function writePolicy(file: string, idpJwk: Record<string, unknown>, issuer: stri
 
 async function discover(url: string) {
   const issuer = new URL(url);
-  return oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...insecure }));
+  return oauth.processDiscoveryResponse(
+    issuer,
+    await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...insecure }),
+  );
 }
 
 async function exchange(clientId: string, params: Record<string, string>) {
@@ -68,7 +71,13 @@ async function exchange(clientId: string, params: Record<string, string>) {
 
 async function introspect(token: string) {
   const client: oauth.Client = { client_id: 'api' };
-  const response = await oauth.introspectionRequest(as, client, oauth.ClientSecretBasic(SECRETS.api!), token, insecure);
+  const response = await oauth.introspectionRequest(
+    as,
+    client,
+    oauth.ClientSecretBasic(SECRETS.api!),
+    token,
+    insecure,
+  );
   return oauth.processIntrospectionResponse(as, client, response);
 }
 
@@ -96,16 +105,40 @@ describe('a three-hop chain against a real broker process', () => {
   const issued: Record<string, string> = {};
 
   it('exchanges hop after hop, each token verifying against the JWKS', async () => {
-    const person = await idp.sign({ sub: 'alice', aud: broker.url, scope: 'trips:read flights:book' });
-    const handoff = await exchange('planner', { subject_token: person, audience: 'agent:booker', scope: 'flights:book' });
-    const apiToken = await exchange('booker', { subject_token: handoff.access_token, audience: API });
+    const person = await idp.sign({
+      sub: 'alice',
+      aud: broker.url,
+      scope: 'trips:read flights:book',
+    });
+    const handoff = await exchange('planner', {
+      subject_token: person,
+      audience: 'agent:booker',
+      scope: 'flights:book',
+    });
+    const apiToken = await exchange('booker', {
+      subject_token: handoff.access_token,
+      audience: API,
+    });
     issued.handoff = handoff.access_token;
     issued.api = apiToken.access_token;
 
     const jwks = createRemoteJWKSet(new URL(as.jwks_uri!));
-    const first = await jwtVerify(handoff.access_token, jwks, { issuer: broker.url, audience: 'agent:booker', typ: 'at+jwt' });
-    expect(first.payload).toMatchObject({ sub: 'alice', scope: 'flights:book', client_id: 'planner', act: { sub: 'planner' } });
-    const second = await jwtVerify(apiToken.access_token, jwks, { issuer: broker.url, audience: API, typ: 'at+jwt' });
+    const first = await jwtVerify(handoff.access_token, jwks, {
+      issuer: broker.url,
+      audience: 'agent:booker',
+      typ: 'at+jwt',
+    });
+    expect(first.payload).toMatchObject({
+      sub: 'alice',
+      scope: 'flights:book',
+      client_id: 'planner',
+      act: { sub: 'planner' },
+    });
+    const second = await jwtVerify(apiToken.access_token, jwks, {
+      issuer: broker.url,
+      audience: API,
+      typ: 'at+jwt',
+    });
     expect(second.payload).toMatchObject({
       sub: 'alice',
       scope: 'flights:book',
@@ -114,22 +147,38 @@ describe('a three-hop chain against a real broker process', () => {
     });
     expect(apiToken.token_type).toBe('bearer');
     expect(apiToken.issued_token_type).toBe(AT);
-    expect(await introspect(apiToken.access_token)).toMatchObject({ active: true, sub: 'alice', act: { sub: 'booker', act: { sub: 'planner' } } });
+    expect(await introspect(apiToken.access_token)).toMatchObject({
+      active: true,
+      sub: 'alice',
+      act: { sub: 'booker', act: { sub: 'planner' } },
+    });
   });
 
   it('refuses a widened scope with the OAuth error the client library surfaces', async () => {
-    const error = await exchange('booker', { subject_token: issued.handoff!, audience: API, scope: 'trips:read' }).catch((e: unknown) => e);
+    const error = await exchange('booker', {
+      subject_token: issued.handoff!,
+      audience: API,
+      scope: 'trips:read',
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(oauth.ResponseBodyError);
     expect((error as oauth.ResponseBodyError).error).toBe('invalid_scope');
   });
 
   it('revoking the middle hop cascades to the API token', async () => {
     const client: oauth.Client = { client_id: 'planner' };
-    const response = await oauth.revocationRequest(as, client, oauth.ClientSecretBasic(SECRETS.planner!), issued.handoff!, insecure);
+    const response = await oauth.revocationRequest(
+      as,
+      client,
+      oauth.ClientSecretBasic(SECRETS.planner!),
+      issued.handoff!,
+      insecure,
+    );
     await oauth.processRevocationResponse(response);
     expect(await introspect(issued.api!)).toEqual({ active: false });
     expect(await introspect(issued.handoff!)).toEqual({ active: false });
-    const error = await exchange('booker', { subject_token: issued.handoff!, audience: API }).catch((e: unknown) => e);
+    const error = await exchange('booker', { subject_token: issued.handoff!, audience: API }).catch(
+      (e: unknown) => e,
+    );
     expect((error as oauth.ResponseBodyError).error).toBe('invalid_request');
   });
 
@@ -142,11 +191,18 @@ describe('a three-hop chain against a real broker process', () => {
     broker = await startBrokerProcess(env, port);
 
     expect(await (await fetch(as.jwks_uri!)).json()).toEqual(jwksBefore);
-    expect(await introspect(live.access_token)).toMatchObject({ active: true, sub: 'bob', jti: decodeJwt(live.access_token).jti });
+    expect(await introspect(live.access_token)).toMatchObject({
+      active: true,
+      sub: 'bob',
+      jti: decodeJwt(live.access_token).jti,
+    });
     expect(await introspect(issued.api!)).toEqual({ active: false });
     // The live token can still be exchanged, hop after hop, after the restart.
     const next = await exchange('booker', { subject_token: live.access_token, audience: API });
-    expect(decodeJwt(next.access_token)).toMatchObject({ sub: 'bob', act: { sub: 'booker', act: { sub: 'planner' } } });
+    expect(decodeJwt(next.access_token)).toMatchObject({
+      sub: 'bob',
+      act: { sub: 'booker', act: { sub: 'planner' } },
+    });
   });
 
   it('refuses bodies over 64 KB with 413 over real HTTP, with a length or chunked', async () => {
@@ -158,27 +214,49 @@ describe('a three-hop chain against a real broker process', () => {
     });
     expect(withLength.status).toBe(413);
     expect(withLength.headers.get('cache-control')).toBe('no-store');
-    expect(await withLength.json()).toEqual({ error: 'invalid_request', error_description: 'the request body is larger than 64 KB' });
+    expect(await withLength.json()).toEqual({
+      error: 'invalid_request',
+      error_description: 'the request body is larger than 64 KB',
+    });
 
     const chunked = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = http.request(`${broker.url}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, (res) => {
-        let body = '';
-        res.on('data', (b: Buffer) => (body += b.toString()));
-        res.on('end', () => resolve({ status: res.statusCode!, body }));
-      });
+      const req = http.request(
+        `${broker.url}/token`,
+        { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+        (res) => {
+          let body = '';
+          res.on('data', (b: Buffer) => (body += b.toString()));
+          res.on('end', () => resolve({ status: res.statusCode!, body }));
+        },
+      );
       req.on('error', reject);
       for (let i = 0; i < 70; i++) req.write('x'.repeat(1024)); // no Content-Length: chunked
       req.end();
     });
     expect(chunked.status).toBe(413);
-    expect(JSON.parse(chunked.body)).toEqual({ error: 'invalid_request', error_description: 'the request body is larger than 64 KB' });
+    expect(JSON.parse(chunked.body)).toEqual({
+      error: 'invalid_request',
+      error_description: 'the request body is larger than 64 KB',
+    });
   });
 
   it('works with openid-client from its default discovery on: exchange, introspection, revocation', async () => {
     const options = { execute: [openid.allowInsecureRequests] };
     // The clients are registered for client_secret_basic (openid-client defaults to post).
-    const planner = await openid.discovery(new URL(broker.url), 'planner', undefined, openid.ClientSecretBasic(SECRETS.planner!), options);
-    const booker = await openid.discovery(new URL(broker.url), 'booker', undefined, openid.ClientSecretBasic(SECRETS.booker!), options);
+    const planner = await openid.discovery(
+      new URL(broker.url),
+      'planner',
+      undefined,
+      openid.ClientSecretBasic(SECRETS.planner!),
+      options,
+    );
+    const booker = await openid.discovery(
+      new URL(broker.url),
+      'booker',
+      undefined,
+      openid.ClientSecretBasic(SECRETS.booker!),
+      options,
+    );
     const person = await idp.sign({ sub: 'carol', aud: broker.url, scope: 'flights:book' });
     const handoff = await openid.genericGrantRequest(planner, TE, {
       subject_token: person,

@@ -29,10 +29,24 @@ describe('a broker killed mid-load', () => {
       JSON.stringify({
         // No 429s: the broker must die with as many exchanges in flight as the workers can push.
         rate_limits: { requests_per_second: 1_000_000, burst: 1_000_000 },
-        trusted_issuers: [{ issuer: 'https://idp.test', jwks: { keys: [idp.jwk] }, audience: issuer }],
+        trusted_issuers: [
+          { issuer: 'https://idp.test', jwks: { keys: [idp.jwk] }, audience: issuer },
+        ],
         clients: [
-          { client_id: 'planner', client_secret_sha256: sha(SECRETS.planner!), grant_types: [TE], scopes: ['flights:book'], audiences: ['agent:booker'] },
-          { client_id: 'booker', client_secret_sha256: sha(SECRETS.booker!), grant_types: [TE], scopes: ['flights:book'], audiences: [API] },
+          {
+            client_id: 'planner',
+            client_secret_sha256: sha(SECRETS.planner!),
+            grant_types: [TE],
+            scopes: ['flights:book'],
+            audiences: ['agent:booker'],
+          },
+          {
+            client_id: 'booker',
+            client_secret_sha256: sha(SECRETS.booker!),
+            grant_types: [TE],
+            scopes: ['flights:book'],
+            audiences: [API],
+          },
         ],
       }),
     );
@@ -43,7 +57,10 @@ describe('a broker killed mid-load', () => {
     const post = (client: string, form: Record<string, string>) =>
       fetch(`${issuer}/token`, {
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(client) },
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: basic(client),
+        },
         body: toBody({ grant_type: TE, subject_token_type: AT, ...form }),
       });
     const person = await idp.sign({ sub: 'alice', aud: issuer, scope: 'flights:book' });
@@ -58,7 +75,8 @@ describe('a broker killed mid-load', () => {
       while (!killed) {
         try {
           const res = await post('booker', { subject_token: handoff, audience: API });
-          if (res.status === 200) received.push(((await res.json()) as { access_token: string }).access_token);
+          if (res.status === 200)
+            received.push(((await res.json()) as { access_token: string }).access_token);
           else await res.body?.cancel();
         } catch {
           return; // connection refused or reset: the broker is gone

@@ -12,7 +12,18 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { approveRequest, denyRequest } from '../../broker/approvals/decide.js';
 import { newAuthReqId } from '../../broker/approvals/start.js';
-import { ADMIN_TOKEN, API, AT, CIBA, ISSUER, TE, claimsOf, makeBroker, withApprovals, type TestBroker } from '../helpers.js';
+import {
+  ADMIN_TOKEN,
+  API,
+  AT,
+  CIBA,
+  ISSUER,
+  TE,
+  claimsOf,
+  makeBroker,
+  withApprovals,
+  type TestBroker,
+} from '../helpers.js';
 
 type FormValues = Record<string, string | string[]>;
 
@@ -27,9 +38,15 @@ function without(form: FormValues, ...keys: string[]): FormValues {
   return Object.fromEntries(Object.entries(form).filter(([k]) => !keys.includes(k)));
 }
 
-const pending = { error: 'authorization_pending', error_description: 'the user has not answered yet' };
+const pending = {
+  error: 'authorization_pending',
+  error_description: 'the user has not answered yet',
+};
 const unknownId = { error: 'invalid_grant', error_description: 'unknown auth_req_id' };
-const alreadyIssued = { error: 'invalid_grant', error_description: 'the token for this auth_req_id has already been issued' };
+const alreadyIssued = {
+  error: 'invalid_grant',
+  error_description: 'the token for this auth_req_id has already been issued',
+};
 
 let b: TestBroker;
 beforeEach(async () => {
@@ -43,7 +60,8 @@ async function answer(res: Response): Promise<{ status: number; body: Record<str
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
-const bcAuthorize = (form: FormValues = REQUEST, client: string | null = 'planner') => b.post('/bc-authorize', form, client);
+const bcAuthorize = (form: FormValues = REQUEST, client: string | null = 'planner') =>
+  b.post('/bc-authorize', form, client);
 const poll = async (authReqId: string, client = 'planner') =>
   answer(await b.post('/token', { grant_type: CIBA, auth_req_id: authReqId }, client));
 
@@ -54,11 +72,15 @@ async function started(form: FormValues = REQUEST, client = 'planner'): Promise<
 }
 
 const refusals = () =>
-  b.store.sqlite.prepare('SELECT client_id, grant_type, error, error_description FROM refusals ORDER BY id').all();
+  b.store.sqlite
+    .prepare('SELECT client_id, grant_type, error, error_description FROM refusals ORDER BY id')
+    .all();
 
 describe('CIBA discovery', () => {
   it('advertises the backchannel endpoint, poll mode only, and the CIBA grant', async () => {
-    const m = (await (await b.app.request('/.well-known/oauth-authorization-server')).json()) as Record<string, unknown>;
+    const m = (await (
+      await b.app.request('/.well-known/oauth-authorization-server')
+    ).json()) as Record<string, unknown>;
     expect(m).toMatchObject({
       backchannel_authentication_endpoint: `${ISSUER}/bc-authorize`,
       backchannel_token_delivery_modes_supported: ['poll'],
@@ -74,7 +96,11 @@ describe('POST /bc-authorize', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('no-store');
     const body = (await res.json()) as Record<string, unknown>;
-    expect(body).toEqual({ auth_req_id: expect.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9_-]{42}$/), expires_in: 300, interval: 5 });
+    expect(body).toEqual({
+      auth_req_id: expect.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9_-]{42}$/),
+      expires_in: 300,
+      interval: 5,
+    });
     expect(await b.store.getApproval(body.auth_req_id as string)).toEqual({
       authReqId: body.auth_req_id,
       clientId: 'planner',
@@ -101,8 +127,12 @@ describe('POST /bc-authorize', () => {
   });
 
   it('takes a shorter requested_expiry and clamps a longer one to 600 seconds', async () => {
-    expect((await answer(await bcAuthorize({ ...REQUEST, requested_expiry: '60' }))).body.expires_in).toBe(60);
-    expect((await answer(await bcAuthorize({ ...REQUEST, requested_expiry: '86400' }))).body.expires_in).toBe(600);
+    expect(
+      (await answer(await bcAuthorize({ ...REQUEST, requested_expiry: '60' }))).body.expires_in,
+    ).toBe(60);
+    expect(
+      (await answer(await bcAuthorize({ ...REQUEST, requested_expiry: '86400' }))).body.expires_in,
+    ).toBe(600);
   });
 
   it('accepts resource in place of audience, and no binding_message at all', async () => {
@@ -116,7 +146,12 @@ describe('POST /bc-authorize', () => {
   });
 
   const invalid: Array<[string, FormValues, number, Record<string, string>]> = [
-    ['no login_hint', without(REQUEST, 'login_hint'), 400, { error: 'invalid_request', error_description: 'login_hint is required' }],
+    [
+      'no login_hint',
+      without(REQUEST, 'login_hint'),
+      400,
+      { error: 'invalid_request', error_description: 'login_hint is required' },
+    ],
     [
       'an id_token_hint',
       { ...without(REQUEST, 'login_hint'), id_token_hint: 'eyJhbGciOiJub25lIn0.e30.' },
@@ -129,15 +164,34 @@ describe('POST /bc-authorize', () => {
       400,
       { error: 'invalid_request', error_description: 'only login_hint is supported' },
     ],
-    ['no scope', without(REQUEST, 'scope'), 400, { error: 'invalid_request', error_description: 'scope is required' }],
+    [
+      'no scope',
+      without(REQUEST, 'scope'),
+      400,
+      { error: 'invalid_request', error_description: 'scope is required' },
+    ],
     [
       'a scope outside the client’s',
       { ...REQUEST, scope: 'trips:read admin' },
       400,
-      { error: 'invalid_scope', error_description: 'scope not allowed: admin (may ask for: trips:read trips:book flights:book)' },
+      {
+        error: 'invalid_scope',
+        error_description:
+          'scope not allowed: admin (may ask for: trips:read trips:book flights:book)',
+      },
     ],
-    ['a blank scope', { ...REQUEST, scope: ' ' }, 400, { error: 'invalid_scope', error_description: 'the requested scope is empty' }],
-    ['no audience or resource', without(REQUEST, 'audience'), 400, { error: 'invalid_request', error_description: 'audience or resource is required' }],
+    [
+      'a blank scope',
+      { ...REQUEST, scope: ' ' },
+      400,
+      { error: 'invalid_scope', error_description: 'the requested scope is empty' },
+    ],
+    [
+      'no audience or resource',
+      without(REQUEST, 'audience'),
+      400,
+      { error: 'invalid_request', error_description: 'audience or resource is required' },
+    ],
     [
       'an audience the client may not ask for',
       { ...REQUEST, audience: [API, 'https://evil.example'] },
@@ -151,31 +205,46 @@ describe('POST /bc-authorize', () => {
       'a binding_message over 100 characters',
       { ...REQUEST, binding_message: 'x'.repeat(101) },
       400,
-      { error: 'invalid_binding_message', error_description: 'binding_message must be at most 100 characters' },
+      {
+        error: 'invalid_binding_message',
+        error_description: 'binding_message must be at most 100 characters',
+      },
     ],
     [
       'a binding_message with a newline',
       { ...REQUEST, binding_message: 'Book it\nApproved by admin' },
       400,
-      { error: 'invalid_binding_message', error_description: 'binding_message must be printable text without control characters' },
+      {
+        error: 'invalid_binding_message',
+        error_description: 'binding_message must be printable text without control characters',
+      },
     ],
     [
       'a binding_message with an escape sequence',
       { ...REQUEST, binding_message: 'Book \u001b[2Jit' },
       400,
-      { error: 'invalid_binding_message', error_description: 'binding_message must be printable text without control characters' },
+      {
+        error: 'invalid_binding_message',
+        error_description: 'binding_message must be printable text without control characters',
+      },
     ],
     [
       'a binding_message with a bidi override',
       { ...REQUEST, binding_message: 'Book \u202eti kooB' },
       400,
-      { error: 'invalid_binding_message', error_description: 'binding_message must be printable text without control characters' },
+      {
+        error: 'invalid_binding_message',
+        error_description: 'binding_message must be printable text without control characters',
+      },
     ],
     [
       'a requested_expiry that is not a positive number of seconds',
       { ...REQUEST, requested_expiry: '0' },
       400,
-      { error: 'invalid_request', error_description: 'requested_expiry must be a positive whole number of seconds' },
+      {
+        error: 'invalid_request',
+        error_description: 'requested_expiry must be a positive whole number of seconds',
+      },
     ],
     [
       'a client without the CIBA grant',
@@ -186,18 +255,26 @@ describe('POST /bc-authorize', () => {
   ];
 
   it.each(invalid)('refuses %s', async (name, form, status, body) => {
-    const res = await bcAuthorize(form, name === 'a client without the CIBA grant' ? 'narrow' : 'planner');
+    const res = await bcAuthorize(
+      form,
+      name === 'a client without the CIBA grant' ? 'narrow' : 'planner',
+    );
     expect(res.status).toBe(status);
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(await res.json()).toEqual(body);
-    expect(b.store.sqlite.prepare('SELECT count(*) AS n FROM approval_requests').get()).toEqual({ n: 0 });
+    expect(b.store.sqlite.prepare('SELECT count(*) AS n FROM approval_requests').get()).toEqual({
+      n: 0,
+    });
   });
 
   it('answers a request without client authentication with 401 invalid_client', async () => {
     const res = await bcAuthorize(REQUEST, null);
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toBe('Basic realm="baton", charset="UTF-8"');
-    expect(await res.json()).toEqual({ error: 'invalid_client', error_description: 'client authentication failed' });
+    expect(await res.json()).toEqual({
+      error: 'invalid_client',
+      error_description: 'client authentication failed',
+    });
   });
 
   it('answers GET with 405', async () => {
@@ -217,7 +294,10 @@ describe('POST /bc-authorize', () => {
     // Even when an operator approves it by mistake, no token for a name the policy lacks.
     expect((await approveRequest(b.store, id, { now: b.clock.now })).ok).toBe(true);
     b.clock.now += 5;
-    expect(await poll(id)).toEqual({ status: 400, body: { error: 'access_denied', error_description: 'the request was not approved' } });
+    expect(await poll(id)).toEqual({
+      status: 400,
+      body: { error: 'access_denied', error_description: 'the request was not approved' },
+    });
   });
 });
 
@@ -227,13 +307,23 @@ describe('polling the token endpoint with the CIBA grant', () => {
     expect(await poll(id)).toEqual({ status: 400, body: pending });
     expect(await poll(id)).toEqual({
       status: 400,
-      body: { error: 'slow_down', error_description: 'polling too fast: wait 10 seconds between polls' },
+      body: {
+        error: 'slow_down',
+        error_description: 'polling too fast: wait 10 seconds between polls',
+      },
     });
     b.clock.now += 10;
     expect(await poll(id)).toEqual({ status: 400, body: pending });
     b.clock.now += 5;
-    expect((await poll(id)).body).toEqual({ error: 'slow_down', error_description: 'polling too fast: wait 15 seconds between polls' });
-    expect(await b.store.getApproval(id)).toMatchObject({ interval: 15, nextPollAt: b.clock.now + 15, status: 'pending' });
+    expect((await poll(id)).body).toEqual({
+      error: 'slow_down',
+      error_description: 'polling too fast: wait 15 seconds between polls',
+    });
+    expect(await b.store.getApproval(id)).toMatchObject({
+      interval: 15,
+      nextPollAt: b.clock.now + 15,
+      status: 'pending',
+    });
     // Waiting is not a refusal: nothing goes to the refusal ledger.
     expect(refusals()).toEqual([]);
   });
@@ -243,12 +333,20 @@ describe('polling the token endpoint with the CIBA grant', () => {
     expect(await poll(id)).toEqual({ status: 400, body: pending });
     b.clock.now += 30;
     const decision = await approveRequest(b.store, id, { now: b.clock.now, scope: 'trips:read' });
-    expect(decision).toMatchObject({ ok: true, approval: { status: 'approved', approvedScope: 'trips:read', decidedBy: 'alice' } });
+    expect(decision).toMatchObject({
+      ok: true,
+      approval: { status: 'approved', approvedScope: 'trips:read', decidedBy: 'alice' },
+    });
     b.clock.now += 5;
     const res = await poll(id);
     expect(res).toEqual({
       status: 200,
-      body: { access_token: expect.any(String), token_type: 'Bearer', expires_in: 300, scope: 'trips:read' },
+      body: {
+        access_token: expect.any(String),
+        token_type: 'Bearer',
+        expires_in: 300,
+        scope: 'trips:read',
+      },
     });
     const claims = claimsOf(res.body.access_token);
     expect(claims).toEqual({
@@ -293,19 +391,36 @@ describe('polling the token endpoint with the CIBA grant', () => {
     await approveRequest(b.store, id, { now: b.clock.now });
     const results = await Promise.all([poll(id), poll(id), poll(id)]);
     expect(results.map((r) => r.status).sort()).toEqual([200, 400, 400]);
-    expect(results.filter((r) => r.status === 400).map((r) => r.body)).toEqual([alreadyIssued, alreadyIssued]);
-    expect(b.store.sqlite.prepare('SELECT count(*) AS n FROM tokens WHERE grant_type = ?').get(CIBA)).toEqual({ n: 1 });
+    expect(results.filter((r) => r.status === 400).map((r) => r.body)).toEqual([
+      alreadyIssued,
+      alreadyIssued,
+    ]);
+    expect(
+      b.store.sqlite.prepare('SELECT count(*) AS n FROM tokens WHERE grant_type = ?').get(CIBA),
+    ).toEqual({ n: 1 });
   });
 
   it('starts a chain the agent can hand on, rooted at the approved token', async () => {
     const id = await started({ ...REQUEST, audience: 'agent:booker', scope: 'flights:book' });
     await approveRequest(b.store, id, { now: b.clock.now });
     const approved = await poll(id);
-    expect(claimsOf(approved.body.access_token)).toMatchObject({ sub: 'alice', act: { sub: 'planner' }, aud: 'agent:booker' });
-    const handed = await b.exchange('booker', { subject_token: approved.body.access_token as string, subject_token_type: AT, audience: API });
+    expect(claimsOf(approved.body.access_token)).toMatchObject({
+      sub: 'alice',
+      act: { sub: 'planner' },
+      aud: 'agent:booker',
+    });
+    const handed = await b.exchange('booker', {
+      subject_token: approved.body.access_token as string,
+      subject_token_type: AT,
+      audience: API,
+    });
     expect(handed.status).toBe(200);
     const child = claimsOf(handed.body.access_token);
-    expect(child).toMatchObject({ sub: 'alice', act: { sub: 'booker', act: { sub: 'planner' } }, scope: 'flights:book' });
+    expect(child).toMatchObject({
+      sub: 'alice',
+      act: { sub: 'booker', act: { sub: 'planner' } },
+      scope: 'flights:book',
+    });
     const chain = await b.store.chain(child.jti!);
     expect(chain.map((t) => [t.grantType, t.clientId])).toEqual([
       [CIBA, 'planner'],
@@ -315,17 +430,31 @@ describe('polling the token endpoint with the CIBA grant', () => {
 
   it('answers access_denied once the person denies, and records the refusal', async () => {
     const id = await started();
-    expect(await denyRequest(b.store, id, { now: b.clock.now, by: 'alice' })).toMatchObject({ ok: true, approval: { status: 'denied' } });
-    expect(await poll(id)).toEqual({ status: 400, body: { error: 'access_denied', error_description: 'the user denied the request' } });
+    expect(await denyRequest(b.store, id, { now: b.clock.now, by: 'alice' })).toMatchObject({
+      ok: true,
+      approval: { status: 'denied' },
+    });
+    expect(await poll(id)).toEqual({
+      status: 400,
+      body: { error: 'access_denied', error_description: 'the user denied the request' },
+    });
     expect(refusals()).toEqual([
-      { client_id: 'planner', grant_type: CIBA, error: 'access_denied', error_description: 'the user denied the request' },
+      {
+        client_id: 'planner',
+        grant_type: CIBA,
+        error: 'access_denied',
+        error_description: 'the user denied the request',
+      },
     ]);
   });
 
   it('answers expired_token once the request expires, and then accepts no decision', async () => {
     const id = await started({ ...REQUEST, requested_expiry: '60' });
     b.clock.now += 60;
-    expect(await poll(id)).toEqual({ status: 400, body: { error: 'expired_token', error_description: 'the approval request has expired' } });
+    expect(await poll(id)).toEqual({
+      status: 400,
+      body: { error: 'expired_token', error_description: 'the approval request has expired' },
+    });
     expect(await approveRequest(b.store, id, { now: b.clock.now })).toEqual({
       ok: false,
       problem: 'expired',
@@ -338,7 +467,10 @@ describe('polling the token endpoint with the CIBA grant', () => {
     const id = await started({ ...REQUEST, requested_expiry: '60' });
     await approveRequest(b.store, id, { now: b.clock.now + 59 });
     b.clock.now += 60;
-    expect((await poll(id)).body).toEqual({ error: 'expired_token', error_description: 'the approval request has expired' });
+    expect((await poll(id)).body).toEqual({
+      error: 'expired_token',
+      error_description: 'the approval request has expired',
+    });
   });
 
   it('answers invalid_grant for another client’s auth_req_id or an unknown one', async () => {
@@ -365,15 +497,19 @@ describe('polling the token endpoint with the CIBA grant', () => {
 describe('deciding', () => {
   it('refuses an approved scope that is not a non-empty subset of the request', async () => {
     const id = await started();
-    expect(await approveRequest(b.store, id, { now: b.clock.now, scope: 'trips:read flights:book' })).toEqual({
+    expect(
+      await approveRequest(b.store, id, { now: b.clock.now, scope: 'trips:read flights:book' }),
+    ).toEqual({
       ok: false,
       problem: 'scope',
-      message: 'The approved scope must be a non-empty subset of the requested scope (trips:read trips:book); flights:book was not asked for.',
+      message:
+        'The approved scope must be a non-empty subset of the requested scope (trips:read trips:book); flights:book was not asked for.',
     });
     expect(await approveRequest(b.store, id, { now: b.clock.now, scope: ' ' })).toEqual({
       ok: false,
       problem: 'scope',
-      message: 'The approved scope must be a non-empty subset of the requested scope (trips:read trips:book); it is empty.',
+      message:
+        'The approved scope must be a non-empty subset of the requested scope (trips:read trips:book); it is empty.',
     });
     expect((await b.store.getApproval(id))?.status).toBe('pending');
   });
@@ -386,7 +522,9 @@ describe('deciding', () => {
       problem: 'decided',
       message: `Approval request ${id} was already denied.`,
     });
-    expect(await b.store.decideApproval(id, 'approved', 'trips:read', 'alice', b.clock.now)).toBe(false);
+    expect(await b.store.decideApproval(id, 'approved', 'trips:read', 'alice', b.clock.now)).toBe(
+      false,
+    );
     expect((await b.store.getApproval(id))?.status).toBe('denied');
   });
 
@@ -397,8 +535,13 @@ describe('deciding', () => {
     b.clock.now += 1;
     const decided = await started();
     await denyRequest(b.store, decided, { now: b.clock.now });
-    expect((await b.store.listPendingApprovals(b.clock.now)).map((a) => a.authReqId)).toEqual([second, first]);
-    expect((await b.store.listPendingApprovals(b.clock.now, 'alice')).map((a) => a.authReqId)).toEqual([first]);
+    expect((await b.store.listPendingApprovals(b.clock.now)).map((a) => a.authReqId)).toEqual([
+      second,
+      first,
+    ]);
+    expect(
+      (await b.store.listPendingApprovals(b.clock.now, 'alice')).map((a) => a.authReqId),
+    ).toEqual([first]);
   });
 });
 
@@ -414,11 +557,19 @@ describe('a restart', () => {
       const after = await makeBroker({ policy: withApprovals, dir });
       try {
         after.clock.now = before.clock.now + 30;
-        expect((await after.store.listPendingApprovals(after.clock.now)).map((a) => a.authReqId)).toEqual([id]);
+        expect(
+          (await after.store.listPendingApprovals(after.clock.now)).map((a) => a.authReqId),
+        ).toEqual([id]);
         expect((await approveRequest(after.store, id, { now: after.clock.now })).ok).toBe(true);
-        const polled = await answer(await after.post('/token', { grant_type: CIBA, auth_req_id: id }, 'planner'));
+        const polled = await answer(
+          await after.post('/token', { grant_type: CIBA, auth_req_id: id }, 'planner'),
+        );
         expect(polled.status).toBe(200);
-        expect(claimsOf(polled.body.access_token)).toMatchObject({ sub: 'alice', act: { sub: 'planner' }, scope: 'trips:read trips:book' });
+        expect(claimsOf(polled.body.access_token)).toMatchObject({
+          sub: 'alice',
+          act: { sub: 'planner' },
+          scope: 'trips:read trips:book',
+        });
       } finally {
         await after.close();
       }
@@ -440,7 +591,10 @@ describe('CIBA in the audit trail', () => {
       headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
     });
     const report = (await res.json()) as { approval: unknown; chain: Array<{ jti: string }> };
-    expect(report.chain.map((t) => t.jti)).toEqual([claimsOf(root).jti, claimsOf(handoff.body.access_token).jti]);
+    expect(report.chain.map((t) => t.jti)).toEqual([
+      claimsOf(root).jti,
+      claimsOf(handoff.body.access_token).jti,
+    ]);
     expect(report.approval).toEqual({
       jti: claimsOf(root).jti,
       client_id: 'planner',
@@ -460,22 +614,33 @@ describe('usernames in any letter case (issue 10 point 7)', () => {
   it("records a login_hint of 'Alice' as the policy's alice, lists it for alice, and issues to alice", async () => {
     const id = await started({ ...REQUEST, login_hint: 'Alice' });
     expect(await b.store.getApproval(id)).toMatchObject({ username: 'alice' });
-    expect((await b.store.listPendingApprovals(b.clock.now, 'ALICE')).map((a) => a.authReqId)).toEqual([id]);
+    expect(
+      (await b.store.listPendingApprovals(b.clock.now, 'ALICE')).map((a) => a.authReqId),
+    ).toEqual([id]);
     const users = b.deps.policy.users;
-    expect(await approveRequest(b.store, id, { now: b.clock.now, users, by: 'ALICE' })).toMatchObject({
+    expect(
+      await approveRequest(b.store, id, { now: b.clock.now, users, by: 'ALICE' }),
+    ).toMatchObject({
       ok: true,
       approval: { status: 'approved', decidedBy: 'alice' },
     });
     b.clock.now += 5;
     const res = await poll(id);
     expect(res.status).toBe(200);
-    expect(claimsOf(res.body.access_token)).toMatchObject({ sub: 'alice', act: { sub: 'planner' } });
+    expect(claimsOf(res.body.access_token)).toMatchObject({
+      sub: 'alice',
+      act: { sub: 'planner' },
+    });
   });
 
   it('issues to the policy spelling for a row stored in another case before names were normalised', async () => {
     const id = await started();
-    b.store.sqlite.prepare("UPDATE approval_requests SET username = 'ALICE' WHERE auth_req_id = ?").run(id);
-    expect((await approveRequest(b.store, id, { now: b.clock.now, users: b.deps.policy.users })).ok).toBe(true);
+    b.store.sqlite
+      .prepare("UPDATE approval_requests SET username = 'ALICE' WHERE auth_req_id = ?")
+      .run(id);
+    expect(
+      (await approveRequest(b.store, id, { now: b.clock.now, users: b.deps.policy.users })).ok,
+    ).toBe(true);
     b.clock.now += 5;
     expect(claimsOf((await poll(id)).body.access_token)).toMatchObject({ sub: 'alice' });
   });
@@ -489,15 +654,22 @@ describe('usernames in any letter case (issue 10 point 7)', () => {
       message: '"mallory" is not a user of the policy; --as must name one.',
     });
     const nobody = await started({ ...REQUEST, login_hint: 'mallory' });
-    expect(await approveRequest(b.store, nobody, { now: b.clock.now, users, by: 'alice' })).toEqual({
+    expect(await approveRequest(b.store, nobody, { now: b.clock.now, users, by: 'alice' })).toEqual(
+      {
+        ok: false,
+        problem: 'nobody',
+        message:
+          `Approval request ${nobody} is for "mallory", who is not a user of the policy: ` +
+          'it can never yield a token, so it cannot be approved (deny it, or let it expire).',
+      },
+    );
+    expect(await denyRequest(b.store, nobody, { now: b.clock.now, users })).toMatchObject({
       ok: false,
-      problem: 'nobody',
-      message:
-        `Approval request ${nobody} is for "mallory", who is not a user of the policy: ` +
-        'it can never yield a token, so it cannot be approved (deny it, or let it expire).',
+      problem: 'who',
     });
-    expect(await denyRequest(b.store, nobody, { now: b.clock.now, users })).toMatchObject({ ok: false, problem: 'who' });
-    expect(await denyRequest(b.store, nobody, { now: b.clock.now, users, by: 'Bob' })).toMatchObject({
+    expect(
+      await denyRequest(b.store, nobody, { now: b.clock.now, users, by: 'Bob' }),
+    ).toMatchObject({
       ok: true,
       approval: { status: 'denied', decidedBy: 'bob' },
     });
@@ -513,9 +685,14 @@ describe('an agent cancelling its request (issue 10 point 7)', () => {
     expect((await revoke(id, 'booker')).status).toBe(200);
     expect((await b.store.getApproval(id))?.status).toBe('pending');
     expect((await revoke(id)).status).toBe(200);
-    expect(await b.store.getApproval(id)).toMatchObject({ status: 'cancelled', decidedAt: b.clock.now });
+    expect(await b.store.getApproval(id)).toMatchObject({
+      status: 'cancelled',
+      decidedAt: b.clock.now,
+    });
     expect(await b.store.listPendingApprovals(b.clock.now)).toEqual([]);
-    expect(await approveRequest(b.store, id, { now: b.clock.now, users: b.deps.policy.users })).toEqual({
+    expect(
+      await approveRequest(b.store, id, { now: b.clock.now, users: b.deps.policy.users }),
+    ).toEqual({
       ok: false,
       problem: 'cancelled',
       message: `Approval request ${id} was cancelled: the agent stopped waiting for an answer.`,
@@ -523,7 +700,10 @@ describe('an agent cancelling its request (issue 10 point 7)', () => {
     expect(await b.store.decideApproval(id, 'approved', null, 'alice', b.clock.now)).toBe(false);
     expect(await poll(id)).toEqual({
       status: 400,
-      body: { error: 'expired_token', error_description: 'the request was cancelled: make a new one' },
+      body: {
+        error: 'expired_token',
+        error_description: 'the request was cancelled: make a new one',
+      },
     });
   });
 

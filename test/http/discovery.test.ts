@@ -45,9 +45,21 @@ describe('RFC 8414 metadata', () => {
       jwks_uri: `${ISSUER}/jwks`,
       introspection_endpoint: `${ISSUER}/introspect`,
       revocation_endpoint: `${ISSUER}/revoke`,
-      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
-      introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
-      revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+      token_endpoint_auth_methods_supported: [
+        'client_secret_basic',
+        'client_secret_post',
+        'private_key_jwt',
+      ],
+      introspection_endpoint_auth_methods_supported: [
+        'client_secret_basic',
+        'client_secret_post',
+        'private_key_jwt',
+      ],
+      revocation_endpoint_auth_methods_supported: [
+        'client_secret_basic',
+        'client_secret_post',
+        'private_key_jwt',
+      ],
       scopes_supported: ['flights:book', 'trips:book', 'trips:read'],
     });
     expect(m.grant_types_supported).toEqual(expect.arrayContaining([TE, 'client_credentials']));
@@ -59,10 +71,18 @@ describe('RFC 8414 metadata', () => {
 
   it('names endpoints that answer, so a client needs nothing else', async () => {
     const m = await metadata();
-    const token = await b.post(pathOf(m.token_endpoint), { grant_type: 'client_credentials', audience: API, scope: 'flights:book' }, 'booker');
+    const token = await b.post(
+      pathOf(m.token_endpoint),
+      { grant_type: 'client_credentials', audience: API, scope: 'flights:book' },
+      'booker',
+    );
     expect(token.status).toBe(200);
     const accessToken = ((await token.json()) as { access_token: string }).access_token;
-    const introspect = await b.post(pathOf(m.introspection_endpoint), { token: accessToken }, 'api');
+    const introspect = await b.post(
+      pathOf(m.introspection_endpoint),
+      { token: accessToken },
+      'api',
+    );
     expect(await introspect.json()).toMatchObject({ active: true, sub: 'booker', aud: API });
     const revoke = await b.post(pathOf(m.revocation_endpoint), { token: accessToken }, 'booker');
     expect(revoke.status).toBe(200);
@@ -92,7 +112,11 @@ describe('JWKS', () => {
 
   it('verifies an issued token with jose, by kid, as an at+jwt from the issuer', async () => {
     const alice = await b.idp.sign({ sub: 'alice' });
-    const res = await b.exchange('planner', { subject_token: alice, audience: 'agent:booker', scope: 'trips:read' });
+    const res = await b.exchange('planner', {
+      subject_token: alice,
+      audience: 'agent:booker',
+      scope: 'trips:read',
+    });
     expect(res.status).toBe(200);
     const keySet = createLocalJWKSet(await jwks());
     const { payload, protectedHeader } = await jwtVerify(res.body.access_token as string, keySet, {
@@ -101,7 +125,11 @@ describe('JWKS', () => {
       typ: 'at+jwt',
       currentDate: new Date(b.clock.now * 1000),
     });
-    expect(protectedHeader).toEqual({ alg: 'ES256', typ: 'at+jwt', kid: (await jwks()).keys[0]!.kid });
+    expect(protectedHeader).toEqual({
+      alg: 'ES256',
+      typ: 'at+jwt',
+      kid: (await jwks()).keys[0]!.kid,
+    });
     expect(payload).toEqual({
       iss: ISSUER,
       sub: 'alice',

@@ -26,25 +26,45 @@ interface Chain {
 async function threeHops(): Promise<Chain> {
   const t0 = b.clock.now;
   const alice = await b.idp.sign({ sub: 'alice' });
-  const h1 = await b.exchange('planner', { subject_token: alice, audience: 'agent:booker', scope: 'flights:book trips:read' });
+  const h1 = await b.exchange('planner', {
+    subject_token: alice,
+    audience: 'agent:booker',
+    scope: 'flights:book trips:read',
+  });
   expect(h1.status).toBe(200);
-  const h2 = await b.exchange('booker', { subject_token: h1.body.access_token as string, audience: 'agent:narrow' });
+  const h2 = await b.exchange('booker', {
+    subject_token: h1.body.access_token as string,
+    audience: 'agent:narrow',
+  });
   expect(h2.status).toBe(200);
-  const t3 = await b.exchange('narrow', { subject_token: h2.body.access_token as string, audience: API, scope: 'flights:book' });
+  const t3 = await b.exchange('narrow', {
+    subject_token: h2.body.access_token as string,
+    audience: API,
+    scope: 'flights:book',
+  });
   expect(t3.status).toBe(200);
-  const [handoff, middle, api] = [h1, h2, t3].map((r) => r.body.access_token as string) as [string, string, string];
+  const [handoff, middle, api] = [h1, h2, t3].map((r) => r.body.access_token as string) as [
+    string,
+    string,
+    string,
+  ];
   return {
     handoff,
     middle,
     api,
-    jti: { handoff: claimsOf(handoff).jti!, middle: claimsOf(middle).jti!, api: claimsOf(api).jti! },
+    jti: {
+      handoff: claimsOf(handoff).jti!,
+      middle: claimsOf(middle).jti!,
+      api: claimsOf(api).jti!,
+    },
     t0,
   };
 }
 
 /** POSTs as `client` by the method it is registered for (poster uses client_secret_post). */
 function postAs(path: string, form: Record<string, string>, client: string): Promise<Response> {
-  if (client === 'poster') return b.post(path, { ...form, client_id: 'poster', client_secret: SECRETS.poster! });
+  if (client === 'poster')
+    return b.post(path, { ...form, client_id: 'poster', client_secret: SECRETS.poster! });
   return b.post(path, form, client);
 }
 
@@ -64,7 +84,8 @@ async function revoke(token: string, client: string): Promise<void> {
 
 async function activeOf(c: Chain) {
   const out: Record<string, boolean> = {};
-  for (const k of ['handoff', 'middle', 'api'] as const) out[k] = ((await introspect(c[k])) as { active: boolean }).active;
+  for (const k of ['handoff', 'middle', 'api'] as const)
+    out[k] = ((await introspect(c[k])) as { active: boolean }).active;
   return out;
 }
 
@@ -100,7 +121,11 @@ describe('introspection', () => {
   });
 
   it('shows a client_credentials token without act', async () => {
-    const res = await b.post('/token', { grant_type: 'client_credentials', scope: 'trips:read' }, 'booker');
+    const res = await b.post(
+      '/token',
+      { grant_type: 'client_credentials', scope: 'trips:read' },
+      'booker',
+    );
     const token = ((await res.json()) as { access_token: string }).access_token;
     expect(await introspect(token)).toEqual({
       active: true,
@@ -154,18 +179,28 @@ describe('introspection', () => {
     const none = await b.post('/introspect', { token: c.api });
     expect(none.status).toBe(401);
     expect(none.headers.get('cache-control')).toBe('no-store');
-    expect(await none.json()).toEqual({ error: 'invalid_client', error_description: 'client authentication failed' });
+    expect(await none.json()).toEqual({
+      error: 'invalid_client',
+      error_description: 'client authentication failed',
+    });
     const wrong = await b.post('/introspect', { token: c.api }, null, {
       authorization: `Basic ${Buffer.from('api:wrong-secret').toString('base64')}`,
     });
     expect(wrong.status).toBe(401);
     expect(wrong.headers.get('www-authenticate')?.startsWith('Basic')).toBe(true);
-    expect(await wrong.json()).toEqual({ error: 'invalid_client', error_description: 'client authentication failed' });
+    expect(await wrong.json()).toEqual({
+      error: 'invalid_client',
+      error_description: 'client authentication failed',
+    });
   });
 
   it('accepts client_secret_post', async () => {
     const c = await threeHops();
-    const res = await b.post('/introspect', { token: c.api, client_id: 'poster', client_secret: SECRETS.poster! });
+    const res = await b.post('/introspect', {
+      token: c.api,
+      client_id: 'poster',
+      client_secret: SECRETS.poster!,
+    });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ active: true, jti: c.jti.api });
   });
@@ -173,7 +208,10 @@ describe('introspection', () => {
   it('refuses a request without token', async () => {
     const res = await b.post('/introspect', { token_type_hint: 'access_token' }, 'api');
     expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({ error: 'invalid_request', error_description: 'token is required' });
+    expect(await res.json()).toEqual({
+      error: 'invalid_request',
+      error_description: 'token is required',
+    });
   });
 });
 
@@ -184,7 +222,10 @@ describe('revocation', () => {
     await revoke(c.handoff, 'planner');
     expect(await activeOf(c)).toEqual({ handoff: false, middle: false, api: false });
     for (const jti of Object.values(c.jti)) {
-      expect(await b.store.getToken(jti)).toMatchObject({ revokedAt: c.t0 + 7, revokedVia: c.jti.handoff });
+      expect(await b.store.getToken(jti)).toMatchObject({
+        revokedAt: c.t0 + 7,
+        revokedVia: c.jti.handoff,
+      });
     }
   });
 
@@ -193,13 +234,29 @@ describe('revocation', () => {
     b.clock.now = c.t0 + 5;
     await revoke(c.middle, 'booker');
     expect(await activeOf(c)).toEqual({ handoff: true, middle: false, api: false });
-    expect(await b.store.getToken(c.jti.handoff)).toMatchObject({ revokedAt: null, revokedVia: null });
-    expect(await b.store.getToken(c.jti.middle)).toMatchObject({ revokedAt: c.t0 + 5, revokedVia: c.jti.middle });
-    expect(await b.store.getToken(c.jti.api)).toMatchObject({ revokedAt: c.t0 + 5, revokedVia: c.jti.middle });
+    expect(await b.store.getToken(c.jti.handoff)).toMatchObject({
+      revokedAt: null,
+      revokedVia: null,
+    });
+    expect(await b.store.getToken(c.jti.middle)).toMatchObject({
+      revokedAt: c.t0 + 5,
+      revokedVia: c.jti.middle,
+    });
+    expect(await b.store.getToken(c.jti.api)).toMatchObject({
+      revokedAt: c.t0 + 5,
+      revokedVia: c.jti.middle,
+    });
     // The revoked tokens can no longer be exchanged; the parent still can.
     const again = await b.exchange('narrow', { subject_token: c.middle, audience: API });
-    expect(again).toEqual({ status: 400, body: { error: 'invalid_request', error_description: 'the subject token has been revoked' } });
-    const fresh = await b.exchange('booker', { subject_token: c.handoff, audience: API, scope: 'trips:read' });
+    expect(again).toEqual({
+      status: 400,
+      body: { error: 'invalid_request', error_description: 'the subject token has been revoked' },
+    });
+    const fresh = await b.exchange('booker', {
+      subject_token: c.handoff,
+      audience: API,
+      scope: 'trips:read',
+    });
     expect(fresh.status).toBe(200);
   });
 
@@ -208,7 +265,10 @@ describe('revocation', () => {
     b.clock.now = c.t0 + 3;
     await revoke(c.api, 'planner');
     expect(await activeOf(c)).toEqual({ handoff: true, middle: true, api: false });
-    expect(await b.store.getToken(c.jti.api)).toMatchObject({ revokedAt: c.t0 + 3, revokedVia: c.jti.api });
+    expect(await b.store.getToken(c.jti.api)).toMatchObject({
+      revokedAt: c.t0 + 3,
+      revokedVia: c.jti.api,
+    });
   });
 
   it('by an uninvolved client answers 200 and revokes nothing', async () => {
@@ -232,7 +292,9 @@ describe('revocation', () => {
   it('of an unknown or foreign token answers 200', async () => {
     await revoke('a.b.c', 'planner');
     await revoke(await b.idp.sign({ sub: 'alice' }), 'planner');
-    expect(b.store.sqlite.prepare('SELECT count(*) AS n FROM tokens WHERE revoked_at IS NOT NULL').get()).toEqual({ n: 0 });
+    expect(
+      b.store.sqlite.prepare('SELECT count(*) AS n FROM tokens WHERE revoked_at IS NOT NULL').get(),
+    ).toEqual({ n: 0 });
   });
 
   it('twice is harmless and keeps the first revocation time', async () => {
@@ -241,9 +303,18 @@ describe('revocation', () => {
     await revoke(c.middle, 'booker');
     b.clock.now = c.t0 + 2;
     await revoke(c.handoff, 'planner');
-    expect(await b.store.getToken(c.jti.middle)).toMatchObject({ revokedAt: c.t0 + 1, revokedVia: c.jti.middle });
-    expect(await b.store.getToken(c.jti.api)).toMatchObject({ revokedAt: c.t0 + 1, revokedVia: c.jti.middle });
-    expect(await b.store.getToken(c.jti.handoff)).toMatchObject({ revokedAt: c.t0 + 2, revokedVia: c.jti.handoff });
+    expect(await b.store.getToken(c.jti.middle)).toMatchObject({
+      revokedAt: c.t0 + 1,
+      revokedVia: c.jti.middle,
+    });
+    expect(await b.store.getToken(c.jti.api)).toMatchObject({
+      revokedAt: c.t0 + 1,
+      revokedVia: c.jti.middle,
+    });
+    expect(await b.store.getToken(c.jti.handoff)).toMatchObject({
+      revokedAt: c.t0 + 2,
+      revokedVia: c.jti.handoff,
+    });
   });
 
   it('refuses an exchange whose subject token is revoked while it is being issued, leaving no live child', async () => {
@@ -255,10 +326,19 @@ describe('revocation', () => {
       await revoke(c.handoff, 'planner');
       return record(row);
     });
-    const res = await b.exchange('booker', { subject_token: c.handoff, audience: API, scope: 'trips:read' });
+    const res = await b.exchange('booker', {
+      subject_token: c.handoff,
+      audience: API,
+      scope: 'trips:read',
+    });
     expect(spy).toHaveBeenCalledTimes(1);
-    expect(res).toEqual({ status: 400, body: { error: 'invalid_request', error_description: 'the subject token has been revoked' } });
-    const live = b.store.sqlite.prepare('SELECT count(*) AS n FROM tokens WHERE revoked_at IS NULL').get();
+    expect(res).toEqual({
+      status: 400,
+      body: { error: 'invalid_request', error_description: 'the subject token has been revoked' },
+    });
+    const live = b.store.sqlite
+      .prepare('SELECT count(*) AS n FROM tokens WHERE revoked_at IS NULL')
+      .get();
     expect(live).toEqual({ n: 0 });
   });
 
@@ -266,14 +346,20 @@ describe('revocation', () => {
     const res = await b.post('/revoke', { token_type_hint: 'access_token' }, 'planner');
     expect(res.status).toBe(400);
     expect(res.headers.get('cache-control')).toBe('no-store');
-    expect(await res.json()).toEqual({ error: 'invalid_request', error_description: 'token is required' });
+    expect(await res.json()).toEqual({
+      error: 'invalid_request',
+      error_description: 'token is required',
+    });
   });
 
   it('needs client authentication', async () => {
     const c = await threeHops();
     const res = await b.post('/revoke', { token: c.handoff });
     expect(res.status).toBe(401);
-    expect(await res.json()).toEqual({ error: 'invalid_client', error_description: 'client authentication failed' });
+    expect(await res.json()).toEqual({
+      error: 'invalid_client',
+      error_description: 'client authentication failed',
+    });
     expect(await activeOf(c)).toEqual({ handoff: true, middle: true, api: true });
   });
 });

@@ -6,9 +6,19 @@
  */
 import { describe, expect, it } from 'vitest';
 import { waitForApproval, type WaitOptions } from '../../mcp-server/approvals.js';
-import { BrokerRefused, type ApprovalClient, type ApprovalPoll, type TokenResponse } from '../../mcp-server/broker-client.js';
+import {
+  BrokerRefused,
+  type ApprovalClient,
+  type ApprovalPoll,
+  type TokenResponse,
+} from '../../mcp-server/broker-client.js';
 
-const TOKEN: TokenResponse = { access_token: 'issued', token_type: 'Bearer', expires_in: 300, scope: 'trips:read' };
+const TOKEN: TokenResponse = {
+  access_token: 'issued',
+  token_type: 'Bearer',
+  expires_in: 300,
+  scope: 'trips:read',
+};
 
 function scripted(answers: Array<ApprovalPoll | Error>) {
   const polled: string[] = [];
@@ -53,9 +63,17 @@ function options(timeoutSeconds: number) {
 
 describe('waitForApproval', () => {
   it('polls at the interval, slows down when told, and returns the approved token', async () => {
-    const { client, polled } = scripted([{ status: 'pending' }, { status: 'slow_down' }, { status: 'approved', token: TOKEN }]);
+    const { client, polled } = scripted([
+      { status: 'pending' },
+      { status: 'slow_down' },
+      { status: 'approved', token: TOKEN },
+    ]);
     const { opts, slept, progress } = options(120);
-    const outcome = await waitForApproval(client, { auth_req_id: 'req-1', expires_in: 600, interval: 2 }, opts);
+    const outcome = await waitForApproval(
+      client,
+      { auth_req_id: 'req-1', expires_in: 600, interval: 2 },
+      opts,
+    );
     expect(outcome).toEqual({ status: 'approved', token: TOKEN });
     expect(polled).toEqual(['req-1', 'req-1', 'req-1']);
     expect(slept).toEqual([2, 2, 7]);
@@ -69,7 +87,10 @@ describe('waitForApproval', () => {
   it('gives up at the shorter of the timeout and the request expiry, having waited all of it', async () => {
     const { client, polled } = scripted([]);
     const { opts, slept } = options(600);
-    expect(await waitForApproval(client, { auth_req_id: 'req-2', expires_in: 12 }, opts)).toEqual({ status: 'timed_out', waitedSeconds: 12 });
+    expect(await waitForApproval(client, { auth_req_id: 'req-2', expires_in: 12 }, opts)).toEqual({
+      status: 'timed_out',
+      waitedSeconds: 12,
+    });
     expect(slept).toEqual([5, 5, 2]);
     expect(polled).toHaveLength(3);
   });
@@ -87,7 +108,9 @@ describe('waitForApproval', () => {
           return { status: 'pending' };
         },
       };
-      expect(await waitForApproval(client, { auth_req_id: 'req-5', expires_in: 300 }, opts)).toEqual({
+      expect(
+        await waitForApproval(client, { auth_req_id: 'req-5', expires_in: 300 }, opts),
+      ).toEqual({
         status: 'timed_out',
         waitedSeconds: timeout,
       });
@@ -106,21 +129,35 @@ describe('waitForApproval', () => {
       controller.abort(new Error('client cancelled'));
       signal.throwIfAborted();
     };
-    await expect(waitForApproval(client, { auth_req_id: 'req-6', expires_in: 60 }, aborted.opts)).rejects.toThrow('client cancelled');
+    await expect(
+      waitForApproval(client, { auth_req_id: 'req-6', expires_in: 60 }, aborted.opts),
+    ).rejects.toThrow('client cancelled');
     expect(aborted.cancelled).toEqual([0]);
 
     const approved = options(60);
-    await waitForApproval(scripted([{ status: 'approved', token: TOKEN }]).client, { auth_req_id: 'req-7', expires_in: 60 }, approved.opts);
+    await waitForApproval(
+      scripted([{ status: 'approved', token: TOKEN }]).client,
+      { auth_req_id: 'req-7', expires_in: 60 },
+      approved.opts,
+    );
     const denied = options(60);
     await expect(
-      waitForApproval(scripted([new BrokerRefused('access_denied', 'no', 400)]).client, { auth_req_id: 'req-8', expires_in: 60 }, denied.opts),
+      waitForApproval(
+        scripted([new BrokerRefused('access_denied', 'no', 400)]).client,
+        { auth_req_id: 'req-8', expires_in: 60 },
+        denied.opts,
+      ),
     ).rejects.toMatchObject({ error: 'access_denied' });
     expect([approved.cancelled, denied.cancelled]).toEqual([[], []]);
   });
 
   it('lets a denial through as BrokerRefused access_denied', async () => {
-    const { client } = scripted([new BrokerRefused('access_denied', 'alice denied the request', 400)]);
+    const { client } = scripted([
+      new BrokerRefused('access_denied', 'alice denied the request', 400),
+    ]);
     const { opts } = options(60);
-    await expect(waitForApproval(client, { auth_req_id: 'req-3', expires_in: 60 }, opts)).rejects.toMatchObject({ error: 'access_denied' });
+    await expect(
+      waitForApproval(client, { auth_req_id: 'req-3', expires_in: 60 }, opts),
+    ).rejects.toMatchObject({ error: 'access_denied' });
   });
 });

@@ -48,37 +48,83 @@ afterAll(async () => {
 
 describe('HttpBrokerClient', () => {
   it('authenticates with private_key_jwt, a new assertion for every call', async () => {
-    const client = new HttpBrokerClient({ url: broker.url, credentials: { method: 'private_key_jwt', clientId: 'keyed', jwk: privateJwk } });
+    const client = new HttpBrokerClient({
+      url: broker.url,
+      credentials: { method: 'private_key_jwt', clientId: 'keyed', jwk: privateJwk },
+    });
     const own = await client.clientCredentials();
-    expect(claimsOf(own.access_token)).toMatchObject({ sub: 'keyed', client_id: 'keyed', aud: broker.url, scope: 'trips:read' });
+    expect(claimsOf(own.access_token)).toMatchObject({
+      sub: 'keyed',
+      client_id: 'keyed',
+      aud: broker.url,
+      scope: 'trips:read',
+    });
     const alice = await broker.idp.sign({ sub: 'alice' });
     const task = await client.exchange({ subjectToken: alice, audience: [API], expiresIn: 60 });
     expect(task).toMatchObject({ token_type: 'Bearer', expires_in: 60, scope: 'trips:read' });
     expect(claimsOf(task.access_token)).toMatchObject({ sub: 'alice', act: { sub: 'keyed' } });
-    expect(await client.introspect(task.access_token)).toMatchObject({ active: true, sub: 'alice', client_id: 'keyed' });
+    expect(await client.introspect(task.access_token)).toMatchObject({
+      active: true,
+      sub: 'alice',
+      client_id: 'keyed',
+    });
   });
 
   it('turns an OAuth error response into BrokerRefused with error and description', async () => {
-    const client = new HttpBrokerClient({ url: broker.url, credentials: { method: 'client_secret_basic', clientId: 'planner', secret: 'wrong-secret-0123456789abcdef0123' } });
+    const client = new HttpBrokerClient({
+      url: broker.url,
+      credentials: {
+        method: 'client_secret_basic',
+        clientId: 'planner',
+        secret: 'wrong-secret-0123456789abcdef0123',
+      },
+    });
     const error = await client.clientCredentials().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BrokerRefused);
-    expect(error).toMatchObject({ error: 'invalid_client', errorDescription: 'client authentication failed', status: 401 });
+    expect(error).toMatchObject({
+      error: 'invalid_client',
+      errorDescription: 'client authentication failed',
+      status: 401,
+    });
   });
 
   it('finds the backchannel endpoint in the metadata and speaks CIBA with private_key_jwt', async () => {
-    const client = new HttpBrokerClient({ url: broker.url, credentials: { method: 'private_key_jwt', clientId: 'keyed', jwk: privateJwk } });
-    expect((await client.metadata()).backchannel_authentication_endpoint).toBe(`${broker.url}/bc-authorize`);
+    const client = new HttpBrokerClient({
+      url: broker.url,
+      credentials: { method: 'private_key_jwt', clientId: 'keyed', jwk: privateJwk },
+    });
+    expect((await client.metadata()).backchannel_authentication_endpoint).toBe(
+      `${broker.url}/bc-authorize`,
+    );
     const approvals = (await client.approvals())!;
-    const started = await approvals.start({ user: 'alice', scope: 'trips:read', audience: [API], reason: 'Plan the trip' });
+    const started = await approvals.start({
+      user: 'alice',
+      scope: 'trips:read',
+      audience: [API],
+      reason: 'Plan the trip',
+    });
     expect(started).toEqual({ auth_req_id: expect.any(String), expires_in: 300, interval: 5 });
     expect(await approvals.poll(started.auth_req_id)).toEqual({ status: 'pending' });
     expect(await approvals.poll(started.auth_req_id)).toEqual({ status: 'slow_down' });
     const now = Math.floor(Date.now() / 1000);
     expect((await approveRequest(broker.deps.store, started.auth_req_id, { now })).ok).toBe(true);
     const approved = await approvals.poll(started.auth_req_id);
-    expect(approved).toEqual({ status: 'approved', token: { access_token: expect.any(String), token_type: 'Bearer', expires_in: 300, scope: 'trips:read' } });
-    expect(claimsOf(approved.status === 'approved' ? approved.token.access_token : '')).toMatchObject({ sub: 'alice', act: { sub: 'keyed' }, aud: API });
-    await expect(approvals.poll(started.auth_req_id)).rejects.toMatchObject({ error: 'invalid_grant', status: 400 });
+    expect(approved).toEqual({
+      status: 'approved',
+      token: {
+        access_token: expect.any(String),
+        token_type: 'Bearer',
+        expires_in: 300,
+        scope: 'trips:read',
+      },
+    });
+    expect(
+      claimsOf(approved.status === 'approved' ? approved.token.access_token : ''),
+    ).toMatchObject({ sub: 'alice', act: { sub: 'keyed' }, aud: API });
+    await expect(approvals.poll(started.auth_req_id)).rejects.toMatchObject({
+      error: 'invalid_grant',
+      status: 400,
+    });
   });
 });
 
@@ -96,7 +142,13 @@ describe('baton-mcp environment', () => {
   it('names every bad setting, and never echoes a value', () => {
     const file = path.join(dir, 'public.json');
     writeFileSync(file, JSON.stringify({ kty: 'EC', crv: 'P-256', x: 'a', y: 'b' }));
-    expect(() => parseStdioEnv({ BATON_URL: 'ftp://secret-host', BATON_CLIENT_SECRET: 's3cret-value', BATON_PRIVATE_KEY_FILE: file })).toThrow(
+    expect(() =>
+      parseStdioEnv({
+        BATON_URL: 'ftp://secret-host',
+        BATON_CLIENT_SECRET: 's3cret-value',
+        BATON_PRIVATE_KEY_FILE: file,
+      }),
+    ).toThrow(
       new EnvError(
         [
           'BATON_URL: must be the http(s) URL of the Baton broker',
@@ -105,6 +157,8 @@ describe('baton-mcp environment', () => {
         ].join('\n'),
       ),
     );
-    expect(() => parseStdioEnv({ BATON_CLIENT_ID: 'keyed', BATON_PRIVATE_KEY_FILE: file })).toThrow(`BATON_PRIVATE_KEY_FILE: ${file} is not a private JWK (needs "kty" and "d")`);
+    expect(() => parseStdioEnv({ BATON_CLIENT_ID: 'keyed', BATON_PRIVATE_KEY_FILE: file })).toThrow(
+      `BATON_PRIVATE_KEY_FILE: ${file} is not a private JWK (needs "kty" and "d")`,
+    );
   });
 });

@@ -24,13 +24,19 @@ export interface LiveBroker {
   close(): Promise<void>;
 }
 
-export async function startLiveBroker(options: { policy?: (p: PolicyFile, issuer: string) => PolicyFile } = {}): Promise<LiveBroker> {
+export async function startLiveBroker(
+  options: { policy?: (p: PolicyFile, issuer: string) => PolicyFile } = {},
+): Promise<LiveBroker> {
   const dir = mkdtempSync(path.join(tmpdir(), 'baton-mcp-test-'));
   let app: Hono | undefined;
-  const { server, port } = await new Promise<{ server: ServerType; port: number }>((resolve, reject) => {
-    const s = serve({ fetch: (req) => app!.fetch(req), port: 0, hostname: '127.0.0.1' }, (info) => resolve({ server: s, port: info.port }));
-    s.once('error', reject);
-  });
+  const { server, port } = await new Promise<{ server: ServerType; port: number }>(
+    (resolve, reject) => {
+      const s = serve({ fetch: (req) => app!.fetch(req), port: 0, hostname: '127.0.0.1' }, (info) =>
+        resolve({ server: s, port: info.port }),
+      );
+      s.once('error', reject);
+    },
+  );
   const url = `http://127.0.0.1:${port}`;
   const idp = await makeIdp(() => Math.floor(Date.now() / 1000));
   const policyFile = (options.policy ?? ((p) => p))(testPolicy(idp.jwk), url);

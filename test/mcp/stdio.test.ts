@@ -6,7 +6,10 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import {
+  getDefaultEnvironment,
+  StdioClientTransport,
+} from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API, SECRETS } from '../helpers.js';
@@ -29,7 +32,12 @@ describe('baton-mcp over stdio', () => {
       command: 'node',
       args: ['bin/baton-mcp.js'],
       cwd: ROOT,
-      env: { ...getDefaultEnvironment(), BATON_URL: broker.url, BATON_CLIENT_ID: 'planner', BATON_CLIENT_SECRET: SECRETS.planner! },
+      env: {
+        ...getDefaultEnvironment(),
+        BATON_URL: broker.url,
+        BATON_CLIENT_ID: 'planner',
+        BATON_CLIENT_SECRET: SECRETS.planner!,
+      },
       stderr: 'pipe',
     });
     let stderr = '';
@@ -40,20 +48,35 @@ describe('baton-mcp over stdio', () => {
     await client.connect(transport);
     try {
       // Without BATON_SUBJECT_TOKEN the agent's own token is a client_credentials token of its own.
-      const own = (await client.callTool({ name: 'get_task_token', arguments: { audience: API, scope: 'trips:book' } })) as CallToolResult;
+      const own = (await client.callTool({
+        name: 'get_task_token',
+        arguments: { audience: API, scope: 'trips:book' },
+      })) as CallToolResult;
       expect(own.isError).toBeFalsy();
-      expect(own.structuredContent).toMatchObject({ sub: 'planner', actors: [], scope: 'trips:book', audience: [API] });
+      expect(own.structuredContent).toMatchObject({
+        sub: 'planner',
+        actors: [],
+        scope: 'trips:book',
+        audience: [API],
+      });
       const forAlice = (await client.callTool({
         name: 'get_task_token',
         arguments: { audience: API, scope: 'trips:read', subject_token: alice },
       })) as CallToolResult;
       expect(forAlice.isError).toBeFalsy();
-      expect(forAlice.structuredContent).toMatchObject({ sub: 'alice', actors: ['planner'], scope: 'trips:read', audience: [API] });
+      expect(forAlice.structuredContent).toMatchObject({
+        sub: 'alice',
+        actors: ['planner'],
+        scope: 'trips:read',
+        audience: [API],
+      });
     } finally {
       await client.close();
     }
     expect(protocolErrors).toEqual([]);
-    expect(stderr).toContain(`serving over stdio as client planner (client_secret_basic) against ${broker.url}; own token: client_credentials`);
+    expect(stderr).toContain(
+      `serving over stdio as client planner (client_secret_basic) against ${broker.url}; own token: client_credentials`,
+    );
     expect(stderr).not.toContain(SECRETS.planner);
     expect(stderr).not.toContain(alice);
   });

@@ -2,8 +2,14 @@
 import { describe, expect, it } from 'vitest';
 import { checkBindingMessage } from '../../broker/policy/binding-message.js';
 
-const TOO_LONG = { refused: 'binding_message_invalid', message: 'binding_message must be at most 100 characters' };
-const UNPRINTABLE = { refused: 'binding_message_invalid', message: 'binding_message must be printable text without control characters' };
+const TOO_LONG = {
+  refused: 'binding_message_invalid',
+  message: 'binding_message must be at most 100 characters',
+};
+const UNPRINTABLE = {
+  refused: 'binding_message_invalid',
+  message: 'binding_message must be printable text without control characters',
+};
 
 describe('checkBindingMessage', () => {
   it('accepts no message at all', () => {
@@ -11,7 +17,9 @@ describe('checkBindingMessage', () => {
   });
 
   it('accepts plain text up to 100 characters, counting characters rather than UTF-16 units', () => {
-    expect(checkBindingMessage('Book the Lisbon flight, €240 max — ok?')).toEqual({ ok: 'Book the Lisbon flight, €240 max — ok?' });
+    expect(checkBindingMessage('Book the Lisbon flight, €240 max — ok?')).toEqual({
+      ok: 'Book the Lisbon flight, €240 max — ok?',
+    });
     expect(checkBindingMessage('✈'.repeat(100))).toEqual({ ok: '✈'.repeat(100) });
     expect(checkBindingMessage('😀'.repeat(100))).toEqual({ ok: '😀'.repeat(100) });
   });
@@ -36,6 +44,9 @@ describe('checkBindingMessage', () => {
   });
 
   it('refuses a message of spaces only', () => {
-    expect(checkBindingMessage('   ')).toEqual({ refused: 'binding_message_invalid', message: 'binding_message must not be blank' });
+    expect(checkBindingMessage('   ')).toEqual({
+      refused: 'binding_message_invalid',
+      message: 'binding_message must not be blank',
+    });
   });
 });

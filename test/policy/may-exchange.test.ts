@@ -5,24 +5,48 @@ import { mayExchange, type MayExchangeInput } from '../../broker/policy/may-exch
 const BATON = 'http://baton.test';
 
 function baton(over: Partial<MayExchangeInput>): MayExchangeInput {
-  return { actor: 'booker', source: 'baton', aud: [], currentActor: undefined, mayAct: undefined, batonIssuer: BATON, ...over };
+  return {
+    actor: 'booker',
+    source: 'baton',
+    aud: [],
+    currentActor: undefined,
+    mayAct: undefined,
+    batonIssuer: BATON,
+    ...over,
+  };
 }
 
 function trusted(over: Partial<MayExchangeInput>): MayExchangeInput {
-  return { actor: 'planner', source: 'trusted', aud: ['baton'], currentActor: undefined, mayAct: undefined, batonIssuer: BATON, ...over };
+  return {
+    actor: 'planner',
+    source: 'trusted',
+    aud: ['baton'],
+    currentActor: undefined,
+    mayAct: undefined,
+    batonIssuer: BATON,
+    ...over,
+  };
 }
 
 describe('mayExchange for one of Baton’s own tokens', () => {
   it('allows the agent the token was handed to (aud holds agent:X)', () => {
-    expect(mayExchange(baton({ aud: ['https://api.example', 'agent:booker'], currentActor: 'planner' }))).toEqual({ ok: true });
+    expect(
+      mayExchange(baton({ aud: ['https://api.example', 'agent:booker'], currentActor: 'planner' })),
+    ).toEqual({ ok: true });
   });
 
   it('allows the current actor to re-target its own token', () => {
-    expect(mayExchange(baton({ aud: ['https://api.example'], currentActor: 'booker' }))).toEqual({ ok: true });
+    expect(mayExchange(baton({ aud: ['https://api.example'], currentActor: 'booker' }))).toEqual({
+      ok: true,
+    });
   });
 
   it('refuses an actor that is neither the hand-off target nor the current actor', () => {
-    expect(mayExchange(baton({ aud: ['agent:someone-else', 'https://api.example'], currentActor: 'planner' }))).toEqual({
+    expect(
+      mayExchange(
+        baton({ aud: ['agent:someone-else', 'https://api.example'], currentActor: 'planner' }),
+      ),
+    ).toEqual({
       refused: 'subject_not_for_actor',
       message: 'the subject token was not handed to booker',
     });
@@ -36,14 +60,22 @@ describe('mayExchange for one of Baton’s own tokens', () => {
   });
 
   it('does not match an audience that merely contains the actor id', () => {
-    expect(mayExchange(baton({ aud: ['agent:booker2', 'booker', 'agent:Booker'], currentActor: 'planner' }))).toEqual({
+    expect(
+      mayExchange(
+        baton({ aud: ['agent:booker2', 'booker', 'agent:Booker'], currentActor: 'planner' }),
+      ),
+    ).toEqual({
       refused: 'subject_not_for_actor',
       message: 'the subject token was not handed to booker',
     });
   });
 
   it('ignores a may_act on a Baton token, which Baton never issues', () => {
-    expect(mayExchange(baton({ aud: ['https://api.example'], currentActor: 'planner', mayAct: { sub: 'booker' } }))).toEqual({
+    expect(
+      mayExchange(
+        baton({ aud: ['https://api.example'], currentActor: 'planner', mayAct: { sub: 'booker' } }),
+      ),
+    ).toEqual({
       refused: 'subject_not_for_actor',
       message: 'the subject token was not handed to booker',
     });
@@ -85,14 +117,18 @@ describe('mayExchange for a trusted issuer’s token', () => {
   });
 
   it('refuses may_act whose iss is another issuer', () => {
-    expect(mayExchange(trusted({ mayAct: { sub: 'planner', iss: 'https://idp.example' } }))).toEqual({
+    expect(
+      mayExchange(trusted({ mayAct: { sub: 'planner', iss: 'https://idp.example' } })),
+    ).toEqual({
       refused: 'subject_not_for_actor',
       message: "the subject token's may_act names another issuer",
     });
   });
 
   it('does not treat a hand-off audience as permission on a trusted token with may_act', () => {
-    expect(mayExchange(trusted({ aud: ['baton', 'agent:planner'], mayAct: { sub: 'booker' } }))).toEqual({
+    expect(
+      mayExchange(trusted({ aud: ['baton', 'agent:planner'], mayAct: { sub: 'booker' } })),
+    ).toEqual({
       refused: 'subject_not_for_actor',
       message: "the subject token's may_act does not name planner",
     });

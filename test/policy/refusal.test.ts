@@ -31,33 +31,58 @@ const EXPECTED: Record<RefusalReason, string> = {
 };
 
 function wire(error: OAuthError) {
-  return { name: error.constructor.name, code: error.code, status: error.status, description: error.description };
+  return {
+    name: error.constructor.name,
+    code: error.code,
+    status: error.status,
+    description: error.description,
+  };
 }
 
 describe('refusalToError', () => {
-  it.each(Object.entries(EXPECTED) as Array<[RefusalReason, string]>)('maps %s to %s with status 400', (reason, code) => {
-    const error = refusalToError(refuse(reason, `why ${reason}`));
-    expect(error).toBeInstanceOf(OAuthError);
-    expect({ code: error.code, status: error.status, description: error.description, message: error.message }).toEqual({
-      code,
-      status: 400,
-      description: `why ${reason}`,
-      message: `why ${reason}`,
-    });
-  });
+  it.each(Object.entries(EXPECTED) as Array<[RefusalReason, string]>)(
+    'maps %s to %s with status 400',
+    (reason, code) => {
+      const error = refusalToError(refuse(reason, `why ${reason}`));
+      expect(error).toBeInstanceOf(OAuthError);
+      expect({
+        code: error.code,
+        status: error.status,
+        description: error.description,
+        message: error.message,
+      }).toEqual({
+        code,
+        status: 400,
+        description: `why ${reason}`,
+        message: `why ${reason}`,
+      });
+    },
+  );
 
   it('uses the typed subclass for each wire code', () => {
     expect(wire(refusalToError(refuse('scope_widened', 'm')))).toEqual({
-      name: 'InvalidScope', code: 'invalid_scope', status: 400, description: 'm',
+      name: 'InvalidScope',
+      code: 'invalid_scope',
+      status: 400,
+      description: 'm',
     });
     expect(wire(refusalToError(refuse('audience_not_allowed', 'm')))).toEqual({
-      name: 'InvalidTarget', code: 'invalid_target', status: 400, description: 'm',
+      name: 'InvalidTarget',
+      code: 'invalid_target',
+      status: 400,
+      description: 'm',
     });
     expect(wire(refusalToError(refuse('actor_loop', 'm')))).toEqual({
-      name: 'InvalidRequest', code: 'invalid_request', status: 400, description: 'm',
+      name: 'InvalidRequest',
+      code: 'invalid_request',
+      status: 400,
+      description: 'm',
     });
     expect(wire(refusalToError(refuse('grant_not_allowed', 'm')))).toEqual({
-      name: 'UnauthorizedClient', code: 'unauthorized_client', status: 400, description: 'm',
+      name: 'UnauthorizedClient',
+      code: 'unauthorized_client',
+      status: 400,
+      description: 'm',
     });
   });
 
@@ -70,7 +95,10 @@ describe('refusalToError', () => {
 
 describe('refuse and isRefusal', () => {
   it('builds a refusal from a reason and a message', () => {
-    expect(refuse('depth_exceeded', 'too deep')).toEqual({ refused: 'depth_exceeded', message: 'too deep' });
+    expect(refuse('depth_exceeded', 'too deep')).toEqual({
+      refused: 'depth_exceeded',
+      message: 'too deep',
+    });
   });
 
   it('tells a refusal from a checked value, including falsy values', () => {

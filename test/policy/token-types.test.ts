@@ -8,14 +8,23 @@ const REFRESH = 'urn:ietf:params:oauth:token-type:refresh_token';
 const ID_TOKEN = 'urn:ietf:params:oauth:token-type:id_token';
 
 function input(over: Partial<TokenTypesInput>): TokenTypesInput {
-  return { subjectTokenType: AT, actorToken: undefined, actorTokenType: undefined, requestedTokenType: undefined, ...over };
+  return {
+    subjectTokenType: AT,
+    actorToken: undefined,
+    actorTokenType: undefined,
+    requestedTokenType: undefined,
+    ...over,
+  };
 }
 
 const BAD_SUBJECT = {
   refused: 'token_type_unsupported',
   message: 'subject_token_type must be an access_token or jwt token type',
 };
-const NOT_PAIRED = { refused: 'token_type_unsupported', message: 'actor_token and actor_token_type go together' };
+const NOT_PAIRED = {
+  refused: 'token_type_unsupported',
+  message: 'actor_token and actor_token_type go together',
+};
 const BAD_ACTOR = {
   refused: 'token_type_unsupported',
   message: 'actor_token_type must be an access_token or jwt token type',
@@ -45,8 +54,12 @@ describe('checkTokenTypes', () => {
   });
 
   it('accepts an actor_token with a jwt or access_token type', () => {
-    expect(checkTokenTypes(input({ actorToken: 'eyJ.x.y', actorTokenType: JWT }))).toEqual({ ok: true });
-    expect(checkTokenTypes(input({ actorToken: 'eyJ.x.y', actorTokenType: AT }))).toEqual({ ok: true });
+    expect(checkTokenTypes(input({ actorToken: 'eyJ.x.y', actorTokenType: JWT }))).toEqual({
+      ok: true,
+    });
+    expect(checkTokenTypes(input({ actorToken: 'eyJ.x.y', actorTokenType: AT }))).toEqual({
+      ok: true,
+    });
   });
 
   it('refuses an actor_token without actor_token_type', () => {
@@ -58,7 +71,9 @@ describe('checkTokenTypes', () => {
   });
 
   it('refuses an actor_token_type that is neither access_token nor jwt', () => {
-    expect(checkTokenTypes(input({ actorToken: 'eyJ.x.y', actorTokenType: ID_TOKEN }))).toEqual(BAD_ACTOR);
+    expect(checkTokenTypes(input({ actorToken: 'eyJ.x.y', actorTokenType: ID_TOKEN }))).toEqual(
+      BAD_ACTOR,
+    );
   });
 
   it('accepts a requested access_token or jwt', () => {
@@ -75,6 +90,8 @@ describe('checkTokenTypes', () => {
   });
 
   it('checks the subject type before the actor pairing', () => {
-    expect(checkTokenTypes(input({ subjectTokenType: REFRESH, actorToken: 'eyJ.x.y' }))).toEqual(BAD_SUBJECT);
+    expect(checkTokenTypes(input({ subjectTokenType: REFRESH, actorToken: 'eyJ.x.y' }))).toEqual(
+      BAD_SUBJECT,
+    );
   });
 });
