@@ -10,10 +10,11 @@
  * The cookie is `HttpOnly; SameSite=Lax; Path=/console`, plus `Secure` on an https issuer.
  * @module
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { BrokerDeps } from '../deps.js';
+import { secretsEqual } from '../oauth/admin-bearer.js';
 import type { ConsoleSession } from '../store/store.js';
 
 export const SESSION_COOKIE = 'baton_console';
@@ -45,9 +46,7 @@ export function csrfToken(secret: string): string {
 /** Whether `presented` is the CSRF token for `secret`; constant-time whatever its length. */
 export function csrfMatches(secret: string, presented: unknown): boolean {
   if (typeof presented !== 'string') return false;
-  const a = createHash('sha256').update(presented).digest();
-  const b = createHash('sha256').update(csrfToken(secret)).digest();
-  return timingSafeEqual(a, b);
+  return secretsEqual(presented, csrfToken(secret));
 }
 
 /** The signed-in session of this request, if any (expired ones are not found). */

@@ -8,9 +8,10 @@
  * (`sign-in-limit.ts`). Operators sign in at `/console/audit` with `BATON_ADMIN_TOKEN`.
  * @module
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Context } from 'hono';
 import { hashPassword, verifyPassword } from '../config/password.js';
+import { secretsEqual } from '../oauth/admin-bearer.js';
 import type { BrokerDeps } from '../deps.js';
 import { peerAddress } from '../ops/peer.js';
 import { MAX_USERNAME_CHARS } from '../text/username.js';
@@ -129,20 +130,25 @@ export function mountSignIn(deps: BrokerDeps) {
     return res;
   };
 
+  /** A sign-in form whose pre-session CSRF token checks out, or the page that says not. */
+  const signInForm = async (c: Context) => {
+    const form = await readForm(c);
+    if (form !== undefined && preSessionCsrfOk(c, field(form, CSRF_FIELD))) return form;
+    return errorPage(
+      c,
+      403,
+      'Form expired',
+      'This sign-in form has expired. Reload the page and sign in again.',
+    );
+  };
+
   return {
     signInPage,
     operatorPage,
 
     async signIn(c: Context): Promise<Response> {
-      const form = await readForm(c);
-      if (form === undefined || !preSessionCsrfOk(c, field(form, CSRF_FIELD))) {
-        return errorPage(
-          c,
-          403,
-          'Form expired',
-          'This sign-in form has expired. Reload the page and sign in again.',
-        );
-      }
+      const form = await signInForm(c);
+      if (form instanceof Response) return form;
       const typed = field(form, 'username').slice(0, MAX_USERNAME_CHARS + 1);
       const password = field(form, 'password');
       const address = peerAddress(c);
@@ -163,25 +169,12 @@ export function mountSignIn(deps: BrokerDeps) {
     },
 
     async operatorSignIn(c: Context): Promise<Response> {
-      const form = await readForm(c);
-      if (form === undefined || !preSessionCsrfOk(c, field(form, CSRF_FIELD))) {
-        return errorPage(
-          c,
-          403,
-          'Form expired',
-          'This sign-in form has expired. Reload the page and sign in again.',
-        );
-      }
+      const form = await signInForm(c);
+      if (form instanceof Response) return form;
       const address = peerAddress(c);
       const wait = limiter.wait(OPERATOR_KEY, address, deps.now());
       if (wait > 0) return slowDown(c, wait, operatorPage);
-      const presented = createHash('sha256')
-        .update(field(form, 'admin_token').slice(0, MAX_SECRET_CHARS))
-        .digest();
-      const expected = createHash('sha256')
-        .update(deps.adminToken ?? '')
-        .digest();
-      if (deps.adminToken === undefined || !timingSafeEqual(presented, expected)) {
+      if (!secretsEqual(field(form, 'admin_token').slice(0, MAX_SECRET_CHARS), deps.adminToken)) {
         limiter.failed(OPERATOR_KEY, address, deps.now());
         return operatorPage(c, FAILED, 401);
       }

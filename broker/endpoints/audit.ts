@@ -13,11 +13,11 @@
  * the admin token.
  * @module
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { BrokerDeps } from '../deps.js';
-import { BearerError, InvalidRequest, NotFound } from '../oauth/errors.js';
+import { requireAdminBearer } from '../oauth/admin-bearer.js';
+import { InvalidRequest, NotFound } from '../oauth/errors.js';
 import {
   auditReport,
   decodeDescendantsCursor,
@@ -30,24 +30,7 @@ import type { LedgerToken } from '../store/store.js';
 import { NO_STORE, PATHS } from './urls.js';
 
 function requireAdmin(c: Context, adminToken: string | undefined): void {
-  const header = c.req.header('authorization');
-  const challenge = { realm: 'baton-audit' };
-  if (header === undefined || !/^bearer /i.test(header)) {
-    throw new BearerError(
-      'invalid_request',
-      401,
-      'the audit API needs the admin bearer token',
-      challenge,
-      true,
-    );
-  }
-  const presented = createHash('sha256').update(header.slice(7).trim()).digest();
-  const expected = createHash('sha256')
-    .update(adminToken ?? '')
-    .digest();
-  if (adminToken === undefined || !timingSafeEqual(presented, expected)) {
-    throw new BearerError('invalid_token', 401, 'the admin bearer token is not valid', challenge);
-  }
+  requireAdminBearer(c, adminToken, 'the audit API needs the admin bearer token', 'baton-audit');
 }
 
 const ListQuery = z.object({

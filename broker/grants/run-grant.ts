@@ -9,19 +9,18 @@
  */
 import type { ClientPolicy } from '../config/policy.js';
 import type { BrokerDeps } from '../deps.js';
-import { InvalidRequest, OAuthError, UnsupportedGrantType } from '../oauth/errors.js';
+import {
+  InvalidRequest,
+  isRefusalCode,
+  OAuthError,
+  UnsupportedGrantType,
+} from '../oauth/errors.js';
 import { many, single, type Form } from '../oauth/form.js';
 import { MAX_RECORDED_VALUE_CHARS, MAX_RECORDED_VALUES } from '../oauth/limits.js';
 import { refuse, refusalToError } from '../policy/refusal.js';
 import { inputText, wireText } from '../text/show.js';
 import type { GrantContext, TokenResponse } from './grant.js';
 import { grants } from './index.js';
-
-/**
- * CIBA §11 answers that mean "not yet", not "no": a client polling a pending approval is
- * not refused anything, so these stay out of the refusal ledger.
- */
-const NOT_REFUSALS: ReadonlySet<string> = new Set(['authorization_pending', 'slow_down']);
 
 /** A value from the request as the ledger keeps it: wire-safe characters, capped. */
 const recorded = (value: string): string => wireText(value, MAX_RECORDED_VALUE_CHARS);
@@ -73,7 +72,7 @@ export async function runGrant(
     }
     return await grant.handle(ctx, deps);
   } catch (error) {
-    if (error instanceof OAuthError && !NOT_REFUSALS.has(error.code)) {
+    if (error instanceof OAuthError && isRefusalCode(error.code)) {
       await deps.store.recordRefusal({
         at: now,
         clientId: client.clientId,

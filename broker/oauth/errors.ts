@@ -27,6 +27,17 @@ export type OAuthErrorCode =
   | 'expired_token'
   | 'invalid_binding_message';
 
+/**
+ * CIBA §11 answers that mean "not yet", not "no": a client polling a pending approval is
+ * refused nothing, so these are neither filed in the refusal ledger nor counted as refusals.
+ */
+const NOT_YET: ReadonlySet<string> = new Set(['authorization_pending', 'slow_down']);
+
+/** Whether an error code is a refusal (and not CIBA's "not yet"). */
+export function isRefusalCode(code: string): boolean {
+  return !NOT_YET.has(code);
+}
+
 export class OAuthError extends Error {
   /** Whether the client used HTTP Basic, so a 401 carries `WWW-Authenticate: Basic`. */
   basicChallenge = false;

@@ -11,9 +11,9 @@
  *   caller is loopback: set `BATON_ADMIN_TOKEN` there, or do not forward `/metrics`.)
  * @module
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, Hono } from 'hono';
 import type { BrokerDeps } from '../deps.js';
+import { requireAdminBearer } from '../oauth/admin-bearer.js';
 import { BearerError } from '../oauth/errors.js';
 import { NO_STORE } from '../endpoints/urls.js';
 import { isLoopback, peerAddress } from './peer.js';
@@ -44,21 +44,7 @@ function mayReadMetrics(c: Context, adminToken: string | undefined): void {
       true,
     );
   }
-  const header = c.req.header('authorization');
-  if (header === undefined || !/^bearer /i.test(header)) {
-    throw new BearerError(
-      'invalid_request',
-      401,
-      'metrics need the admin bearer token',
-      challenge,
-      true,
-    );
-  }
-  const presented = createHash('sha256').update(header.slice(7).trim()).digest();
-  const expected = createHash('sha256').update(adminToken).digest();
-  if (!timingSafeEqual(presented, expected)) {
-    throw new BearerError('invalid_token', 401, 'the admin bearer token is not valid', challenge);
-  }
+  requireAdminBearer(c, adminToken, 'metrics need the admin bearer token', 'baton-metrics');
 }
 
 export function mountOps(app: Hono, deps: BrokerDeps): void {

@@ -11,11 +11,8 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import type { BrokerDeps } from '../deps.js';
-import { BearerError, InvalidClient, OAuthError } from '../oauth/errors.js';
+import { BearerError, InvalidClient, isRefusalCode, OAuthError } from '../oauth/errors.js';
 import { MAX_LOGGED_PATH, requestId, type Logger, type RequestInfo } from './log.js';
-
-/** CIBA §11 "not yet" answers: a client polling a pending approval was refused nothing. */
-const NOT_REFUSALS: ReadonlySet<string> = new Set(['authorization_pending', 'slow_down']);
 
 /** The route that answered, as registered (bounded: a pattern, never the raw path). */
 function endpointOf(c: Context): string {
@@ -63,7 +60,7 @@ export function observeRequests(deps: BrokerDeps): MiddlewareHandler {
     const endpoint = endpointOf(c);
     metrics.observe(endpoint, status, ms / 1000);
     const outcome = outcomeOf(c, info);
-    if (outcome?.error !== undefined && status < 500 && !NOT_REFUSALS.has(outcome.error)) {
+    if (outcome?.error !== undefined && status < 500 && isRefusalCode(outcome.error)) {
       metrics.refused(endpoint, info.grant ?? '', outcome.error, outcome.reason ?? outcome.error);
     }
     if (!log.isLevelEnabled('info') && status < 500) return;

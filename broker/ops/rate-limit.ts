@@ -33,24 +33,26 @@ export interface Bucket {
  * so it allocates nothing.
  */
 export function takeToken(bucket: Bucket, limit: RateLimit, now: number): number {
-  if (now > bucket.at) {
-    bucket.tokens = Math.min(limit.burst, bucket.tokens + (now - bucket.at) * limit.ratePerSecond);
-    bucket.at = now;
-  }
-  if (bucket.tokens >= 1) {
-    bucket.tokens -= 1;
-    return 0;
-  }
-  return Math.max(1, Math.ceil((1 - bucket.tokens) / limit.ratePerSecond));
+  const tokens = refilled(bucket, limit, now);
+  if (tokens < 1) return secondsUntilOne(tokens, limit);
+  bucket.tokens = tokens - 1;
+  bucket.at = Math.max(bucket.at, now);
+  return 0;
+}
+
+function secondsUntilOne(tokens: number, limit: RateLimit): number {
+  return Math.max(1, Math.ceil((1 - tokens) / limit.ratePerSecond));
+}
+
+/** Tokens in `bucket` at `now`, refilled for the time since its last use, at most a burst. */
+function refilled(bucket: Bucket, limit: RateLimit, now: number): number {
+  return Math.min(limit.burst, bucket.tokens + Math.max(0, now - bucket.at) * limit.ratePerSecond);
 }
 
 /** Seconds until a token is back, without taking one (0: a request may go ahead). */
 export function waitFor(bucket: Bucket, limit: RateLimit, now: number): number {
-  const tokens = Math.min(
-    limit.burst,
-    bucket.tokens + Math.max(0, now - bucket.at) * limit.ratePerSecond,
-  );
-  return tokens >= 1 ? 0 : Math.max(1, Math.ceil((1 - tokens) / limit.ratePerSecond));
+  const tokens = refilled(bucket, limit, now);
+  return tokens >= 1 ? 0 : secondsUntilOne(tokens, limit);
 }
 
 /**
