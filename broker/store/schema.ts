@@ -172,3 +172,87 @@ export const consoleSessions = sqliteTable(
   },
   (t) => [index('console_sessions_expires').on(t.expiresAt)],
 );
+
+/**
+ * SPEC §8, MCP authorization (`mcp-auth/`). Secrets (codes, refresh tokens) are kept only
+ * as their base64url SHA-256, so a copy of the database redeems nothing.
+ *
+ * - `mcp_registered_clients`: RFC 7591 dynamic registrations (public clients only).
+ *   `last_used_at` moves at each authorization; a registration unused for 90 days is
+ *   no longer live (it stops counting toward the cap and is refused as unknown).
+ * - `mcp_auth_codes`: one-time authorization codes (60 s), bound to the client, the
+ *   redirect, the PKCE challenge, the resource, the approved scope and the person.
+ *   `family_id` names what a redemption issued, so a replayed code revokes it.
+ * - `mcp_refresh_families`: one per consent: who, which client, which resource and the
+ *   scope consented to; `consent_expires_at` caps every refresh token of the family.
+ * - `mcp_refresh_tokens`: each refresh token of a family; rotated on use (`spent_at`).
+ * - `mcp_family_tokens`: every access token a family issued, so reuse of a spent refresh
+ *   token revokes them all, and a revoked one ends the family.
+ */
+export const mcpRegisteredClients = sqliteTable(
+  'mcp_registered_clients',
+  {
+    clientId: text('client_id').primaryKey(),
+    clientName: text('client_name'),
+    /** JSON array of the registered redirect URIs. */
+    redirectUris: text('redirect_uris').notNull(),
+    createdAt: integer('created_at').notNull(),
+    lastUsedAt: integer('last_used_at').notNull(),
+  },
+  (t) => [index('mcp_registered_clients_last_used').on(t.lastUsedAt)],
+);
+
+export const mcpAuthCodes = sqliteTable(
+  'mcp_auth_codes',
+  {
+    codeHash: text('code_hash').primaryKey(),
+    clientId: text('client_id').notNull(),
+    redirectUri: text('redirect_uri').notNull(),
+    codeChallenge: text('code_challenge').notNull(),
+    resource: text('resource').notNull(),
+    scope: text('scope').notNull(),
+    username: text('username').notNull(),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    usedAt: integer('used_at'),
+    /** Set when a second redemption was tried: the family it issued is revoked. */
+    replayedAt: integer('replayed_at'),
+    familyId: text('family_id'),
+  },
+  (t) => [index('mcp_auth_codes_expires').on(t.expiresAt)],
+);
+
+export const mcpRefreshFamilies = sqliteTable(
+  'mcp_refresh_families',
+  {
+    familyId: text('family_id').primaryKey(),
+    clientId: text('client_id').notNull(),
+    username: text('username').notNull(),
+    resource: text('resource').notNull(),
+    scope: text('scope').notNull(),
+    createdAt: integer('created_at').notNull(),
+    consentExpiresAt: integer('consent_expires_at').notNull(),
+    revokedAt: integer('revoked_at'),
+  },
+  (t) => [index('mcp_refresh_families_consent').on(t.consentExpiresAt)],
+);
+
+export const mcpRefreshTokens = sqliteTable(
+  'mcp_refresh_tokens',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    familyId: text('family_id').notNull(),
+    createdAt: integer('created_at').notNull(),
+    spentAt: integer('spent_at'),
+  },
+  (t) => [index('mcp_refresh_tokens_family').on(t.familyId)],
+);
+
+export const mcpFamilyTokens = sqliteTable(
+  'mcp_family_tokens',
+  {
+    jti: text('jti').primaryKey(),
+    familyId: text('family_id').notNull(),
+  },
+  (t) => [index('mcp_family_tokens_family').on(t.familyId)],
+);
