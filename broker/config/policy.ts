@@ -12,6 +12,7 @@ import { ConfigError, formatIssues, issueSentence, jsonSyntaxProblem } from './f
 import { forTerminal } from '../text/show.js';
 import { isUsername, USERNAME_RULE } from '../text/username.js';
 import { isPasswordHash } from './password.js';
+import { clientIdUrlProblem } from '../mcp-auth/cimd.js';
 import {
   DEFAULT_RETENTION_FILE,
   RetentionSchema,
@@ -109,6 +110,36 @@ const RateLimits = z.strictObject({
   failed_authentication: RateLimitSchema.default(DEFAULT_RATE_LIMITS.failed_authentication),
 });
 
+/** Longest consent an MCP client can hold (and so its refresh tokens): one year. */
+export const MAX_CONSENT_TTL_SECONDS = 31_536_000;
+export const DEFAULT_CONSENT_TTL_SECONDS = 2_592_000;
+
+/**
+ * SPEC §8: which standard MCP clients (Client ID Metadata Documents, dynamic
+ * registration) may get a person's consent, and what they may hold. Absent: all accepted.
+ */
+const McpClients = z.strictObject({
+  $comment: Comment,
+  /** `all`, `none`, or the CIMD URLs (client_id) accepted. */
+  accept: z
+    .union([z.literal('all'), z.literal('none'), z.array(z.string())], {
+      error: 'must be "all", "none" or a list of client metadata document URLs',
+    })
+    .default('all'),
+  /** RFC 7591 registration; default true when `accept` is `all`, else false (a list is closed). */
+  dynamic_registration: z.boolean().optional(),
+  /** Scopes MCP clients may ask for; default: every scope a policy client holds. */
+  scopes: z.array(ScopeToken).optional(),
+  /** Audiences an MCP client's token may be exchanged for through the /mcp tools. */
+  audiences: z.array(z.string()).optional(),
+  consent_ttl_seconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(MAX_CONSENT_TTL_SECONDS)
+    .default(DEFAULT_CONSENT_TTL_SECONDS),
+});
+
 const Client = z.strictObject({
   $comment: Comment,
   client_id: z
@@ -144,6 +175,7 @@ const PolicySchema = z
     users: z.array(User).default([]),
     clients: z.array(Client).min(1, 'at least one client is needed'),
     rate_limits: RateLimits.default(DEFAULT_RATE_LIMITS),
+    mcp_clients: McpClients.optional(),
   })
   .superRefine((p, ctx) => {
     const ids = new Set<string>();
@@ -226,6 +258,21 @@ const PolicySchema = z
       p.clients.forEach((c, i) => {
         if (isHttp(c.jwks_uri))
           ctx.addIssue({ code: 'custom', message, path: ['clients', i, 'jwks_uri'] });
+      });
+    }
+    if (p.mcp_clients !== undefined) {
+      const m = p.mcp_clients;
+      if (Array.isArray(m.accept)) {
+        m.accept.forEach((url, i) => {
+          const problem = clientIdUrlProblem(url, p.development.allow_insecure_key_urls);
+          if (problem)
+            ctx.addIssue({ code: 'custom', message: problem, path: ['mcp_clients', 'accept', i] });
+        });
+      }
+      m.audiences?.forEach((aud, j) => {
+        const problem = audienceProblem(aud, ids);
+        if (problem)
+          ctx.addIssue({ code: 'custom', message: problem, path: ['mcp_clients', 'audiences', j] });
       });
     }
     const users = new Set<string>();
@@ -322,6 +369,22 @@ export interface Policy {
   /** Every scope any client may hold, for `scopes_supported`. */
   readonly scopesSupported: readonly string[];
   readonly rateLimits: RateLimitPolicy;
+  /** `mcp_clients`, defaults filled in; read it through `mcp-auth/mcp-clients-policy.ts`. */
+  readonly mcpClients: McpClientsPolicy;
+}
+
+/** SPEC §8: which standard MCP clients are accepted and what they may hold. */
+export interface McpClientsPolicy {
+  /** Clients identified by a metadata document: `all`, `none`, or the URLs accepted. */
+  readonly accept: 'all' | 'none' | readonly string[];
+  /** RFC 7591 registration (default: on when `accept` is `all`). */
+  readonly dynamicRegistration: boolean;
+  /** Scopes an MCP client may ask a person for. */
+  readonly scopes: readonly string[];
+  /** Audiences an MCP client's token may be exchanged for through the /mcp tools. */
+  readonly audiences: readonly string[];
+  /** How long a consent (and every refresh token under it) lasts. */
+  readonly consentTtlSeconds: number;
 }
 
 function toClient(c: ParsedClient, policyMax: number): ClientPolicy {
@@ -384,6 +447,19 @@ export function parsePolicy(input: unknown, issuer: string): Policy {
       ),
       failedAuthentication: toRateLimit(p.rate_limits.failed_authentication),
     }),
+    mcpClients: toMcpClients(p),
+  });
+}
+
+function toMcpClients(p: ParsedPolicy): McpClientsPolicy {
+  const m = p.mcp_clients;
+  const accept = m?.accept ?? 'all';
+  return Object.freeze({
+    accept: Array.isArray(accept) ? Object.freeze([...new Set(accept)]) : accept,
+    dynamicRegistration: m?.dynamic_registration ?? accept === 'all',
+    scopes: [...new Set(m?.scopes ?? p.clients.flatMap((c) => c.scopes))].sort(),
+    audiences: [...new Set(m?.audiences ?? p.clients.flatMap((c) => c.audiences))].sort(),
+    consentTtlSeconds: m?.consent_ttl_seconds ?? DEFAULT_CONSENT_TTL_SECONDS,
   });
 }
 

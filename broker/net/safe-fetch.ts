@@ -136,12 +136,16 @@ export function safeFetch(url: string | URL, options: SafeFetchOptions): Promise
         res.on('error', reject);
         res.on('end', () => {
           if (!res.complete) return reject(new UnsafeFetch('the answer was cut short'));
-          // Only the content type is passed on; a redirect's Location is never followed.
-          const type = res.headers['content-type'];
+          // Only the content type and caching are passed on; a redirect's Location is never followed.
+          const passed: Record<string, string> = {};
+          for (const name of ['content-type', 'cache-control'] as const) {
+            const value = res.headers[name];
+            if (value) passed[name] = value;
+          }
           resolve(
             new Response(status === 204 || status === 304 ? null : Buffer.concat(chunks), {
               status,
-              headers: type ? { 'content-type': type } : {},
+              headers: passed,
             }),
           );
         });

@@ -141,6 +141,13 @@ describe('parsePolicy: a valid file', () => {
       scopesSupported: ['flights:book', 'flights:read', 'trips:book', 'trips:read'],
       rateLimits: DEFAULT_RATE_LIMIT_POLICY,
       retention: DEFAULT_RETENTION,
+      mcpClients: {
+        accept: 'all',
+        dynamicRegistration: true,
+        scopes: ['flights:book', 'flights:read', 'trips:book', 'trips:read'],
+        audiences: ['agent:flight-booker', 'https://api.airline.example'],
+        consentTtlSeconds: 2_592_000,
+      },
     });
   });
 
@@ -183,6 +190,13 @@ describe('parsePolicy: a valid file', () => {
       scopesSupported: [],
       rateLimits: DEFAULT_RATE_LIMIT_POLICY,
       retention: DEFAULT_RETENTION,
+      mcpClients: {
+        accept: 'all',
+        dynamicRegistration: true,
+        scopes: [],
+        audiences: [],
+        consentTtlSeconds: 2_592_000,
+      },
     });
   });
 
