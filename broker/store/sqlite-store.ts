@@ -31,6 +31,8 @@ import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { capJson, capText, FIELD_CAPS, within } from './limits.js';
 import * as schema from './schema.js';
 import { SqliteApprovals } from './sqlite-approvals.js';
+import { SqliteMcpAuth } from './sqlite-mcp-auth.js';
+import type * as McpAuth from './mcp-auth-store.js';
 import {
   MAX_PENDING_LIST,
   ParentRevokedError,
@@ -193,6 +195,7 @@ export class SqliteStore implements Store {
   readonly #ledgerState;
   readonly #getToken;
   readonly #approvals: SqliteApprovals;
+  readonly #mcpAuth: SqliteMcpAuth;
   readonly #commitBatch: (batch: Pending[]) => Array<unknown | undefined>;
 
   constructor(
@@ -244,6 +247,7 @@ export class SqliteStore implements Store {
       .where(eq(tokens.jti, sql.placeholder('jti')))
       .prepare();
     this.#approvals = new SqliteApprovals(db, sqlite);
+    this.#mcpAuth = new SqliteMcpAuth(sqlite);
 
     // One transaction per batch; a row that fails (revoked parent, constraint) fails
     // alone: SQLite rolls back only that statement and the others still commit.
@@ -710,6 +714,54 @@ export class SqliteStore implements Store {
           .where(and(eq(a.status, 'pending'), gt(a.expiresAt, now))),
       ),
     };
+  }
+
+  // MCP authorization (SPEC §8): `sqlite-mcp-auth.ts`. Whatever may revoke a family's
+  // tokens first commits the queued ledger rows, so the cascade sees every one of them.
+  registerMcpClient(c: McpAuth.McpRegisteredClient, cap: number, liveSince: number) {
+    return this.#mcpAuth.registerMcpClient(c, cap, liveSince);
+  }
+
+  getMcpClient(clientId: string, liveSince: number) {
+    return this.#mcpAuth.getMcpClient(clientId, liveSince);
+  }
+
+  touchMcpClient(clientId: string, at: number) {
+    return this.#mcpAuth.touchMcpClient(clientId, at);
+  }
+
+  createAuthCode(code: McpAuth.McpAuthCode) {
+    return this.#mcpAuth.createAuthCode(code);
+  }
+
+  claimAuthCode(codeHash: string, now: number) {
+    this.#flush();
+    return this.#mcpAuth.claimAuthCode(codeHash, now);
+  }
+
+  startRefreshFamily(
+    codeHash: string,
+    family: McpAuth.McpRefreshFamily,
+    refreshHash: string,
+    jti: string,
+  ) {
+    return this.#mcpAuth.startRefreshFamily(codeHash, family, refreshHash, jti);
+  }
+
+  rotateRefreshToken(
+    refreshHash: string,
+    clientId: string,
+    newRefreshHash: string,
+    jti: string,
+    now: number,
+  ) {
+    this.#flush();
+    return this.#mcpAuth.rotateRefreshToken(refreshHash, clientId, newRefreshHash, jti, now);
+  }
+
+  revokeRefreshFamily(refreshHash: string, clientId: string, now: number) {
+    this.#flush();
+    return this.#mcpAuth.revokeRefreshFamily(refreshHash, clientId, now);
   }
 
   async close(): Promise<void> {

@@ -5,6 +5,7 @@
  * better-sqlite3 is synchronous.
  * @module
  */
+import type { McpAuthStore } from './mcp-auth-store.js';
 import type { ActClaim } from '../tokens/claims.js';
 
 /** One issued token, as the ledger keeps it (SPEC §5). */
@@ -158,7 +159,7 @@ export class ParentRevokedError extends Error {
   }
 }
 
-export interface Store {
+export interface Store extends McpAuthStore {
   /**
    * Records an issued token durably. Resolves once the row has committed; callers
    * send the token only after that. Rows of one event-loop turn commit together.

@@ -1,0 +1,95 @@
+/**
+ * The storage half of MCP authorization (SPEC §8), apart from the ledger: `Store`
+ * extends it. Codes and refresh tokens arrive here already hashed (base64url SHA-256).
+ * Every change that must not happen twice is one conditional statement or one
+ * transaction, so two racing redemptions or refreshes can never both win.
+ * @module
+ */
+
+export interface McpRegisteredClient {
+  clientId: string;
+  clientName: string | null;
+  redirectUris: string[];
+  createdAt: number;
+  lastUsedAt: number;
+}
+
+export interface McpAuthCode {
+  codeHash: string;
+  clientId: string;
+  redirectUri: string;
+  codeChallenge: string;
+  resource: string;
+  scope: string;
+  username: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface McpRefreshFamily {
+  familyId: string;
+  clientId: string;
+  username: string;
+  resource: string;
+  scope: string;
+  createdAt: number;
+  consentExpiresAt: number;
+}
+
+/** What redeeming a code found. */
+export type CodeClaim =
+  { kind: 'claimed'; code: McpAuthCode } | { kind: 'replayed' } | { kind: 'unknown' };
+
+/** What presenting a refresh token found. */
+export type RefreshRotation =
+  | { kind: 'rotated'; family: McpRefreshFamily }
+  /** A spent token came back: the family and every token it issued are now revoked. */
+  | { kind: 'replayed' }
+  /** The family was revoked, one of its tokens was, or the consent ran out. */
+  | { kind: 'ended' }
+  | { kind: 'unknown' };
+
+export interface McpAuthStore {
+  /**
+   * Registers a client unless `cap` live registrations (used since `liveSince`) exist;
+   * the count and the insert are one statement. Resolves whether it was registered.
+   */
+  registerMcpClient(client: McpRegisteredClient, cap: number, liveSince: number): Promise<boolean>;
+  /** A live registration (used since `liveSince`), or undefined. */
+  getMcpClient(clientId: string, liveSince: number): Promise<McpRegisteredClient | undefined>;
+  /** Marks a registration used (at each consent), so it stays live. */
+  touchMcpClient(clientId: string, at: number): Promise<void>;
+
+  /** Stores a new one-time code; also drops codes that expired before `code.createdAt`. */
+  createAuthCode(code: McpAuthCode): Promise<void>;
+  /**
+   * Marks the code used, once. A second redemption is `replayed`: the family the first
+   * one started (if any) is revoked with every access token it issued, at `now`.
+   */
+  claimAuthCode(codeHash: string, now: number): Promise<CodeClaim>;
+  /**
+   * Starts the refresh family of a redeemed code with its first refresh token and access
+   * token jti, unless the code was replayed meanwhile (then resolves false).
+   */
+  startRefreshFamily(
+    codeHash: string,
+    family: McpRefreshFamily,
+    refreshHash: string,
+    jti: string,
+  ): Promise<boolean>;
+  /**
+   * In one transaction: checks the token's family stands (not revoked, none of its
+   * access tokens revoked, consent not over at `now`, the same client), spends the token,
+   * and files `newRefreshHash` and the new access token's `jti` under the family.
+   * A spent token revokes the family and its access tokens (`replayed`).
+   */
+  rotateRefreshToken(
+    refreshHash: string,
+    clientId: string,
+    newRefreshHash: string,
+    jti: string,
+    now: number,
+  ): Promise<RefreshRotation>;
+  /** Revokes the family of this refresh token (if it is `clientId`'s) and its access tokens. */
+  revokeRefreshFamily(refreshHash: string, clientId: string, now: number): Promise<boolean>;
+}
