@@ -117,24 +117,34 @@ export function safeFetch(url: string | URL, options: SafeFetchOptions): Promise
       (res) => {
         const status = res.statusCode ?? 0;
         const declared = Number(res.headers['content-length']);
+        // Settled first, then the connection cut without an error: a cut connection whose
+        // last bytes had already arrived would otherwise still end, or raise its error
+        // where nobody listens.
+        let refused = false;
+        const refuse = (message: string) => {
+          refused = true;
+          reject(new UnsafeFetch(message));
+          res.destroy();
+          request.destroy();
+        };
         if (Number.isFinite(declared) && declared > options.maxBytes) {
-          request.destroy(
-            new UnsafeFetch(`the answer declares ${declared} bytes, more than ${options.maxBytes}`),
-          );
+          refuse(`the answer declares ${declared} bytes, more than ${options.maxBytes}`);
           return;
         }
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (chunk: Buffer) => {
+          if (refused) return;
           size += chunk.length;
           if (size > options.maxBytes) {
-            request.destroy(new UnsafeFetch(`the answer is larger than ${options.maxBytes} bytes`));
+            refuse(`the answer is larger than ${options.maxBytes} bytes`);
             return;
           }
           chunks.push(chunk);
         });
         res.on('error', reject);
         res.on('end', () => {
+          if (refused) return;
           if (!res.complete) return reject(new UnsafeFetch('the answer was cut short'));
           // Only the content type and caching are passed on; a redirect's Location is never followed.
           const passed: Record<string, string> = {};
