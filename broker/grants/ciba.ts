@@ -8,12 +8,12 @@
  * - pending → `authorization_pending`, or `slow_down` when polled before the interval
  *   was up (the request's interval then grows by 5 s, §11)
  * - approved → exactly one token: `sub` = the person, `act` = `{ sub: client }`, the
- *   approved scope, the requested audience. The approval is claimed atomically with the
- *   new token's jti before the token is signed, so a second poll can never get a second
- *   token, and `issued_jti` links the approval to the root of the chain it starts.
+ *   approved scope, the requested audience. The approval's claim and the token's ledger
+ *   row commit in one transaction (`Store.issueForApproval`), so a second poll can never
+ *   get a second token, a crash never strands an approval, and `issued_jti` links the
+ *   approval to the root of the chain it starts.
  * @module
  */
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { BrokerDeps } from '../deps.js';
 import {
@@ -56,29 +56,22 @@ async function issue(
   const exp = must(
     clampLifetime({ now, defaultTtl: deps.policy.defaultTtlSeconds, maxTtl: client.maxTtlSeconds }),
   );
-  const jti = randomUUID();
-  if (!(await deps.store.claimApprovedForIssue(approval.authReqId, jti))) {
+  // Signed first, then recorded in the one transaction that claims the approval: a
+  // crash at any point leaves either an approved request (the next poll tries again) or
+  // an issued one with its token in the ledger, never one without the other.
+  const issued = await deps.tokens.issueForApproval(approval.authReqId, {
+    sub,
+    act: { sub: client.clientId },
+    clientId: client.clientId,
+    scope: approval.approvedScope ?? approval.scope,
+    aud: approval.aud,
+    iat: now,
+    exp,
+    grantType: GRANT_CIBA,
+    parentJti: null,
+  });
+  if (issued === undefined)
     throw new InvalidGrant('the token for this auth_req_id has already been issued');
-  }
-  let issued;
-  try {
-    issued = await deps.tokens.issue({
-      jti,
-      sub,
-      act: { sub: client.clientId },
-      clientId: client.clientId,
-      scope: approval.approvedScope ?? approval.scope,
-      aud: approval.aud,
-      iat: now,
-      exp,
-      grantType: GRANT_CIBA,
-      parentJti: null,
-    });
-  } catch (error) {
-    // Nothing reached the client: let its next poll try again.
-    await deps.store.releaseIssueClaim(approval.authReqId, jti);
-    throw error;
-  }
   return {
     access_token: issued.accessToken,
     token_type: 'Bearer',

@@ -197,16 +197,11 @@ export class SqliteApprovals {
     this.#schedulePoll.run({ id: authReqId, interval, nextPollAt });
   }
 
+  /**
+   * Approved → issued with the token's jti (one conditional UPDATE: one winner). Only
+   * inside the store's transaction that also records the token (`issueForApproval`).
+   */
   claimForIssue(authReqId: string, jti: string): boolean {
     return this.#claim.run({ id: authReqId, jti }).changes === 1;
-  }
-
-  releaseClaim(authReqId: string, jti: string): void {
-    const t = schema.approvalRequests;
-    this.db
-      .update(t)
-      .set({ status: 'approved', issuedJti: null })
-      .where(and(eq(t.authReqId, authReqId), eq(t.status, 'issued'), eq(t.issuedJti, jti)))
-      .run();
   }
 }

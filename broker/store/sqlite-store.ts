@@ -10,7 +10,8 @@
  * without changing the callers (they just `await recordIssued(...)`).
  *
  * CIBA approval requests are written directly (`sqlite-approvals.ts`): each change is one
- * conditional UPDATE, and a person's decision is rare.
+ * conditional UPDATE, and a person's decision is rare. A CIBA token's row commits in the
+ * same transaction as its approval's claim (`issueForApproval`).
  *
  * Chains and trees are walked by SQLite (recursive CTEs, which iterate), never by
  * recursion in JavaScript, and every walk that feeds a report is bounded: `chain` stops
@@ -197,6 +198,7 @@ export class SqliteStore implements Store {
   readonly #approvals: SqliteApprovals;
   readonly #mcpAuth: SqliteMcpAuth;
   readonly #commitBatch: (batch: Pending[]) => Array<unknown | undefined>;
+  readonly #issueForApproval: (authReqId: string, token: TokenRecord) => boolean;
 
   constructor(
     readonly sqlite: Database.Database,
@@ -258,26 +260,41 @@ export class SqliteStore implements Store {
             this.#insertRefusal.run(cappedRefusal(item.row));
             return undefined;
           }
-          const t = item.row;
-          // A child copies its chain's root and counts one more hop; a parent the ledger
-          // lacks starts a new chain. Same single read that checks the parent stands.
-          let rootJti = t.jti;
-          let hop = 0;
-          if (t.parentJti !== null) {
-            const parent = this.#ledgerState.get({ jti: t.parentJti });
-            if (parent?.revokedAt != null) return new ParentRevokedError(t.parentJti);
-            if (parent !== undefined) {
-              rootJti = parent.rootJti ?? t.parentJti;
-              hop = parent.hop + 1;
-            }
-          }
-          this.#insertToken.run({ ...cappedToken(t), rootJti, hop });
+          this.#insertTokenRow(item.row);
           return undefined;
         } catch (error) {
           return error;
         }
       }),
     );
+
+    // Claim and ledger row in one transaction (a savepoint when a batch is open): a row
+    // that cannot be recorded rolls the claim back with it.
+    this.#issueForApproval = sqlite.transaction((authReqId: string, token: TokenRecord) => {
+      if (!this.#approvals.claimForIssue(authReqId, token.jti)) return false;
+      this.#insertTokenRow(token);
+      return true;
+    });
+  }
+
+  /**
+   * Inserts one token row inside the caller's transaction; throws `ParentRevokedError`
+   * or `LedgerFieldTooLargeError`. A child copies its chain's root and counts one more
+   * hop; a parent the ledger lacks starts a new chain. The same single read checks that
+   * the parent stands (SQLite's one writer makes it a lock).
+   */
+  #insertTokenRow(t: TokenRecord): void {
+    let rootJti = t.jti;
+    let hop = 0;
+    if (t.parentJti !== null) {
+      const parent = this.#ledgerState.get({ jti: t.parentJti });
+      if (parent?.revokedAt != null) throw new ParentRevokedError(t.parentJti);
+      if (parent !== undefined) {
+        rootJti = parent.rootJti ?? t.parentJti;
+        hop = parent.hop + 1;
+      }
+    }
+    this.#insertToken.run({ ...cappedToken(t), rootJti, hop });
   }
 
   #enqueue(item: Pending): void {
@@ -630,12 +647,11 @@ export class SqliteStore implements Store {
     this.#approvals.schedulePoll(authReqId, interval, nextPollAt);
   }
 
-  async claimApprovedForIssue(authReqId: string, jti: string): Promise<boolean> {
-    return this.#approvals.claimForIssue(authReqId, jti);
-  }
-
-  async releaseIssueClaim(authReqId: string, jti: string): Promise<void> {
-    this.#approvals.releaseClaim(authReqId, jti);
+  async issueForApproval(authReqId: string, token: TokenRecord): Promise<boolean> {
+    // Its own transaction, after the rows already queued (ledger order is kept). One
+    // fsync per CIBA token is fine: a person's approval paces them.
+    this.#flush();
+    return this.#issueForApproval(authReqId, token);
   }
 
   async createConsoleSession(session: ConsoleSession): Promise<void> {

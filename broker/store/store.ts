@@ -3,6 +3,22 @@
  * (`sqlite-store.ts`); a PostgreSQL store for several brokers can follow behind the
  * same methods, which is why everything here returns a Promise even though
  * better-sqlite3 is synchronous.
+ *
+ * What every implementation must guarantee ACROSS PROCESSES (several brokers on one
+ * database, issue 12), not just within one: SQLite gets most of it from its one writer;
+ * PostgreSQL under READ COMMITTED needs the locks named on each method.
+ * - Durable before sent: a write method resolves only after its transaction committed.
+ * - No live child under a revoked parent: `recordIssued` checks the parent inside the
+ *   transaction that inserts the child, holding a lock on the parent row (PostgreSQL:
+ *   `SELECT ... FOR SHARE` on the parent, which waits for a `revokeCascade` holding
+ *   `FOR UPDATE` and then sees its revocation; or one `INSERT ... SELECT ... WHERE parent
+ *   not revoked` statement doing the same).
+ * - One winner: every state change of an approval is a conditional UPDATE (`WHERE status
+ *   = 'pending'` / `'approved'`) whose row count says who won; the loser changes nothing.
+ *   `issueForApproval` adds the ledger row in that same transaction.
+ * - Once only: `useAssertionJti` is one INSERT against a unique (client, jti) key.
+ * - Nothing cached that can outlive a write made by another broker: reads go to the
+ *   database (or a cache invalidated by it, e.g. LISTEN/NOTIFY).
  * @module
  */
 import type { McpAuthStore } from './mcp-auth-store.js';
@@ -164,7 +180,10 @@ export interface Store extends McpAuthStore {
    * Records an issued token durably. Resolves once the row has committed; callers
    * send the token only after that. Rows of one event-loop turn commit together.
    * Rejects with `ParentRevokedError` when `parentJti` is revoked at commit time, so a
-   * revocation racing an exchange can never leave a live child behind.
+   * revocation racing an exchange can never leave a live child behind, even one made by
+   * another broker: the parent is read under a row lock in the inserting transaction.
+   * A parent the ledger lacks starts a new chain (root = itself, hop 0); otherwise the
+   * row copies the parent's root and its hop + 1.
    */
   recordIssued(token: TokenRecord): Promise<void>;
   /** Records a refused exchange (same commit path as `recordIssued`). */
@@ -177,7 +196,10 @@ export interface Store extends McpAuthStore {
   revokedAt(jti: string): Promise<number | null | undefined>;
   /**
    * Revokes the token and every token exchanged from it, however deep, in one
-   * transaction. Returns how many rows were newly revoked.
+   * transaction. Returns how many rows were newly revoked. Locks the rows it revokes
+   * (PostgreSQL: `FOR UPDATE`, in jti order to avoid deadlocks) so a child being recorded
+   * concurrently either commits first (and is revoked here) or waits and is refused.
+   * Every broker's next `revokedAt` / `ledgerState` read sees it.
    */
   revokeCascade(jti: string, at: number): Promise<number>;
   /** Revocation state and hop of a token: `undefined` when the ledger has no such jti. */
@@ -239,7 +261,8 @@ export interface Store extends McpAuthStore {
 
   /**
    * RFC 7523 §3: remembers a client assertion's jti until `exp`. Resolves false when
-   * the same client already used that jti (a replay).
+   * the same client already used that jti (a replay), on this broker or any other: one
+   * INSERT against the unique (client_id, jti) key, `ON CONFLICT DO NOTHING`.
    */
   useAssertionJti(clientId: string, jti: string, exp: number, now: number): Promise<boolean>;
 
@@ -248,7 +271,9 @@ export interface Store extends McpAuthStore {
    * already has `caps.perClient` pending unexpired requests, or `caps.perClientUser` for
    * this person (default `DEFAULT_PENDING_CAPS`: 100 and 20): then resolves false and
    * records nothing. The count and the insert are one statement, so concurrent requests
-   * (or brokers) cannot overshoot the cap.
+   * (or brokers) cannot overshoot the cap. (Under PostgreSQL READ COMMITTED one statement
+   * is not enough: two transactions can both count below the cap; serialise per client,
+   * e.g. `pg_advisory_xact_lock` on the client_id, in the inserting transaction.)
    */
   createApproval(approval: NewApproval, caps?: PendingCaps): Promise<boolean>;
   getApproval(authReqId: string): Promise<ApprovalRecord | undefined>;
@@ -261,12 +286,14 @@ export interface Store extends McpAuthStore {
   listPendingApprovals(now: number, username?: string, limit?: number): Promise<ApprovalRecord[]>;
   /**
    * Cancels `clientId`'s pending request (the agent stopped waiting), so nobody is asked
-   * to decide what nobody will collect; whether it was pending and is now cancelled.
+   * to decide what nobody will collect; whether it was pending and is now cancelled (one
+   * conditional UPDATE: against a racing decision, one wins).
    */
   cancelApproval(authReqId: string, clientId: string, at: number): Promise<boolean>;
   /**
    * A person's decision. Only a pending, unexpired request changes; resolves whether it
-   * did, so a second decision (or one on an expired request) is a no-op.
+   * did, so a second decision (or one on an expired request) is a no-op. One conditional
+   * UPDATE: two people deciding through two brokers, exactly one wins.
    */
   decideApproval(
     authReqId: string,
@@ -275,16 +302,25 @@ export interface Store extends McpAuthStore {
     by: string,
     at: number,
   ): Promise<boolean>;
-  /** After a pending poll: when the next one may come, at what interval. */
+  /**
+   * After a pending poll: when the next one may come, at what interval. Changes only a
+   * still-pending request (a decision made meanwhile wins); last writer wins otherwise.
+   */
   schedulePoll(authReqId: string, interval: number, nextPollAt: number): Promise<void>;
   /**
-   * Atomically moves an approved request to `issued` with the jti its token will carry.
-   * Resolves false when it was not `approved` (a concurrent poll claimed it first), so
-   * an approval yields at most one token.
+   * Issues a CIBA approval's token as ONE transaction: moves the request from `approved`
+   * to `issued` with `issued_jti = token.jti` AND records the token's ledger row (as
+   * `recordIssued` would: caps, parent check). Resolves true once both have committed,
+   * false (nothing written) when the request was not `approved` (another poll, on this
+   * broker or another, won it). Rejects, with nothing written and the request still
+   * `approved`, when the row cannot be recorded (`LedgerFieldTooLargeError`, a duplicate
+   * jti, a lost connection): there is never an `issued` request without its token row,
+   * nor a token row for a request still claimable, so a crash cannot strand an approval.
+   * Across processes: the conditional UPDATE (`WHERE status = 'approved'`) is the one
+   * winner; under PostgreSQL READ COMMITTED a second poller blocks on the row lock, then
+   * re-reads the row, sees `issued` and updates nothing.
    */
-  claimApprovedForIssue(authReqId: string, jti: string): Promise<boolean>;
-  /** Undoes a claim whose token could not be issued, so the next poll can try again. */
-  releaseIssueClaim(authReqId: string, jti: string): Promise<void>;
+  issueForApproval(authReqId: string, token: TokenRecord): Promise<boolean>;
 
   /**
    * Console sessions (SPEC §3a). `createConsoleSession` also drops sessions that expired

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
-import type { Store } from '../store/store.js';
+import type { Store, TokenRecord } from '../store/store.js';
 import type { ActClaim } from './claims.js';
 import { SIGNING_ALG, type KeyRing } from './signing-keys.js';
 
@@ -21,7 +21,7 @@ export interface IssueRequest {
   grantType: string;
   /** The jti of the Baton token this one was exchanged from, if any. */
   parentJti: string | null;
-  /** A jti chosen beforehand (CIBA claims its approval with it); a fresh UUID otherwise. */
+  /** A jti chosen beforehand; a fresh UUID otherwise. */
   jti?: string | undefined;
 }
 
@@ -44,6 +44,22 @@ export class TokenIssuer {
   }
 
   async issue(req: IssueRequest): Promise<IssuedToken> {
+    const { issued, record } = await this.#sign(req);
+    await this.store.recordIssued(record);
+    return issued;
+  }
+
+  /**
+   * A CIBA approval's token: signed, then recorded in the same transaction that moves the
+   * approval to `issued` (`Store.issueForApproval`). `undefined` when the approval was no
+   * longer `approved` (another poll won): the signed token is dropped, never sent.
+   */
+  async issueForApproval(authReqId: string, req: IssueRequest): Promise<IssuedToken | undefined> {
+    const { issued, record } = await this.#sign(req);
+    return (await this.store.issueForApproval(authReqId, record)) ? issued : undefined;
+  }
+
+  async #sign(req: IssueRequest): Promise<{ issued: IssuedToken; record: TokenRecord }> {
     const jti = req.jti ?? randomUUID();
     const claims: Record<string, unknown> = {
       iss: this.issuer,
@@ -59,18 +75,20 @@ export class TokenIssuer {
     const accessToken = await new SignJWT(claims)
       .setProtectedHeader(this.#header)
       .sign(this.keyRing.privateKey);
-    await this.store.recordIssued({
-      jti,
-      parentJti: req.parentJti,
-      sub: req.sub,
-      act: req.act ?? null,
-      clientId: req.clientId,
-      grantType: req.grantType,
-      scope: req.scope,
-      aud: req.aud,
-      iat: req.iat,
-      exp: req.exp,
-    });
-    return { jti, accessToken, expiresIn: req.exp - req.iat, scope: req.scope };
+    return {
+      issued: { jti, accessToken, expiresIn: req.exp - req.iat, scope: req.scope },
+      record: {
+        jti,
+        parentJti: req.parentJti,
+        sub: req.sub,
+        act: req.act ?? null,
+        clientId: req.clientId,
+        grantType: req.grantType,
+        scope: req.scope,
+        aud: req.aud,
+        iat: req.iat,
+        exp: req.exp,
+      },
+    };
   }
 }

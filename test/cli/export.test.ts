@@ -162,7 +162,19 @@ describe('npx baton export', () => {
       interval: 5,
     });
     await b.store.decideApproval('req-1', 'approved', 'trips:read', 'alice', now + 5);
-    await b.store.claimApprovedForIssue('req-1', root);
+    // Its token was issued before --since: the export holds the approval alone.
+    await b.store.issueForApproval('req-1', {
+      jti: root,
+      parentJti: null,
+      sub: 'alice',
+      act: { sub: 'planner' },
+      clientId: 'planner',
+      grantType: 'urn:openid:params:grant-type:ciba',
+      scope: 'trips:read',
+      aud: [API],
+      iat: now - 10,
+      exp: now + 290,
+    });
     const { code, stdout, stderr } = await baton(['export', '--since', String(now)], {
       BATON_DB: db,
     });

@@ -6,12 +6,15 @@
  * one token for the person, acting through the agent, recorded as the root of a chain.
  * Time only moves when the test moves `b.clock.now`.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { approveRequest, denyRequest } from '../../broker/approvals/decide.js';
 import { newAuthReqId } from '../../broker/approvals/start.js';
+import { FIELD_CAPS } from '../../broker/store/limits.js';
+import { LedgerFieldTooLargeError, type TokenRecord } from '../../broker/store/store.js';
 import {
   ADMIN_TOKEN,
   API,
@@ -395,9 +398,9 @@ describe('polling the token endpoint with the CIBA grant', () => {
       alreadyIssued,
       alreadyIssued,
     ]);
-    expect(
-      b.store.sqlite.prepare('SELECT count(*) AS n FROM tokens WHERE grant_type = ?').get(CIBA),
-    ).toEqual({ n: 1 });
+    const tokens = await b.store.listTokens({ clientId: 'planner', limit: 10 });
+    expect(tokens.map((t) => t.grantType)).toEqual([CIBA]);
+    expect((await b.store.getApproval(id))?.issuedJti).toBe(tokens[0]!.jti);
   });
 
   it('starts a chain the agent can hand on, rooted at the approved token', async () => {
@@ -491,6 +494,67 @@ describe('polling the token endpoint with the CIBA grant', () => {
       status: 400,
       body: { error: 'unauthorized_client', error_description: `narrow may not use ${CIBA}` },
     });
+  });
+});
+
+describe('issuing an approval as one step: the claim and the ledger row commit together', () => {
+  /** Alice's approved request, and a CIBA token row for it (`over` changes fields). */
+  async function approvedWithRow(over: Partial<TokenRecord> = {}) {
+    const id = await started();
+    await approveRequest(b.store, id, { now: b.clock.now });
+    const row: TokenRecord = {
+      jti: randomUUID(),
+      parentJti: null,
+      sub: 'alice',
+      act: { sub: 'planner' },
+      clientId: 'planner',
+      grantType: CIBA,
+      scope: 'trips:read trips:book',
+      aud: [API],
+      iat: b.clock.now,
+      exp: b.clock.now + 300,
+      ...over,
+    };
+    return { id, row };
+  }
+
+  it('leaves the request approved, with no token, when its row is too large to record; the next poll collects', async () => {
+    const { id, row } = await approvedWithRow({ sub: 's'.repeat(FIELD_CAPS.sub + 1) });
+    await expect(b.store.issueForApproval(id, row)).rejects.toEqual(
+      new LedgerFieldTooLargeError('sub'),
+    );
+    expect(await b.store.getApproval(id)).toMatchObject({ status: 'approved', issuedJti: null });
+    expect(await b.store.getToken(row.jti)).toBeUndefined();
+    const res = await poll(id);
+    expect(res.status).toBe(200);
+    const jti = claimsOf(res.body.access_token).jti!;
+    expect(await b.store.getApproval(id)).toMatchObject({ status: 'issued', issuedJti: jti });
+    expect(await b.store.getToken(jti)).toMatchObject({ grantType: CIBA, rootJti: jti });
+  });
+
+  it('rolls the claim back when the database refuses the row itself (a jti already in the ledger)', async () => {
+    const taken = randomUUID();
+    const { id, row } = await approvedWithRow({ jti: taken });
+    await b.store.recordIssued({ ...row, grantType: TE, clientId: 'booker' });
+    await expect(b.store.issueForApproval(id, row)).rejects.toThrow();
+    expect(await b.store.getApproval(id)).toMatchObject({ status: 'approved', issuedJti: null });
+    expect(await b.store.getToken(taken)).toMatchObject({ clientId: 'booker', grantType: TE });
+    expect(await b.store.issueForApproval(id, { ...row, jti: randomUUID() })).toBe(true);
+  });
+
+  it('records nothing for a request that is not approved', async () => {
+    const { id, row } = await approvedWithRow();
+    expect(await b.store.issueForApproval(id, row)).toBe(true);
+    const second = { ...row, jti: randomUUID() };
+    expect(await b.store.issueForApproval(id, second)).toBe(false);
+    expect(await b.store.getToken(second.jti)).toBeUndefined();
+    const pendingId = await started();
+    expect(await b.store.issueForApproval(pendingId, { ...row, jti: randomUUID() })).toBe(false);
+    expect(await b.store.getApproval(pendingId)).toMatchObject({ status: 'pending' });
+    expect(await b.store.issueForApproval('no-such-request', { ...row, jti: randomUUID() })).toBe(
+      false,
+    );
+    expect((await b.store.listTokens({ limit: 10 })).map((t) => t.jti)).toEqual([row.jti]);
   });
 });
 

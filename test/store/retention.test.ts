@@ -77,8 +77,8 @@ function refusal(subjectJti: string | null, at: number) {
   });
 }
 
-/** A CIBA request for alice, approved and issued as `jti`; its auth_req_id. */
-async function issuedApproval(jti: string, createdAt: number): Promise<string> {
+/** A CIBA request for alice, approved and issued as `root` (its ledger row too); its auth_req_id. */
+async function issuedApproval(root: TokenRecord, createdAt: number): Promise<string> {
   const id = randomUUID();
   await b.store.createApproval({
     authReqId: id,
@@ -92,7 +92,7 @@ async function issuedApproval(jti: string, createdAt: number): Promise<string> {
     interval: 5,
   });
   await b.store.decideApproval(id, 'approved', 'trips:read', 'alice', createdAt);
-  await b.store.claimApprovedForIssue(id, jti);
+  expect(await b.store.issueForApproval(id, root)).toBe(true);
   return id;
 }
 
@@ -140,8 +140,11 @@ describe('pruneOnce', () => {
     const [oldRoot, oldChild, oldGrandchild] = [randomUUID(), randomUUID(), randomUUID()];
     const [liveRoot, liveChild] = [randomUUID(), randomUUID()];
     const recent = randomUUID();
+    const approval = await issuedApproval(
+      token(oldRoot, null, old, 300, { grantType: GRANT_CIBA }),
+      old,
+    );
     await Promise.all([
-      b.store.recordIssued(token(oldRoot, null, old, 300, { grantType: GRANT_CIBA })),
       b.store.recordIssued(token(oldChild, oldRoot, old + 10)),
       b.store.recordIssued(token(oldGrandchild, oldChild, old + 20)),
       // A root issued as long ago whose child lives on: never pruned (not even the root).
@@ -150,7 +153,6 @@ describe('pruneOnce', () => {
       // Expired 10 days ago: within the 30 days kept.
       b.store.recordIssued(token(recent, null, now - 10 * DAY)),
     ]);
-    const approval = await issuedApproval(oldRoot, old);
     await Promise.all([
       refusal(oldChild, now - 1),
       refusal(oldGrandchild, now - 2),
@@ -173,8 +175,10 @@ describe('pruneOnce', () => {
     const now = b.clock.now;
     await Promise.all([refusal(null, now - 31 * DAY), refusal(null, now - 29 * DAY)]);
     const kept = randomUUID();
-    await b.store.recordIssued(token(kept, null, now));
-    const keptApproval = await issuedApproval(kept, now - 8 * DAY);
+    const keptApproval = await issuedApproval(
+      token(kept, null, now, 300, { grantType: GRANT_CIBA }),
+      now - 8 * DAY,
+    );
     const stale = randomUUID();
     await b.store.createApproval({
       authReqId: stale,
