@@ -100,6 +100,12 @@ export interface BrokerClient {
   introspect(token: string): Promise<Introspection>;
   /** RFC 7009: resolves the same whether or not anything was revoked. */
   revoke(token: string): Promise<void>;
+  /**
+   * The ledger's revocation state of a token Baton issued (Unix seconds when revoked,
+   * null while it stands, undefined when unknown), for clients that can read it at
+   * near-zero cost (in process); absent otherwise. The token cache re-checks hits with it.
+   */
+  revokedAt?(jti: string): Promise<number | null | undefined>;
   /** The audit report of a token the client is involved in; undefined when unknown to it. */
   audit(jti: string): Promise<AuditReport | undefined>;
   /** The client's allowed scopes and audiences, or undefined when only the broker knows. */

@@ -89,6 +89,11 @@ export class InProcessBrokerClient implements BrokerClient {
     return revokeIfInvolved(this.deps, this.clientId, token, this.deps.now());
   }
 
+  /** One indexed read of the ledger row; revocation cascades, so an ancestor's shows here too. */
+  revokedAt(jti: string): Promise<number | null | undefined> {
+    return this.deps.store.revokedAt(jti);
+  }
+
   /** Same rule as `GET /audit/tokens/{jti}` with Basic: only tokens the client is involved in. */
   audit(jti: string): Promise<AuditReport | undefined> {
     return auditReport(this.deps, jti, this.clientId);

@@ -2,6 +2,11 @@
  * The result of a tool that obtained a token (get_task_token, delegate_to_agent,
  * request_approval): the token itself plus what it says (who for, acting through whom,
  * scope, audience, lifetime), as `outputSchema` and as a line a model can read.
+ *
+ * The token goes only into `structuredContent`, never into the text: the text is what a
+ * model reads and a transcript keeps, and a bearer token there is a credential anyone
+ * with the transcript can use. The caller's code reads `access_token` from the
+ * structured result; a model refers to the token by its jti.
  * @module
  */
 import { z } from 'zod';
@@ -41,12 +46,11 @@ export function issuedToken(response: TokenResponse): IssuedToken {
   };
 }
 
-/** One paragraph: what the token is, then the token on its own line. */
+/** What the token is, for a model: who, scope, audience, expiry and jti; never the token. */
 export function describeIssued(what: string, t: IssuedToken): string {
   return [
     `${what}: ${describeChain(t.sub, t.actors)}.`,
     `scope: ${t.scope || '(none)'}; audience: ${t.audience.join(' ')}; expires in ${t.expires_in} s (${t.expires_at}); jti ${t.jti}.`,
-    '',
-    t.access_token,
+    'The token itself is in the structured result (access_token), not in this text.',
   ].join('\n');
 }

@@ -12,6 +12,34 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { forTerminal, wireText } from '../broker/text/show.js';
 import { BrokerRefused, BrokerUnreachable, type BrokerClient } from './broker-client.js';
 
+/**
+ * The agent holds no token for a person: none was configured, the one it had expired,
+ * or the broker refused it (revoked). Only stdio agents get here; the tool result tells
+ * the model how to get one.
+ */
+export class NoAgentToken extends Error {
+  constructor(readonly why: 'none' | 'expired' | 'refused') {
+    super(`no agent token (${why})`);
+    this.name = 'NoAgentToken';
+  }
+}
+
+const NO_TOKEN_BECAUSE = {
+  none: 'You hold no token for a person yet.',
+  expired: 'Your token for the person you act for has expired.',
+  refused: 'Baton no longer accepts your token for the person you act for (revoked or expired).',
+} as const;
+
+/** What a model must do when it has no token to act with. */
+export function noAgentTokenText(error: NoAgentToken): string {
+  return [
+    NO_TOKEN_BECAUSE[error.why],
+    'Call request_approval with the username of the person you work for (user), the scope and audience this task needs, and a one-line reason. ' +
+      'Once they approve, call this tool again: it then uses their token.',
+    'If another agent handed you a token, pass it as subject_token instead.',
+  ].join('\n');
+}
+
 export function ok(text: string, structuredContent: Record<string, unknown>): CallToolResult {
   return { content: [{ type: 'text', text }], structuredContent };
 }
@@ -80,6 +108,7 @@ export async function guard(
   try {
     return await body();
   } catch (error) {
+    if (error instanceof NoAgentToken) return toolError(noAgentTokenText(error));
     if (error instanceof BrokerRefused) return toolError(refusalText(action, error, broker));
     if (error instanceof BrokerUnreachable)
       return toolError(`Could not ${action}: ${error.message}`);

@@ -19,6 +19,13 @@ const Env = z.object({
   BATON_CLIENT_SECRET: z.string().min(1, 'must not be empty').optional(),
   BATON_PRIVATE_KEY_FILE: z.string().min(1, 'must not be empty').optional(),
   BATON_SUBJECT_TOKEN: z.string().min(1, 'must not be empty').optional(),
+  BATON_TOKEN_FILE: z.string().min(1, 'must not be empty').optional(),
+  BATON_OWN_TOKEN: z
+    .enum(['person', 'client_credentials'], {
+      error:
+        'must be "person" (act for a person: BATON_SUBJECT_TOKEN, BATON_TOKEN_FILE or request_approval) or "client_credentials" (act for itself)',
+    })
+    .default('person'),
 });
 
 /** Checked on the raw environment so it is reported together with every other problem. */
@@ -29,10 +36,26 @@ function credentialProblem(env: NodeJS.ProcessEnv): string | undefined {
   return undefined;
 }
 
+/** An agent acting for itself has no person's token to start from or keep. */
+function ownTokenProblem(env: NodeJS.ProcessEnv): string | undefined {
+  if (
+    env.BATON_OWN_TOKEN === 'client_credentials' &&
+    (env.BATON_SUBJECT_TOKEN !== undefined || env.BATON_TOKEN_FILE !== undefined)
+  ) {
+    return 'BATON_OWN_TOKEN: client_credentials acts for the agent itself; unset BATON_SUBJECT_TOKEN and BATON_TOKEN_FILE, or use "person"';
+  }
+  return undefined;
+}
+
 export interface StdioConfig {
   readonly url: string;
   readonly credentials: ClientCredentials;
+  /** The person's token the agent starts with, if configured. */
   readonly subjectToken: string | undefined;
+  /** Where the agent keeps the person's token across restarts (mode 0600). */
+  readonly tokenFile: string | undefined;
+  /** `person`: act for a person (the default); `client_credentials`: act for itself. */
+  readonly ownToken: 'person' | 'client_credentials';
 }
 
 export class EnvError extends Error {
@@ -77,6 +100,8 @@ export function parseStdioEnv(env: NodeJS.ProcessEnv): StdioConfig {
     : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
   const credentials = credentialProblem(env);
   if (credentials !== undefined) problems.push(credentials);
+  const ownToken = ownTokenProblem(env);
+  if (ownToken !== undefined) problems.push(ownToken);
   if (!parsed.success || problems.length > 0) throw new EnvError(problems.join('\n'));
   const e = parsed.data;
   const creds: ClientCredentials =
@@ -91,5 +116,11 @@ export function parseStdioEnv(env: NodeJS.ProcessEnv): StdioConfig {
           clientId: e.BATON_CLIENT_ID,
           jwk: readJwk(e.BATON_PRIVATE_KEY_FILE!),
         };
-  return { url: e.BATON_URL, credentials: creds, subjectToken: e.BATON_SUBJECT_TOKEN };
+  return {
+    url: e.BATON_URL,
+    credentials: creds,
+    subjectToken: e.BATON_SUBJECT_TOKEN,
+    tokenFile: e.BATON_TOKEN_FILE,
+    ownToken: e.BATON_OWN_TOKEN,
+  };
 }

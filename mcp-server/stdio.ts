@@ -8,7 +8,9 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { HttpBrokerClient } from './http-broker-client.js';
 import { buildServer } from './server.js';
 import { EnvError, parseStdioEnv } from './stdio-env.js';
-import { clientCredentialsAgentToken, fixedAgentToken } from './tool-deps.js';
+import { AgentTokenSlot } from './stdio-identity.js';
+import { TokenCache } from './token-cache.js';
+import { clientCredentialsAgentToken, type ToolDeps } from './tool-deps.js';
 
 const log = (line: string) => process.stderr.write(`[baton-mcp] ${line}\n`);
 
@@ -22,15 +24,36 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const broker = new HttpBrokerClient({ url: config.url, credentials: config.credentials });
-  const agentToken =
-    config.subjectToken !== undefined
-      ? fixedAgentToken(config.subjectToken)
-      : clientCredentialsAgentToken(broker);
-  const server = buildServer({ broker, agentToken });
+  // One agent per process: the cache needs no caller key beyond the client id.
+  const tokens = new TokenCache();
+  let deps: ToolDeps;
+  let own: string;
+  if (config.ownToken === 'client_credentials') {
+    deps = { broker, agentToken: clientCredentialsAgentToken(broker), tokens };
+    own = 'client_credentials';
+  } else {
+    const slot = new AgentTokenSlot({
+      configured: config.subjectToken,
+      file: config.tokenFile,
+      log,
+    });
+    deps = {
+      broker,
+      agentToken: slot.current,
+      tokens,
+      agentTokenRefused: (token) => {
+        slot.refused(token);
+        tokens.forgetSubject(token);
+      },
+      adoptAgentToken: slot.adopt,
+    };
+    own = slot.source === 'none yet' ? 'none yet (request_approval gets one)' : slot.source;
+  }
+  const server = buildServer(deps);
   await server.connect(new StdioServerTransport());
   log(
     `serving over stdio as client ${config.credentials.clientId} (${config.credentials.method}) against ${broker.brokerUrl}; ` +
-      `own token: ${config.subjectToken !== undefined ? 'BATON_SUBJECT_TOKEN' : 'client_credentials'}`,
+      `own token: ${own}`,
   );
   const stop = () => void server.close().finally(() => process.exit(0));
   process.stdin.once('end', stop);

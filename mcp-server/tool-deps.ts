@@ -14,6 +14,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { BrokerClient } from './broker-client.js';
+import { TokenCache } from './token-cache.js';
 
 export interface ToolDeps {
   readonly broker: BrokerClient;
@@ -23,6 +24,17 @@ export interface ToolDeps {
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Milliseconds, for approval deadlines. */
   readonly clock?: () => number;
+  /** Reuses exchanged tokens (`token-cache.ts`); without it every call exchanges. */
+  readonly tokens?: TokenCache;
+  /**
+   * Who is calling, for the token cache: callers with different keys never share an
+   * entry. At `/mcp` the client id and the caller's bearer token; by default the client id.
+   */
+  callerKey?(): Promise<string>;
+  /** stdio: the broker refused the agent's own token (revoked, expired); stop using it. */
+  agentTokenRefused?(token: string): void;
+  /** stdio: a person approved (`request_approval`); their token becomes the agent's own. */
+  adoptAgentToken?(token: string): void;
 }
 
 export const defaultSleep = (ms: number, signal: AbortSignal): Promise<void> =>
@@ -89,9 +101,20 @@ class CallerBroker implements BrokerClient {
   audit: BrokerClient['audit'] = (jti) => currentCaller().broker.audit(jti);
   allowances: BrokerClient['allowances'] = () => currentCaller().broker.allowances();
   approvals: BrokerClient['approvals'] = () => currentCaller().broker.approvals();
+  get revokedAt(): BrokerClient['revokedAt'] {
+    const broker = currentCaller().broker;
+    return broker.revokedAt?.bind(broker);
+  }
 }
 
 /** Tool deps for a server shared by many callers: each call acts as the caller of its request. */
 export function callerToolDeps(): ToolDeps {
-  return { broker: new CallerBroker(), agentToken: () => currentCaller().agentToken() };
+  const broker = new CallerBroker();
+  return {
+    broker,
+    agentToken: () => currentCaller().agentToken(),
+    // One cache for every caller, keyed by the caller's own bearer token (hashed there).
+    tokens: new TokenCache(),
+    callerKey: async () => `${broker.clientId}\n${await currentCaller().agentToken()}`,
+  };
 }

@@ -92,6 +92,7 @@ export function registerAuditChainTool(server: McpServer, deps: ToolDeps): void 
           })
           .describe('The audit API JSON.'),
       },
+      annotations: { title: 'Audit a delegation chain', readOnlyHint: true, openWorldHint: false },
     },
     (args) =>
       guard('read the audit trail', deps.broker, async () => {

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { describeIssued, issuedToken, IssuedTokenShape } from '../issued-token.js';
 import { guard, ok } from '../results.js';
 import type { ToolDeps } from '../tool-deps.js';
+import { exchangeForTask } from './exchange.js';
 import { Lifetime, Scope, SubjectToken, normalizeScope } from './fields.js';
 
 export function registerDelegateToAgentTool(server: McpServer, deps: ToolDeps): void {
@@ -18,7 +19,7 @@ export function registerDelegateToAgentTool(server: McpServer, deps: ToolDeps): 
       title: 'Delegate to another agent',
       description:
         'Mint a hand-off token for another agent so it can act for the same person with narrower scopes. ' +
-        'Give the returned token to that agent; it exchanges it (get_task_token with subject_token) for the APIs it calls.',
+        'Your code gives the returned token (structuredContent.access_token) to that agent; it exchanges it (get_task_token with subject_token) for the APIs it calls.',
       inputSchema: {
         agent_id: z
           .string()
@@ -37,12 +38,18 @@ export function registerDelegateToAgentTool(server: McpServer, deps: ToolDeps): 
         ...IssuedTokenShape,
         agent_id: z.string().describe('The agent the token is handed to.'),
       },
+      annotations: {
+        title: 'Delegate to another agent',
+        readOnlyHint: false,
+        destructiveHint: false,
+        openWorldHint: false,
+      },
     },
     (args) =>
       guard(`hand off to agent ${args.agent_id}`, deps.broker, async () => {
         const token = issuedToken(
-          await deps.broker.exchange({
-            subjectToken: args.subject_token ?? (await deps.agentToken()),
+          await exchangeForTask(deps, {
+            subjectToken: args.subject_token,
             audience: [`agent:${args.agent_id}`],
             scope: normalizeScope(args.scope),
             expiresIn: args.lifetime_seconds,

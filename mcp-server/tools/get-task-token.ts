@@ -8,6 +8,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { describeIssued, issuedToken, IssuedTokenShape } from '../issued-token.js';
 import { guard, ok } from '../results.js';
 import type { ToolDeps } from '../tool-deps.js';
+import { exchangeForTask } from './exchange.js';
 import { Audiences, Lifetime, Scope, SubjectToken, normalizeScope } from './fields.js';
 
 export function registerGetTaskTokenTool(server: McpServer, deps: ToolDeps): void {
@@ -17,7 +18,8 @@ export function registerGetTaskTokenTool(server: McpServer, deps: ToolDeps): voi
       title: 'Get a task token',
       description:
         'Exchange your token for a new one limited to one task: the API (audience) you are about to call, the scopes the task needs and a short lifetime. ' +
-        'Use the result as "Authorization: Bearer <token>" on that API. Scopes and audiences can only narrow; if Baton refuses, the error lists what you may ask for.',
+        'Your code sends the result (structuredContent.access_token) as "Authorization: Bearer <token>" to that API. Scopes and audiences can only narrow; if Baton refuses, the error lists what you may ask for. ' +
+        'Asking again for the same thing returns the same token until shortly before it expires.',
       inputSchema: {
         audience: Audiences.describe(
           'The API the token is for, as its URL (e.g. "https://api.airline.example"), or a list of them. Must be on your allow-list.',
@@ -27,12 +29,18 @@ export function registerGetTaskTokenTool(server: McpServer, deps: ToolDeps): voi
         subject_token: SubjectToken,
       },
       outputSchema: IssuedTokenShape,
+      annotations: {
+        title: 'Get a task token',
+        readOnlyHint: false,
+        destructiveHint: false,
+        openWorldHint: false,
+      },
     },
     (args) =>
       guard('issue a task token', deps.broker, async () => {
         const token = issuedToken(
-          await deps.broker.exchange({
-            subjectToken: args.subject_token ?? (await deps.agentToken()),
+          await exchangeForTask(deps, {
+            subjectToken: args.subject_token,
             audience: typeof args.audience === 'string' ? [args.audience] : args.audience,
             scope: normalizeScope(args.scope),
             expiresIn: args.lifetime_seconds,

@@ -35,11 +35,13 @@ export function registerInspectTokenTool(server: McpServer, deps: ToolDeps): voi
         'Ask Baton whether a token is active and what it allows: who it acts for, the chain of agents acting (current first), scope, audience and expiry.',
       inputSchema: { token: Token.describe('The token to inspect (a JWT from Baton).') },
       outputSchema: OutputShape,
+      annotations: { title: 'Inspect a token', readOnlyHint: true, openWorldHint: false },
     },
     (args) =>
       guard('inspect the token', deps.broker, async () => {
         const info = await deps.broker.introspect(args.token);
         if (!info.active) {
+          deps.tokens?.forgetToken(args.token);
           return ok(
             'Not active: Baton does not accept this token (unknown, expired, revoked, or not issued by Baton).',
             { active: false },

@@ -21,7 +21,7 @@ export function registerRequestApprovalTool(server: McpServer, deps: ToolDeps): 
       title: 'Ask a person for approval',
       description:
         'Ask a person to approve that you act for them (scope, audience and your reason are shown to them), then wait for their answer. ' +
-        'On approval you get a token for that person with you as the actor. Use it when you hold no token for the person yet.',
+        'On approval you get a token for that person with you as the actor. Use it when you hold no token for the person yet, or when a tool says yours expired or was revoked.',
       inputSchema: {
         // The one username rule the broker applies to login_hint: nothing that could drive the person's terminal.
         user: z
@@ -56,6 +56,13 @@ export function registerRequestApprovalTool(server: McpServer, deps: ToolDeps): 
           ),
       },
       outputSchema: { ...IssuedTokenShape, user: z.string().describe('Who approved.') },
+      annotations: {
+        title: 'Ask a person for approval',
+        readOnlyHint: false,
+        destructiveHint: false,
+        // It reaches a person, outside Baton.
+        openWorldHint: true,
+      },
     },
     (args, extra) =>
       guard(`get ${args.user}'s approval`, deps.broker, async () => {
@@ -96,7 +103,12 @@ export function registerRequestApprovalTool(server: McpServer, deps: ToolDeps): 
           );
         }
         const token = issuedToken(outcome.token);
-        return ok(describeIssued(`Approved by ${args.user}`, token), { ...token, user: args.user });
+        let text = describeIssued(`Approved by ${args.user}`, token);
+        if (deps.adoptAgentToken !== undefined) {
+          deps.adoptAgentToken(token.access_token);
+          text += `\nIt is now your own token: get_task_token and delegate_to_agent use it when you give no subject_token.`;
+        }
+        return ok(text, { ...token, user: args.user });
       }),
   );
 }

@@ -11,6 +11,7 @@ import { forTerminal } from '../../broker/text/show.js';
 import { actorsOfClaim } from '../chain.js';
 import { guard, ok, toolError } from '../results.js';
 import type { ToolDeps } from '../tool-deps.js';
+import { forgetCallerTokens } from './exchange.js';
 import { Token } from './fields.js';
 
 export function registerRevokeTokenTool(server: McpServer, deps: ToolDeps): void {
@@ -28,17 +29,28 @@ export function registerRevokeTokenTool(server: McpServer, deps: ToolDeps): void
           .describe('True when this call revoked it; false when it was not active already.'),
         jti: z.string().optional().describe("The revoked token's ledger id."),
       },
+      annotations: {
+        title: 'Revoke a token',
+        readOnlyHint: false,
+        destructiveHint: true,
+        idempotentHint: true,
+        openWorldHint: false,
+      },
     },
     (args) =>
       guard('revoke the token', deps.broker, async () => {
         const before = await deps.broker.introspect(args.token);
         if (!before.active) {
+          deps.tokens?.forgetToken(args.token);
           return ok(
             'Nothing to revoke: the token is not active (unknown, expired, or already revoked).',
             { revoked: false },
           );
         }
         await deps.broker.revoke(args.token);
+        // It may be an ancestor of tokens this caller has cached: none of them is handed out again.
+        await forgetCallerTokens(deps);
+        deps.agentTokenRefused?.(args.token);
         const after = await deps.broker.introspect(args.token);
         if (after.active) {
           const involved = [before.client_id, ...actorsOfClaim(before.act)].map((name) =>
