@@ -25,6 +25,7 @@ import { mountToken } from './endpoints/token.js';
 import { NO_STORE, PATHS } from './endpoints/urls.js';
 import { limitBody } from './oauth/body-limit.js';
 import { BearerError, OAuthError } from './oauth/errors.js';
+import { publicCors, publicCorsRoutes } from './ops/cors.js';
 import { mountOps } from './ops/health.js';
 import { logServerError, observeRequests } from './ops/observe.js';
 import { wireText } from './text/show.js';
@@ -58,6 +59,8 @@ export function createApp(deps: BrokerDeps, extraMounts: Mount[] = []): Hono {
       metadata: `${deps.issuer}${PATHS.metadata}`,
     }),
   );
+  // CORS for browser-based MCP clients, before the routes it covers (ops/cors.ts).
+  for (const [path, methods] of publicCorsRoutes(deps.issuer)) app.use(path, publicCors(methods));
   mountDiscovery(app, deps);
   mountToken(app, deps);
   mountIntrospect(app, deps);

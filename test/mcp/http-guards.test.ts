@@ -236,7 +236,7 @@ describe('/mcp takes only tokens for it alone (RFC 8707)', () => {
       body: await res.json(),
     }).toEqual({
       status: 401,
-      challenge: `Bearer resource_metadata="${ISSUER}/.well-known/oauth-protected-resource", error="invalid_token", error_description="${description}"`,
+      challenge: `Bearer resource_metadata="${ISSUER}/.well-known/oauth-protected-resource/mcp", scope="flights:book trips:book trips:read", error="invalid_token", error_description="${description}"`,
       body: { error: 'invalid_token', error_description: description },
     });
     const alone = await clientCredentials(b, 'planner', `${ISSUER}/mcp`);

@@ -84,7 +84,7 @@ describe('MCP over Streamable HTTP at /mcp', () => {
     const res = await initialize();
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toBe(
-      `Bearer resource_metadata="${broker.url}/.well-known/oauth-protected-resource"`,
+      `Bearer resource_metadata="${broker.url}/.well-known/oauth-protected-resource/mcp", scope="flights:book trips:book trips:read"`,
     );
     expect(await res.json()).toEqual({
       error: 'invalid_token',
@@ -97,7 +97,7 @@ describe('MCP over Streamable HTTP at /mcp', () => {
     const wrongAud = await initialize(`Bearer ${forApi}`);
     expect(wrongAud.status).toBe(401);
     expect(wrongAud.headers.get('www-authenticate')).toBe(
-      `Bearer resource_metadata="${broker.url}/.well-known/oauth-protected-resource", error="invalid_token", error_description="the token is not for ${mcp}"`,
+      `Bearer resource_metadata="${broker.url}/.well-known/oauth-protected-resource/mcp", scope="flights:book trips:book trips:read", error="invalid_token", error_description="the token is not for ${mcp}"`,
     );
     const garbage = await initialize('Bearer not-a-token');
     expect(garbage.status).toBe(401);
