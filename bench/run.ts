@@ -8,9 +8,10 @@
  *   npm run bench                              # Baton only
  *   npm run bench -- --reference               # + ceiling probe and oidc-provider peer
  *   npm run bench -- --only=one-hop,introspect # some scenarios
+ *   npm run bench -- --reference --rounds=3    # three sessions back to back; median ratios
  *   npm run bench -- --only=one-hop --cpu-prof=/tmp/baton-prof   # profile the broker
  *
- * Env: DUR (s per run, 10), RUNS (3), CONNECTIONS (100), WARMUP (s, 3),
+ * Env: DUR (s per run, 10), RUNS (3), ROUNDS (1, = --rounds), CONNECTIONS (100), WARMUP (s, 3),
  * BENCH_REFERENCE=1 (= --reference), BENCH_ONLY (= --only), BENCH_REFERENCE_SRC
  * (../shared/bench-reference), BENCH_REFERENCE_DIR (the copy, /tmp/baton-bench-ref),
  * BATON_SYNC (passed to the broker: FULL, its default, or NORMAL), BENCH_BROKER (the
@@ -80,6 +81,8 @@ interface Options {
   reference: boolean;
   only: ReadonlySet<ScenarioName>;
   cpuProfDir: string | undefined;
+  /** Whole sessions (Baton, then the references) run back to back; ratios are their medians. */
+  rounds: number;
   referenceSrc: string;
   referenceDir: string;
 }
@@ -88,14 +91,19 @@ function parseOptions(argv: string[]): Options {
   let reference = ['1', 'true', 'yes'].includes((process.env.BENCH_REFERENCE ?? '').toLowerCase());
   let only = process.env.BENCH_ONLY ?? '';
   let cpuProfDir: string | undefined;
+  let rounds: number | undefined;
   for (const arg of argv) {
     if (arg === '--reference') reference = true;
-    else if (arg.startsWith('--only=')) only = arg.slice('--only='.length);
+    else if (arg.startsWith('--rounds=')) {
+      rounds = Number(arg.slice('--rounds='.length));
+      if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20)
+        throw new UsageError('--rounds: a whole number from 1 to 20');
+    } else if (arg.startsWith('--only=')) only = arg.slice('--only='.length);
     else if (arg.startsWith('--cpu-prof='))
       cpuProfDir = path.resolve(arg.slice('--cpu-prof='.length));
     else if (arg === '--help' || arg === '-h') {
       process.stdout.write(
-        `usage: npm run bench -- [--reference] [--only=${SCENARIOS.join(',')}] [--cpu-prof=DIR]\n`,
+        `usage: npm run bench -- [--reference] [--only=${SCENARIOS.join(',')}] [--rounds=N] [--cpu-prof=DIR]\n`,
       );
       process.exit(0);
     } else throw new UsageError(`unknown argument ${arg} (try --help)`);
@@ -117,6 +125,7 @@ function parseOptions(argv: string[]): Options {
     reference,
     only: new Set((names.length > 0 ? names : SCENARIOS) as ScenarioName[]),
     cpuProfDir,
+    rounds: rounds ?? positiveInt('ROUNDS', 1),
     referenceSrc: path.resolve(
       process.env.BENCH_REFERENCE_SRC ?? path.join(ROOT, '..', 'shared', 'bench-reference'),
     ),
@@ -482,6 +491,23 @@ async function benchReference(tmp: string, opts: Options): Promise<ScenarioResul
 
 // ---------------------------------------------------------------- report
 
+/**
+ * Each ratio's median over the rounds. A shared machine drifts within minutes; pairing
+ * Baton with the references round by round, then taking the median of the pairs, keeps
+ * one slow minute from deciding the ratio.
+ */
+function medianRatios(rounds: Array<Record<string, number>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const key of new Set(rounds.flatMap((r) => Object.keys(r)))) {
+    const values = rounds
+      .map((r) => r[key])
+      .filter((v): v is number => v !== undefined)
+      .sort((a, b) => a - b);
+    out[key] = values[Math.floor((values.length - 1) / 2)]!;
+  }
+  return out;
+}
+
 function ratios(results: ScenarioResult[]): Record<string, number> {
   const get = (label: string) => results.find((r) => r.label === label && !failed(r))?.summary;
   const base = get('one-hop');
@@ -568,10 +594,20 @@ async function main(): Promise<number> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'baton-bench-'));
   tmpDir = tmp;
   const results: ScenarioResult[] = [];
+  const roundRatios: Array<Record<string, number>> = [];
   let fatal: Error | undefined;
   try {
-    results.push(...(await benchBaton(tmp, opts)));
-    if (opts.reference) results.push(...(await benchReference(tmp, opts)));
+    for (let round = 1; round <= opts.rounds; round++) {
+      if (opts.rounds > 1) log(`\n### round ${round} of ${opts.rounds}`);
+      const these = [...(await benchBaton(tmp, opts))];
+      if (opts.reference) these.push(...(await benchReference(tmp, opts)));
+      roundRatios.push(ratios(these));
+      if (opts.rounds > 1) {
+        log(`  round ${round} ratios: ${JSON.stringify(roundRatios.at(-1))}`);
+        for (const res of these) res.label = `${res.label} #${round}`;
+      }
+      results.push(...these);
+    }
   } catch (error) {
     fatal = error as Error;
     log(`\nbench: ${fatal.message}`);
@@ -582,7 +618,7 @@ async function main(): Promise<number> {
   }
 
   const env = { ...envBefore, loadavgAfter: os.loadavg().map((x) => Number(x.toFixed(2))) };
-  const r = ratios(results);
+  const r = medianRatios(roundRatios);
   process.stdout.write(`\n${markdown(results, r, env, opts.settings, fatal)}`);
 
   const timestamp = new Date().toISOString();
