@@ -69,7 +69,7 @@ async function audit(args: string[]): Promise<number> {
   const jti = positionals[0];
   if (jti === undefined) throw new ConfigError('audit needs a jti: npx baton audit <jti>');
   const env = parseEnv();
-  const store = openExistingStore(env);
+  const store = await openExistingStore(env);
   try {
     const report = await auditReport({ store }, jti);
     if (report === undefined) {

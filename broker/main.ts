@@ -20,8 +20,9 @@ import { loadPolicyFile, parsePolicy, type Policy } from './config/policy.js';
 import type { BrokerDeps } from './deps.js';
 import { createLogger, flushLogs } from './ops/log.js';
 import { limitServer, serverOptions } from './ops/server-limits.js';
-import { openSqliteStore } from './store/sqlite-store.js';
+import { describeStore, openStore, storeLocation } from './store/open-store.js';
 import { startRetention } from './ledger/retention.js';
+import { startKeyRefresh } from './tokens/key-refresh.js';
 
 export interface RunningBroker {
   deps: BrokerDeps;
@@ -41,7 +42,7 @@ function banner(env: BrokerEnv, policy: Policy, demo: boolean, url: string): str
     `Baton delegation broker listening on ${url}`,
     `  issuer   ${env.issuer}`,
     `  metadata ${env.issuer}/.well-known/oauth-authorization-server`,
-    `  ledger   ${env.dbFile}`,
+    `  ledger   ${describeStore(storeLocation(env))}`,
     `  mcp      ${env.issuer}/mcp (Streamable HTTP; npx baton-mcp for stdio)`,
     `  console  ${env.issuer}/console`,
     `  policy   ${env.policyFile ?? 'built-in demo policy (public secrets: for trying Baton, never for deployment)'}`,
@@ -78,7 +79,7 @@ export async function startBroker(
 ): Promise<RunningBroker> {
   const env = parseEnv(processEnv);
   const { policy, demo } = await loadPolicy(env);
-  const store = openSqliteStore(env.dbFile, { synchronous: env.synchronous });
+  const store = await openStore(env);
   const log = createLogger(env.logLevel);
   const deps = await buildDeps({
     issuer: env.issuer,
@@ -92,6 +93,12 @@ export async function startBroker(
   const retention = startRetention(deps, {
     onPass: (pruned) => log.info({ pruned }, 'retention pass'),
     onError: (err) => log.error({ err }, 'retention pass failed'),
+  });
+  // Signing keys (SPEC §9): re-read every few seconds, rotated on the policy's schedule.
+  const keyRefresh = startKeyRefresh(deps, {
+    onNewKeys: (kids) => log.info({ kids }, 'signing keys published'),
+    onRotated: (key) => log.info({ kid: key.kid }, 'signing key rotated on schedule'),
+    onError: (err) => log.error({ err }, 'signing key refresh failed'),
   });
   const app = createApp(deps, [mountMcp]);
   const { server, port } = await new Promise<{ server: ServerType; port: number }>(
@@ -119,6 +126,7 @@ export async function startBroker(
     async close() {
       await closeServer(env.server.shutdownTimeoutMs);
       await retention.stop();
+      await keyRefresh.stop();
       await store.close();
       log.info('stopped');
       flushLogs(log);

@@ -80,7 +80,7 @@ async function withStore<T>(
 ): Promise<T> {
   const env = parseEnv();
   // The ledger first: a missing one is the error to show, before any policy is read.
-  const store = openExistingStore(env);
+  const store = await openExistingStore(env);
   try {
     return await use(store, await policyUsers(env));
   } finally {

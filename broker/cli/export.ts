@@ -162,7 +162,7 @@ export async function runExport(args: string[]): Promise<number> {
   const until =
     values.until === undefined ? Number.MAX_SAFE_INTEGER : parseTime('until', values.until);
   if (until <= since) throw new ConfigError('--until must be later than --since');
-  const store = openExistingStore(parseEnv());
+  const store = await openExistingStore(parseEnv());
   try {
     const n = await exportLedger(store, { since, until }, process.stdout);
     process.stderr.write(

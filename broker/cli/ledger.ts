@@ -11,7 +11,8 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { BrokerEnv } from '../config/env.js';
 import { ConfigError } from '../config/format-issues.js';
-import { openSqliteStore, type SqliteStore } from '../store/sqlite-store.js';
+import { describeStore, openStore, storeLocation, type StoreEnv } from '../store/open-store.js';
+import type { Store } from '../store/store.js';
 import { forTerminal } from '../text/show.js';
 
 export interface OpenLedgerOptions {
@@ -26,8 +27,22 @@ export function ledgerFile(env: BrokerEnv): string {
   return path.resolve(env.dbFile);
 }
 
-/** Opens the ledger at `BATON_DB`, refusing a missing one; names the file it opened. */
-export function openExistingStore(env: BrokerEnv, options: OpenLedgerOptions = {}): SqliteStore {
+/**
+ * Opens the ledger the environment names, refusing a missing SQLite file; names the
+ * database it opened (a PostgreSQL URL without its password). A PostgreSQL database is
+ * never created here either: its server answers for it, and migrations need a broker's
+ * start.
+ */
+export async function openExistingStore(
+  env: BrokerEnv & StoreEnv,
+  options: OpenLedgerOptions = {},
+): Promise<Store> {
+  const where = storeLocation(env);
+  const say = options.say ?? ((line: string) => process.stderr.write(`${line}\n`));
+  if (where.kind !== 'sqlite') {
+    say(`ledger: ${forTerminal(describeStore(where))}`);
+    return openStore(env);
+  }
   const file = ledgerFile(env);
   const shown = forTerminal(file);
   if (!existsSync(file)) {
@@ -39,6 +54,6 @@ export function openExistingStore(env: BrokerEnv, options: OpenLedgerOptions = {
   } else if (!statSync(file).isFile()) {
     throw new ConfigError(`BATON_DB: ${shown} is not a file`);
   }
-  (options.say ?? ((line: string) => process.stderr.write(`${line}\n`)))(`ledger: ${shown}`);
-  return openSqliteStore(file, { synchronous: env.synchronous });
+  say(`ledger: ${shown}`);
+  return openStore({ ...env, dbFile: file });
 }

@@ -15,7 +15,7 @@ export async function runPrune(): Promise<number> {
     env.policyFile === undefined
       ? DEFAULT_RETENTION
       : loadPolicyFile(env.policyFile, env.issuer).retention;
-  const store = openExistingStore(env);
+  const store = await openExistingStore(env);
   try {
     const n = await pruneOnce(store, retention, Math.floor(Date.now() / 1000));
     process.stdout.write(
