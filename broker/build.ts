@@ -30,7 +30,7 @@ export const systemNow = (): number => Math.floor(Date.now() / 1000);
 export async function buildDeps(options: BuildOptions): Promise<BrokerDeps> {
   const { issuer, policy, store } = options;
   const now = options.now ?? systemNow;
-  const keyRing = await loadKeyRing(store, now());
+  const keyRing = await loadKeyRing(store, now, policy.keys);
   return Object.freeze({
     issuer,
     policy,

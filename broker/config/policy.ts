@@ -19,6 +19,7 @@ import {
   toRetention,
   type Retention,
 } from '../ledger/retention.js';
+import { DEFAULT_KEYS_FILE, KeysSchema, toKeyRules, type KeyRules } from '../tokens/key-rules.js';
 
 export const AUTH_METHODS = [
   'client_secret_basic',
@@ -175,6 +176,8 @@ const PolicySchema = z
     users: z.array(User).default([]),
     clients: z.array(Client).min(1, 'at least one client is needed'),
     rate_limits: RateLimits.default(DEFAULT_RATE_LIMITS),
+    /** Signing-key rotation and timing (`tokens/key-rules.ts`). */
+    keys: KeysSchema.default(DEFAULT_KEYS_FILE),
     mcp_clients: McpClients.optional(),
   })
   .superRefine((p, ctx) => {
@@ -369,6 +372,8 @@ export interface Policy {
   /** Every scope any client may hold, for `scopes_supported`. */
   readonly scopesSupported: readonly string[];
   readonly rateLimits: RateLimitPolicy;
+  /** Signing-key rotation and timing, with `maxTtlSeconds` (`tokens/key-rules.ts`). */
+  readonly keys: KeyRules;
   /** `mcp_clients`, defaults filled in; read it through `mcp-auth/mcp-clients-policy.ts`. */
   readonly mcpClients: McpClientsPolicy;
 }
@@ -438,6 +443,7 @@ export function parsePolicy(input: unknown, issuer: string): Policy {
     users: new Map(p.users.map((u) => [u.username, u.password_hash])),
     clients: new Map(p.clients.map((c) => [c.client_id, toClient(c, p.tokens.max_ttl_seconds)])),
     scopesSupported: [...new Set(p.clients.flatMap((c) => c.scopes))].sort(),
+    keys: toKeyRules(p.keys, p.tokens.max_ttl_seconds),
     rateLimits: Object.freeze({
       perClient: toRateLimit(p.rate_limits),
       clients: new Map(

@@ -7,6 +7,7 @@ import type { Hono } from 'hono';
 import { AUTH_METHODS } from '../config/policy.js';
 import type { BrokerDeps } from '../deps.js';
 import { grants } from '../grants/index.js';
+import { JWKS_MAX_AGE_SECONDS } from '../tokens/key-rules.js';
 import { ASYMMETRIC_ALGS, TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_JWT } from '../tokens/claims.js';
 import { endpointUrl, PATHS } from './urls.js';
 
@@ -41,7 +42,6 @@ export function metadataDocument(deps: BrokerDeps): Record<string, unknown> {
 
 export function mountDiscovery(app: Hono, deps: BrokerDeps): void {
   const metadata = JSON.stringify(metadataDocument(deps));
-  const jwks = JSON.stringify(deps.keyRing.jwks);
   const json = { 'Content-Type': 'application/json', 'Cache-Control': 'public, max-age=300' };
   app.get(PATHS.metadata, (c) => c.body(metadata, 200, json));
   // The same document for clients that only know OpenID discovery (openid-client's
@@ -51,7 +51,13 @@ export function mountDiscovery(app: Hono, deps: BrokerDeps): void {
   const issuerPath = new URL(deps.issuer).pathname.replace(/\/$/, '');
   if (issuerPath !== '')
     app.get(`${PATHS.metadata}${issuerPath}`, (c) => c.body(metadata, 200, json));
+  // The published keys change with rotation (`tokens/key-rules.ts`), so the document is
+  // read per request (from memory) and cached by clients for less than a new key waits
+  // before it signs.
   app.get(PATHS.jwks, (c) =>
-    c.body(jwks, 200, { ...json, 'Content-Type': 'application/jwk-set+json' }),
+    c.body(deps.keyRing.jwksJson(), 200, {
+      'Content-Type': 'application/jwk-set+json',
+      'Cache-Control': `public, max-age=${JWKS_MAX_AGE_SECONDS}`,
+    }),
   );
 }

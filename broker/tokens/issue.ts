@@ -33,15 +33,11 @@ export interface IssuedToken {
 }
 
 export class TokenIssuer {
-  readonly #header;
-
   constructor(
     readonly issuer: string,
     readonly keyRing: KeyRing,
     readonly store: Store,
-  ) {
-    this.#header = { alg: SIGNING_ALG, typ: 'at+jwt', kid: keyRing.kid } as const;
-  }
+  ) {}
 
   async issue(req: IssueRequest): Promise<IssuedToken> {
     const { issued, record } = await this.#sign(req);
@@ -72,9 +68,11 @@ export class TokenIssuer {
       scope: req.scope,
     };
     if (req.act !== undefined) claims.act = req.act;
+    // Read once: the signing key changes when a rotated key comes into use.
+    const { kid, privateKey } = this.keyRing.signer;
     const accessToken = await new SignJWT(claims)
-      .setProtectedHeader(this.#header)
-      .sign(this.keyRing.privateKey);
+      .setProtectedHeader({ alg: SIGNING_ALG, typ: 'at+jwt', kid })
+      .sign(privateKey);
     return {
       issued: { jti, accessToken, expiresIn: req.exp - req.iat, scope: req.scope },
       record: {

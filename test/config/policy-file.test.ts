@@ -8,6 +8,7 @@ import { parseEnv } from '../../broker/config/env.js';
 import { ConfigError } from '../../broker/config/format-issues.js';
 import { loadPolicyFile, parsePolicy } from '../../broker/config/policy.js';
 import { DEFAULT_RETENTION } from '../../broker/ledger/retention.js';
+import { DEFAULT_KEY_RULES } from '../../broker/tokens/key-rules.js';
 
 const ISSUER = 'http://127.0.0.1:8787';
 const TE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -141,6 +142,7 @@ describe('parsePolicy: a valid file', () => {
       scopesSupported: ['flights:book', 'flights:read', 'trips:book', 'trips:read'],
       rateLimits: DEFAULT_RATE_LIMIT_POLICY,
       retention: DEFAULT_RETENTION,
+      keys: DEFAULT_KEY_RULES,
       mcpClients: {
         accept: 'all',
         dynamicRegistration: true,
@@ -190,6 +192,7 @@ describe('parsePolicy: a valid file', () => {
       scopesSupported: [],
       rateLimits: DEFAULT_RATE_LIMIT_POLICY,
       retention: DEFAULT_RETENTION,
+      keys: DEFAULT_KEY_RULES,
       mcpClients: {
         accept: 'all',
         dynamicRegistration: true,
