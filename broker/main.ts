@@ -23,7 +23,6 @@ import { limitServer, serverOptions } from './ops/server-limits.js';
 import { describeStore, openStore, storeLocation } from './store/open-store.js';
 import { startRetention } from './ledger/retention.js';
 import { startKeyRefresh } from './tokens/key-refresh.js';
-import { startKeyRefresh } from './tokens/key-refresh.js';
 
 export interface RunningBroker {
   deps: BrokerDeps;
@@ -101,12 +100,6 @@ export async function startBroker(
     onRotated: (key) => log.info({ kid: key.kid }, 'signing key rotated on schedule'),
     onError: (err) => log.error({ err }, 'signing key refresh failed'),
   });
-  // Signing keys (SPEC §9): re-read every few seconds, rotated on the policy's schedule.
-  const keyRefresh = startKeyRefresh(deps, {
-    onNewKeys: (kids) => log.info({ kids }, 'signing keys published'),
-    onRotated: (key) => log.info({ kid: key.kid }, 'signing key rotated on schedule'),
-    onError: (err) => log.error({ err }, 'signing key refresh failed'),
-  });
   const app = createApp(deps, [mountMcp]);
   const { server, port } = await new Promise<{ server: ServerType; port: number }>(
     (resolve, reject) => {
@@ -133,7 +126,6 @@ export async function startBroker(
     async close() {
       await closeServer(env.server.shutdownTimeoutMs);
       await retention.stop();
-      await keyRefresh.stop();
       await keyRefresh.stop();
       await store.close();
       log.info('stopped');
