@@ -136,6 +136,8 @@ describe('baton-mcp environment', () => {
       url: 'http://127.0.0.1:8787',
       credentials: { method: 'private_key_jwt', clientId: 'keyed', jwk: privateJwk },
       subjectToken: undefined,
+      tokenFile: undefined,
+      ownToken: 'person',
     });
   });
 

@@ -37,6 +37,7 @@ describe('baton-mcp over stdio', () => {
         BATON_URL: broker.url,
         BATON_CLIENT_ID: 'planner',
         BATON_CLIENT_SECRET: SECRETS.planner!,
+        BATON_OWN_TOKEN: 'client_credentials',
       },
       stderr: 'pipe',
     });
@@ -47,7 +48,7 @@ describe('baton-mcp over stdio', () => {
     client.onerror = (e) => protocolErrors.push(e);
     await client.connect(transport);
     try {
-      // Without BATON_SUBJECT_TOKEN the agent's own token is a client_credentials token of its own.
+      // With BATON_OWN_TOKEN=client_credentials the agent's own token is a client_credentials token of its own.
       const own = (await client.callTool({
         name: 'get_task_token',
         arguments: { audience: API, scope: 'trips:book' },

@@ -157,7 +157,9 @@ describe.each(setups)('MCP tools, broker %s', (_name, makeSetup) => {
       jti: out.jti,
     });
     expect(text(res)).toContain('planner acting for alice');
-    expect(text(res)).toContain(String(out.access_token));
+    // The token is for the caller's code, not for the transcript a model reads.
+    expect(text(res)).not.toContain(String(out.access_token));
+    expect(text(res)).toContain(`jti ${String(out.jti)}`);
   });
 
   it('delegate_to_agent mints a hand-off that the other agent exchanges, nesting act', async () => {
