@@ -73,6 +73,16 @@ export function starterPolicy(o: {
         max_ttl_seconds: 900,
       },
     ],
+    mcp_clients: {
+      $comment: [
+        'Standard MCP clients (Claude, VS Code, the MCP Inspector) that sign a person in at /mcp (SPEC section 8).',
+        'accept: "all", "none", or a list of their client metadata document URLs; dynamic_registration: RFC 7591 at /register.',
+        'Without "scopes" / "audiences" they may ask for what the clients above hold; consent_ttl_seconds: how long a consent lasts.',
+      ],
+      accept: 'all',
+      dynamic_registration: true,
+      consent_ttl_seconds: 2_592_000,
+    },
   };
 }
 

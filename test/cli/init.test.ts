@@ -87,6 +87,14 @@ describe('npx baton init', () => {
     const policy = loadPolicyFile(file, 'http://127.0.0.1:8787');
     expect([...policy.users.keys()]).toEqual(['alice']);
     expect([...policy.clients.keys()]).toEqual(['mailer']);
+    // SPEC §8: MCP clients accepted, asking for what the starter agent holds.
+    expect(policy.mcpClients).toEqual({
+      accept: 'all',
+      dynamicRegistration: true,
+      scopes: ['example:read', 'example:write'],
+      audiences: ['example-api'],
+      consentTtlSeconds: 2_592_000,
+    });
   });
 
   it('never overwrites an existing file', async () => {
