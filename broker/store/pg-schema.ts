@@ -134,3 +134,70 @@ export const consoleSessions = pgTable(
   },
   (t) => [index('console_sessions_expires').on(t.expiresAt)],
 );
+
+/** SPEC §8, MCP authorization: as `schema.ts` says; secrets only as their SHA-256. */
+export const mcpRegisteredClients = pgTable(
+  'mcp_registered_clients',
+  {
+    clientId: text('client_id').primaryKey(),
+    clientName: text('client_name'),
+    redirectUris: text('redirect_uris').notNull(),
+    createdAt: seconds('created_at').notNull(),
+    lastUsedAt: seconds('last_used_at').notNull(),
+  },
+  (t) => [index('mcp_registered_clients_last_used').on(t.lastUsedAt)],
+);
+
+export const mcpAuthCodes = pgTable(
+  'mcp_auth_codes',
+  {
+    codeHash: text('code_hash').primaryKey(),
+    clientId: text('client_id').notNull(),
+    redirectUri: text('redirect_uri').notNull(),
+    codeChallenge: text('code_challenge').notNull(),
+    resource: text('resource').notNull(),
+    scope: text('scope').notNull(),
+    username: text('username').notNull(),
+    createdAt: seconds('created_at').notNull(),
+    expiresAt: seconds('expires_at').notNull(),
+    usedAt: seconds('used_at'),
+    replayedAt: seconds('replayed_at'),
+    familyId: text('family_id'),
+  },
+  (t) => [index('mcp_auth_codes_expires').on(t.expiresAt)],
+);
+
+export const mcpRefreshFamilies = pgTable(
+  'mcp_refresh_families',
+  {
+    familyId: text('family_id').primaryKey(),
+    clientId: text('client_id').notNull(),
+    username: text('username').notNull(),
+    resource: text('resource').notNull(),
+    scope: text('scope').notNull(),
+    createdAt: seconds('created_at').notNull(),
+    consentExpiresAt: seconds('consent_expires_at').notNull(),
+    revokedAt: seconds('revoked_at'),
+  },
+  (t) => [index('mcp_refresh_families_consent').on(t.consentExpiresAt)],
+);
+
+export const mcpRefreshTokens = pgTable(
+  'mcp_refresh_tokens',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    familyId: text('family_id').notNull(),
+    createdAt: seconds('created_at').notNull(),
+    spentAt: seconds('spent_at'),
+  },
+  (t) => [index('mcp_refresh_tokens_family').on(t.familyId)],
+);
+
+export const mcpFamilyTokens = pgTable(
+  'mcp_family_tokens',
+  {
+    jti: text('jti').primaryKey(),
+    familyId: text('family_id').notNull(),
+  },
+  (t) => [index('mcp_family_tokens_family').on(t.familyId)],
+);
