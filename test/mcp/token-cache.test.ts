@@ -28,6 +28,7 @@ const out = (r: CallToolResult) =>
   r.structuredContent as Record<string, unknown> & {
     access_token: string;
     jti: string;
+    expires_in: number;
   };
 
 describe('token cache and tool metadata, broker in process', () => {
