@@ -42,6 +42,7 @@ const USAGE = `Usage: baton <command>
   export --since <date|unix> [--until <date|unix>]
                                          the ledger's tokens and refusals as JSON Lines (reads BATON_DB)
   prune                                  delete what the policy's retention lets go, now (BATON_DB)
+  rotate-key                             add a new signing key; running brokers pick it up (BATON_DB)
   help                                   this text
 Environment: as for the broker. BATON_DB (relative to the folder you run in) must exist: only
 the broker creates a ledger. BATON_POLICY, when set, is the file new-client checks against.`;
@@ -135,6 +136,8 @@ export async function runCli(argv: string[]): Promise<number> {
       return import('./cli/export.js').then((m) => m.runExport(rest));
     case 'prune':
       return import('./cli/prune.js').then((m) => m.runPrune());
+    case 'rotate-key':
+      return import('./cli/rotate-key.js').then((m) => m.runRotateKey());
     case undefined:
     case 'help':
     case '--help':
