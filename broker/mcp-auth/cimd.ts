@@ -112,6 +112,7 @@ const REASON = {
   mismatch: 'the client metadata document names a different client_id than its URL',
   invalid: 'the client metadata document lacks valid redirect_uris or has a malformed field',
   secret: 'a client metadata document must not carry a client secret',
+  abandoned: 'the request for the client metadata document was abandoned',
   authMethod:
     'only public clients (token_endpoint_auth_method none) are supported for client metadata documents',
 } as const;
@@ -132,6 +133,7 @@ export function clearClientMetadataCache(): void {
 export interface CimdFetchOptions {
   /** `development.allow_insecure_key_urls`: http, and private or loopback addresses. */
   allowInsecure: boolean;
+  /** This caller giving up; the fetch others share goes on (it has its own timeout). */
   signal?: AbortSignal;
   /** Milliseconds since the epoch; the cache's clock. */
   now?: () => number;
@@ -149,10 +151,12 @@ export function fetchClientMetadataDocument(
   const now = opts.now ?? Date.now;
   const key = `${opts.allowInsecure ? 'insecure' : 'strict'} ${url}`;
   const hit = cache.get(key);
-  if (hit !== undefined && hit.until > now()) return hit.result;
+  if (hit !== undefined && hit.until > now()) return abandonable(hit.result, opts.signal);
   if (hit !== undefined) cache.delete(key);
 
-  const fetched = fetchAndCheck(url, opts);
+  // The fetch itself answers only to its timeout: one caller giving up (a closed
+  // browser tab) neither fails the others waiting on it nor leaves a failure cached.
+  const fetched = fetchAndCheck(url, opts.allowInsecure);
   // Concurrent callers share the one fetch; its outcome then decides how long it stays.
   const result = fetched.then((r) => r.document);
   remember(key, { until: now() + CIMD_TIMEOUT_MS, result });
@@ -160,7 +164,27 @@ export function fetchClientMetadataDocument(
     (r) => remember(key, { until: now() + r.maxAgeSeconds * 1000, result }),
     () => remember(key, { until: now() + FAILURE_CACHE_SECONDS * 1000, result }),
   );
-  return result;
+  return abandonable(result, opts.signal);
+}
+
+/** `result`, or a `CimdError` as soon as the caller's `signal` aborts. */
+function abandonable<T>(result: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return result;
+  if (signal.aborted) return Promise.reject(new CimdError(REASON.abandoned));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new CimdError(REASON.abandoned));
+    signal.addEventListener('abort', onAbort, { once: true });
+    result.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error as Error);
+      },
+    );
+  });
 }
 
 function remember(key: string, entry: CacheEntry): void {
@@ -171,18 +195,17 @@ function remember(key: string, entry: CacheEntry): void {
 
 async function fetchAndCheck(
   url: string,
-  opts: CimdFetchOptions,
+  allowInsecure: boolean,
 ): Promise<{ document: ClientMetadataDocument; maxAgeSeconds: number }> {
-  if (clientIdUrlProblem(url, opts.allowInsecure) !== undefined) throw new CimdError(REASON.badUrl);
+  if (clientIdUrlProblem(url, allowInsecure) !== undefined) throw new CimdError(REASON.badUrl);
   const timeout = AbortSignal.timeout(CIMD_TIMEOUT_MS);
-  const signal = opts.signal === undefined ? timeout : AbortSignal.any([timeout, opts.signal]);
   let res: Response;
   let body: string;
   try {
     res = await safeFetch(url, {
       maxBytes: MAX_CIMD_BYTES,
-      allowInsecure: opts.allowInsecure,
-      signal,
+      allowInsecure,
+      signal: timeout,
       headers: { accept: 'application/json' },
     });
     body = await res.text();

@@ -153,7 +153,7 @@ describe('fetchClientMetadataDocument', () => {
     expect(await refusal(fetchClientMetadataDocument(`${base}/streamed.json`, dev))).toBe(tooLarge);
   });
 
-  it('gives up on an answer that does not come, and an abort from the caller ends it too', async () => {
+  it('gives up on an answer that does not come; a caller that gives up leaves the fetch to the others', async () => {
     routes.set('/slow.json', () => {
       /* never answers */
     });
@@ -164,12 +164,28 @@ describe('fetchClientMetadataDocument', () => {
     const waited = Date.now() - started;
     expect(waited).toBeGreaterThanOrEqual(4_500);
     expect(waited).toBeLessThan(8_000);
-    clearClientMetadataCache();
-    const aborted = fetchClientMetadataDocument(`${base}/slow.json`, {
-      ...dev,
-      signal: AbortSignal.timeout(100),
+    // A caller that gives up gets its own refusal; one waiting on the same fetch still
+    // gets the document, and nothing is cached as failed.
+    const late = '/late.json';
+    routes.set(late, (_req, res, url) => {
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ client_id: url, redirect_uris: ['https://a.example/cb'] }));
+      }, 300);
     });
-    expect(await refusal(aborted)).toBe('the client metadata document could not be fetched');
+    const abandoned = fetchClientMetadataDocument(`${base}${late}`, {
+      ...dev,
+      signal: AbortSignal.timeout(50),
+    });
+    const patient = fetchClientMetadataDocument(`${base}${late}`, dev);
+    expect(await refusal(abandoned)).toBe(
+      'the request for the client metadata document was abandoned',
+    );
+    expect((await patient).client_id).toBe(`${base}${late}`);
+    expect((await fetchClientMetadataDocument(`${base}${late}`, dev)).client_id).toBe(
+      `${base}${late}`,
+    );
+    expect(hits.get(late)).toBe(1);
   }, 15_000);
 
   it('refuses a document that names another client_id, lacks redirect_uris, or is not JSON', async () => {
