@@ -50,7 +50,10 @@ const HttpsUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }
 
 /** Relaxations for a developer's machine, all off unless the file turns them on. */
 const Development = z.strictObject({
-  /** `jwks_uri` over http, and on private or loopback addresses (a local key server). */
+  /**
+   * `jwks_uri`, and an MCP client's metadata document URL (`mcp-auth/cimd.ts`), over
+   * http and on private or loopback addresses (a local key server or MCP client).
+   */
   allow_insecure_key_urls: z.boolean().default(false),
 });
 
@@ -364,7 +367,7 @@ export interface Policy {
   readonly maxDelegationDepth: number;
   /** How long the ledger keeps expired rows; the background pruner reads it. */
   readonly retention: Retention;
-  /** `development.allow_insecure_key_urls`: http and non-public addresses for `jwks_uri`. */
+  /** `development.allow_insecure_key_urls`: http and non-public addresses for `jwks_uri` and CIMD URLs. */
   readonly allowInsecureKeyUrls: boolean;
   readonly trustedIssuers: ReadonlyMap<string, TrustedIssuerPolicy>;
   readonly users: ReadonlyMap<string, string>;
