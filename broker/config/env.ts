@@ -20,6 +20,20 @@ const millis = (fallback: number) =>
     )
     .default(fallback);
 
+/** A PostgreSQL connection URL with a server: a host, or a socket folder as `?host=`. */
+function isPostgresUrl(value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  return (
+    (url.protocol === 'postgres:' || url.protocol === 'postgresql:') &&
+    (url.hostname !== '' || url.searchParams.has('host'))
+  );
+}
+
 const EnvSchema = z.object({
   PORT: z
     .string()
@@ -39,6 +53,15 @@ const EnvSchema = z.object({
     .min(32, 'must be at least 32 characters (use: openssl rand -hex 32)')
     .optional(),
   BATON_SYNC: z.enum(['FULL', 'NORMAL']).default('FULL'),
+  // SPEC §9: several brokers on one PostgreSQL. The message never repeats the value: it
+  // may hold a password.
+  BATON_DATABASE_URL: z
+    .string()
+    .refine(
+      isPostgresUrl,
+      'must be a postgres:// (or postgresql://) URL naming a server, e.g. postgres://baton:PASSWORD@db.internal:5432/baton; unset it to use the SQLite file at BATON_DB',
+    )
+    .optional(),
   // SPEC §10 operations: connection limits (milliseconds) and logging.
   BATON_HEADERS_TIMEOUT_MS: millis(10_000),
   BATON_REQUEST_TIMEOUT_MS: millis(30_000),
@@ -62,6 +85,8 @@ export interface BrokerEnv {
   readonly policyFile: string | undefined;
   readonly adminToken: string | undefined;
   readonly synchronous: 'FULL' | 'NORMAL';
+  /** `BATON_DATABASE_URL`: the PostgreSQL server several brokers share (SPEC §9); SQLite when unset. */
+  readonly databaseUrl: string | undefined;
   /** SPEC §10: slow and idle connections are cut, and there are at most so many. */
   readonly server: {
     readonly headersTimeoutMs: number;
@@ -95,6 +120,7 @@ export function parseEnv(env: NodeJS.ProcessEnv = process.env): BrokerEnv {
     policyFile: e.BATON_POLICY,
     adminToken: e.BATON_ADMIN_TOKEN,
     synchronous: e.BATON_SYNC,
+    databaseUrl: e.BATON_DATABASE_URL,
     server: Object.freeze({
       headersTimeoutMs: e.BATON_HEADERS_TIMEOUT_MS,
       requestTimeoutMs: e.BATON_REQUEST_TIMEOUT_MS,

@@ -7,6 +7,7 @@
  * @module
  */
 import { ConfigError } from '../config/format-issues.js';
+import { openPgStore } from './pg-store.js';
 import { openSqliteStore } from './sqlite-store.js';
 import type { Store } from './store.js';
 
@@ -52,10 +53,7 @@ export async function openStore(env: StoreEnv): Promise<Store> {
     case 'sqlite':
       return openSqliteStore(where.file, { synchronous: env.synchronous });
     case 'postgres':
-      // The seam for the PostgreSQL store (`pg-store.ts`, `openPgStore(where.url)`).
-      throw new ConfigError(
-        'BATON_DATABASE_URL: the PostgreSQL store is not available in this build; unset it to use the SQLite file at BATON_DB',
-      );
+      return openPgStore(where.url);
     default: {
       const unknown: never = where;
       throw new TypeError(`unknown store ${String(unknown)}`);
