@@ -18,7 +18,11 @@ import { BrokerRefused, BrokerUnreachable, type BrokerClient } from './broker-cl
  * the model how to get one.
  */
 export class NoAgentToken extends Error {
-  constructor(readonly why: 'none' | 'expired' | 'refused') {
+  constructor(
+    readonly why: 'none' | 'expired' | 'refused',
+    /** The broker's description of a refusal (its own wire text). */
+    readonly brokerSaid?: string,
+  ) {
     super(`no agent token (${why})`);
     this.name = 'NoAgentToken';
   }
@@ -27,13 +31,17 @@ export class NoAgentToken extends Error {
 const NO_TOKEN_BECAUSE = {
   none: 'You hold no token for a person yet.',
   expired: 'Your token for the person you act for has expired.',
-  refused: 'Baton no longer accepts your token for the person you act for (revoked or expired).',
+  refused: 'Baton no longer accepts your token for the person you act for',
 } as const;
 
 /** What a model must do when it has no token to act with. */
 export function noAgentTokenText(error: NoAgentToken): string {
+  const because =
+    error.why !== 'refused'
+      ? NO_TOKEN_BECAUSE[error.why]
+      : `${NO_TOKEN_BECAUSE.refused} (${error.brokerSaid === undefined ? 'revoked or expired' : wireText(error.brokerSaid)}).`;
   return [
-    NO_TOKEN_BECAUSE[error.why],
+    because,
     'Call request_approval with the username of the person you work for (user), the scope and audience this task needs, and a one-line reason. ' +
       'Once they approve, call this tool again: it then uses their token.',
     'If another agent handed you a token, pass it as subject_token instead.',

@@ -26,6 +26,9 @@ const Env = z.object({
         'must be "person" (act for a person: BATON_SUBJECT_TOKEN, BATON_TOKEN_FILE or request_approval) or "client_credentials" (act for itself)',
     })
     .default('person'),
+  BATON_TOKEN_CACHE: z
+    .enum(['on', 'off'], { error: 'must be "on" (reuse exchanged tokens, the default) or "off"' })
+    .default('on'),
 });
 
 /** Checked on the raw environment so it is reported together with every other problem. */
@@ -56,6 +59,8 @@ export interface StdioConfig {
   readonly tokenFile: string | undefined;
   /** `person`: act for a person (the default); `client_credentials`: act for itself. */
   readonly ownToken: 'person' | 'client_credentials';
+  /** Whether tools reuse exchanged tokens (`token-cache.ts`); off to measure or debug. */
+  readonly tokenCache: boolean;
 }
 
 export class EnvError extends Error {
@@ -122,5 +127,6 @@ export function parseStdioEnv(env: NodeJS.ProcessEnv): StdioConfig {
     subjectToken: e.BATON_SUBJECT_TOKEN,
     tokenFile: e.BATON_TOKEN_FILE,
     ownToken: e.BATON_OWN_TOKEN,
+    tokenCache: e.BATON_TOKEN_CACHE === 'on',
   };
 }

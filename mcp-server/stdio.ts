@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   }
   const broker = new HttpBrokerClient({ url: config.url, credentials: config.credentials });
   // One agent per process: the cache needs no caller key beyond the client id.
-  const tokens = new TokenCache();
+  const tokens = config.tokenCache ? new TokenCache() : undefined;
   let deps: ToolDeps;
   let own: string;
   if (config.ownToken === 'client_credentials') {
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
       tokens,
       agentTokenRefused: (token) => {
         slot.refused(token);
-        tokens.forgetSubject(token);
+        tokens?.forgetSubject(token);
       },
       adoptAgentToken: slot.adopt,
     };
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   await server.connect(new StdioServerTransport());
   log(
     `serving over stdio as client ${config.credentials.clientId} (${config.credentials.method}) against ${broker.brokerUrl}; ` +
-      `own token: ${own}`,
+      `own token: ${own}; token cache: ${tokens === undefined ? 'off' : 'on'}`,
   );
   const stop = () => void server.close().finally(() => process.exit(0));
   process.stdin.once('end', stop);

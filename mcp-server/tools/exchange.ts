@@ -32,7 +32,7 @@ export async function exchangeForTask(
     if (own && deps.agentTokenRefused !== undefined && error instanceof BrokerRefused) {
       if (subjectTokenDead(error)) {
         deps.agentTokenRefused(params.subjectToken);
-        throw new NoAgentToken('refused');
+        throw new NoAgentToken('refused', error.errorDescription);
       }
     }
     throw error;

@@ -138,6 +138,7 @@ describe('baton-mcp environment', () => {
       subjectToken: undefined,
       tokenFile: undefined,
       ownToken: 'person',
+      tokenCache: true,
     });
   });
 

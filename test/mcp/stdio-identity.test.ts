@@ -173,7 +173,7 @@ describe('baton-mcp over stdio without a configured token', () => {
       const after = await agent.call('get_task_token', { audience: API, scope: 'trips:book' });
       expect(after.isError).toBe(true);
       expect(text(after)).toMatch(
-        /^Baton no longer accepts your token for the person you act for \(revoked or expired\)\.\nCall request_approval/,
+        /^Baton no longer accepts your token for the person you act for \(the subject token has been revoked\)\.\nCall request_approval/,
       );
       expect(existsSync(tokenFile)).toBe(false);
       const still = await agent.call('get_task_token', TASK);
