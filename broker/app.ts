@@ -23,6 +23,8 @@ import { mountIntrospect } from './endpoints/introspect.js';
 import { mountRevoke } from './endpoints/revoke.js';
 import { mountToken } from './endpoints/token.js';
 import { NO_STORE, PATHS } from './endpoints/urls.js';
+import { mountAuthorize } from './mcp-auth/authorize.js';
+import { mountRegister } from './mcp-auth/register.js';
 import { limitBody } from './oauth/body-limit.js';
 import { BearerError, OAuthError } from './oauth/errors.js';
 import { publicCors, publicCorsRoutes } from './ops/cors.js';
@@ -69,10 +71,19 @@ export function createApp(deps: BrokerDeps, extraMounts: Mount[] = []): Hono {
   mountAudit(app, deps);
   mountOps(app, deps);
   mountConsole(app, deps);
+  // SPEC §8: Baton as the authorization server of /mcp.
+  mountAuthorize(app, deps);
+  mountRegister(app, deps);
   for (const mount of extraMounts) mount(app, deps);
 
   // POST-only endpoints answer other methods with 405, not "not found".
-  for (const path of [PATHS.token, PATHS.introspection, PATHS.revocation, PATHS.backchannel]) {
+  for (const path of [
+    PATHS.token,
+    PATHS.introspection,
+    PATHS.revocation,
+    PATHS.backchannel,
+    PATHS.registration,
+  ]) {
     app.all(path, (c) =>
       c.json(errorBody('invalid_request', 'use POST'), 405, { ...NO_STORE, Allow: 'POST' }),
     );

@@ -6,6 +6,7 @@
 import type { Policy } from './config/policy.js';
 import type { BrokerDeps } from './deps.js';
 import { PATHS } from './endpoints/urls.js';
+import { McpClientDirectory } from './mcp-auth/clients.js';
 import { ClientAuthenticator } from './oauth/client-auth.js';
 import { silentLogger, type Logger } from './ops/log.js';
 import { Metrics } from './ops/metrics.js';
@@ -44,6 +45,8 @@ export async function buildDeps(options: BuildOptions): Promise<BrokerDeps> {
       store,
       issuer,
       tokenEndpoint: `${issuer}${PATHS.token}`,
+      publicClients: new McpClientDirectory({ policy, store, now }),
+      publicEndpoints: new Set([`${issuer}${PATHS.token}`, `${issuer}${PATHS.revocation}`]),
     }),
     tokens: new TokenIssuer(issuer, keyRing, store),
     adminToken: options.adminToken,

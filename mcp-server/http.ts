@@ -139,7 +139,7 @@ async function authenticate(c: Context, deps: BrokerDeps): Promise<Authenticated
     );
   }
   const actor = verified.act?.sub ?? verified.clientId;
-  const client = actor === undefined ? undefined : deps.policy.clients.get(actor);
+  const client = actor === undefined ? undefined : await deps.clients.bearerClient(actor);
   if (client === undefined)
     return unauthorized(c, deps, true, "the token's actor is not a registered client");
   if (client.scopes.length > 0 && !verified.scopes.some((s) => client.scopes.includes(s)))

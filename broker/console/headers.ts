@@ -29,5 +29,9 @@ export const CONSOLE_HEADERS: Readonly<Record<string, string>> = {
 
 export const consoleHeaders: MiddlewareHandler = async (c, next) => {
   await next();
-  for (const [name, value] of Object.entries(CONSOLE_HEADERS)) c.res.headers.set(name, value);
+  for (const [name, value] of Object.entries(CONSOLE_HEADERS)) {
+    // The consent page (consent.tsx) sets its own CSP: this one plus its redirect target.
+    if (name === 'Content-Security-Policy' && c.res.headers.has(name)) continue;
+    c.res.headers.set(name, value);
+  }
 };

@@ -16,8 +16,10 @@ import { approvalsStamp, decide, showApprovals } from './approvals.js';
 import { REFRESH_JS, STYLE_CSS } from './assets.js';
 import { showAudit, showChain } from './audit.js';
 import { revoke, showChains } from './chains.js';
+import { answerConsent, CONSENT_PATH, showConsent } from './consent.js';
 import { consoleErrors, errorPage } from './error-page.js';
 import { field, readForm, type ConsoleForm } from './form.js';
+import { safeNext } from './next.js';
 import { consoleHeaders } from './headers.js';
 import { CSRF_FIELD, csrfMatches, currentSession, endSession } from './session.js';
 import { mountSignIn } from './sign-in.js';
@@ -85,7 +87,10 @@ export function mountConsole(app: Hono, deps: BrokerDeps): void {
 
   app.get('/console', async (c) => {
     const session = await currentSession(c, deps);
-    return session === undefined ? signIn.signInPage(c) : c.redirect(HOME[session.role], 303);
+    if (session === undefined) return signIn.signInPage(c);
+    // Already signed in on the way to a consent page: straight there.
+    const next = session.role === 'user' ? safeNext(c.req.query('next')) : undefined;
+    return c.redirect(next ?? HOME[session.role], 303);
   });
   app.post('/console', (c) => signIn.signIn(c));
   app.post(
@@ -110,6 +115,10 @@ export function mountConsole(app: Hono, deps: BrokerDeps): void {
   app.get('/console/audit', page('operator', showAudit));
   app.get('/console/audit/chain', page('operator', showChain));
   app.post('/console/audit', (c) => signIn.operatorSignIn(c));
+
+  // SPEC §8: consent to an MCP client (`GET /authorize` sends people here).
+  app.get(CONSENT_PATH, (c) => showConsent(c, deps));
+  app.post(CONSENT_PATH, (c) => answerConsent(c, deps));
 
   app.all('/console/*', (c) => errorPage(c, 404, 'Not found', 'The console has no such page.'));
 }

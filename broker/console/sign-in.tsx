@@ -16,6 +16,7 @@ import type { BrokerDeps } from '../deps.js';
 import { peerAddress } from '../ops/peer.js';
 import { MAX_USERNAME_CHARS } from '../text/username.js';
 import { errorPage } from './error-page.js';
+import { safeNext } from './next.js';
 import { field, readForm } from './form.js';
 import { Csrf, Layout, Notice, render } from './layout.js';
 import { CSRF_FIELD, preSessionCsrfOk, preSessionSecret, startSession } from './session.js';
@@ -53,12 +54,18 @@ export function userResolver(
     users.has(typed) ? typed : unique ? lower.get(typed.toLowerCase()) : undefined;
 }
 
-export function SignInPage(props: { csrfSecret: string; problem?: string | undefined }) {
+export function SignInPage(props: {
+  csrfSecret: string;
+  problem?: string | undefined;
+  /** Where to go after signing in (`next.ts`), e.g. back to a consent page. */
+  next?: string | undefined;
+}) {
   return (
     <Layout title="Sign in">
       {props.problem ? <Notice kind="problem">{props.problem}</Notice> : null}
       <form method="post" action="/console" class="stack">
         <Csrf secret={props.csrfSecret} />
+        {props.next === undefined ? null : <input type="hidden" name="next" value={props.next} />}
         <label for="username">Username</label>
         <input
           id="username"
@@ -114,8 +121,16 @@ export function mountSignIn(deps: BrokerDeps) {
   const dummyHash = hashPassword(randomBytes(16).toString('base64url'));
   dummyHash.catch(() => undefined);
 
-  const signInPage = (c: Context, problem?: string, status = 200) =>
-    render(c, <SignInPage csrfSecret={preSessionSecret(c, deps)} problem={problem} />, status);
+  const signInPage = (c: Context, problem?: string, status = 200, next?: string) =>
+    render(
+      c,
+      <SignInPage
+        csrfSecret={preSessionSecret(c, deps)}
+        problem={problem}
+        next={safeNext(next ?? c.req.query('next'))}
+      />,
+      status,
+    );
   const operatorPage = (c: Context, problem?: string, status = 200) =>
     render(
       c,
@@ -162,10 +177,10 @@ export function mountSignIn(deps: BrokerDeps) {
         username !== undefined;
       if (!ok) {
         limiter.failed(typed, address, deps.now());
-        return signInPage(c, FAILED, 401);
+        return signInPage(c, FAILED, 401, field(form, 'next'));
       }
       await startSession(c, deps, { username, role: 'user' });
-      return c.redirect('/console/approvals', 303);
+      return c.redirect(safeNext(field(form, 'next')) ?? '/console/approvals', 303);
     },
 
     async operatorSignIn(c: Context): Promise<Response> {

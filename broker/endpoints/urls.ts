@@ -12,7 +12,13 @@ export const PATHS = {
   audit: '/audit/tokens',
   /** OpenID CIBA §7: the backchannel authentication endpoint. */
   backchannel: '/bc-authorize',
+  /** SPEC §8: MCP authorization (RFC 6749 §4.1, RFC 7591). */
+  authorization: '/authorize',
+  registration: '/register',
 } as const;
+
+/** The one protected resource: the MCP endpoint (an MCP client's token has it as `aud`). */
+export const MCP_RESOURCE_PATH = '/mcp';
 
 export function endpointUrl(issuer: string, path: string): string {
   return `${issuer}${path}`;

@@ -22,6 +22,8 @@ export interface TokenResponse {
   token_type: 'Bearer';
   expires_in: number;
   scope: string;
+  /** Only the authorization code and refresh token grants (SPEC §8) issue one. */
+  refresh_token?: string;
 }
 
 export interface Grant {

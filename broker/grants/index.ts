@@ -3,11 +3,19 @@
  * `grant_types_supported` in the metadata is read from it too.
  * @module
  */
+import { authorizationCodeGrant } from './authorization-code.js';
 import { cibaGrant } from './ciba.js';
 import { clientCredentialsGrant } from './client-credentials.js';
 import type { Grant } from './grant.js';
+import { refreshTokenGrant } from './refresh-token.js';
 import { tokenExchangeGrant } from './token-exchange.js';
 
 export const grants: ReadonlyMap<string, Grant> = new Map(
-  [tokenExchangeGrant, cibaGrant, clientCredentialsGrant].map((g) => [g.grantType, g]),
+  [
+    tokenExchangeGrant,
+    cibaGrant,
+    clientCredentialsGrant,
+    authorizationCodeGrant,
+    refreshTokenGrant,
+  ].map((g) => [g.grantType, g]),
 );

@@ -52,6 +52,16 @@ export interface ClientAuthenticatorOptions {
   issuer: string;
   /** URLs accepted as a client assertion's `aud` besides the issuer. */
   tokenEndpoint: string;
+  /**
+   * SPEC §8: public MCP clients (client_id only, no secret), accepted at `publicEndpoints`
+   * alone, and only when the request carries no other authentication. Policy clients
+   * never authenticate this way.
+   */
+  publicClients?: {
+    publicClient(clientId: string): Promise<ClientPolicy | undefined>;
+    bearerClient(clientId: string): Promise<ClientPolicy | undefined>;
+  };
+  publicEndpoints?: ReadonlySet<string>;
 }
 
 export class ClientAuthenticator {
@@ -89,7 +99,27 @@ export class ClientAuthenticator {
     if (postSecret !== undefined)
       return this.#secret(single(form, 'client_id'), postSecret, 'client_secret_post', false);
     if (assertion !== undefined) return this.#assertion(assertion, form, now, endpoint);
+    // Reached only without credentials, so the confidential clients' path costs nothing more.
+    const publicClient = await this.#public(single(form, 'client_id'), endpoint);
+    if (publicClient !== undefined) return publicClient;
     throw new InvalidClient('no client authentication', true);
+  }
+
+  async #public(clientId: string | undefined, endpoint: string): Promise<ClientPolicy | undefined> {
+    const { publicClients, publicEndpoints, policy } = this.options;
+    if (clientId === undefined || publicClients === undefined) return undefined;
+    if (!publicEndpoints?.has(endpoint) || policy.clients.has(clientId)) return undefined;
+    return publicClients.publicClient(clientId);
+  }
+
+  /**
+   * The client acting behind a bearer token (at `/mcp`): a policy client, else an MCP
+   * client the policy accepts (SPEC §8). The one place a caller is looked up by id.
+   */
+  async bearerClient(clientId: string): Promise<ClientPolicy | undefined> {
+    const client = this.options.policy.clients.get(clientId);
+    if (client !== undefined) return client;
+    return this.options.publicClients?.bearerClient(clientId);
   }
 
   #basic(header: string, form: Form): ClientPolicy {

@@ -25,7 +25,10 @@ export type OAuthErrorCode =
   | 'authorization_pending'
   | 'slow_down'
   | 'expired_token'
-  | 'invalid_binding_message';
+  | 'invalid_binding_message'
+  // RFC 7591 §3.2.2 (dynamic client registration).
+  | 'invalid_redirect_uri'
+  | 'invalid_client_metadata';
 
 /**
  * CIBA §11 answers that mean "not yet", not "no": a client polling a pending approval is

@@ -6,6 +6,7 @@
  */
 import { cancelIfOwnApproval } from '../approvals/cancel.js';
 import type { BrokerDeps } from '../deps.js';
+import { isRefreshTokenShape, secretHash } from '../mcp-auth/secrets.js';
 import { isInvolved } from '../tokens/act.js';
 
 /**
@@ -22,6 +23,11 @@ export async function revokeIfInvolved(
   try {
     target = await deps.verifier.verifyOwn(token, now);
   } catch {
+    // SPEC §8: an MCP client's refresh token ends its whole family (and its access tokens).
+    if (isRefreshTokenShape(token)) {
+      await deps.store.revokeRefreshFamily(secretHash(token), clientId, now);
+      return;
+    }
     // Not one of our tokens: perhaps the client's own auth_req_id, cancelled this way.
     await cancelIfOwnApproval(deps, clientId, token, now);
     return;

@@ -1,0 +1,82 @@
+/**
+ * The refresh token grant, for MCP clients' consents only (RFC 6749 §6, SPEC §8). A
+ * refresh token is opaque, stored as its SHA-256, bound to its client, and rotated on
+ * every use: the answer carries a new one and the old one is spent. The store checks the
+ * family stands and rotates it in one transaction (`rotateRefreshToken`), so two
+ * concurrent refreshes with one token yield at most one success. Presenting a spent
+ * token revokes the whole family and every access token it issued (and, through the
+ * ledger, everything exchanged from them); so does a revoked access token of the family,
+ * at the next refresh. No refresh outlives `consent_ttl_seconds` from the consent.
+ * `scope` may only narrow what was consented to.
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { BrokerDeps } from '../deps.js';
+import { GRANT_REFRESH_TOKEN } from '../mcp-auth/clients.js';
+import { issueForConsent } from '../mcp-auth/issue-for-consent.js';
+import { MAX_SECRET_CHARS, newSecret, REFRESH_PREFIX, secretHash } from '../mcp-auth/secrets.js';
+import { InvalidGrant, InvalidScope, InvalidTarget } from '../oauth/errors.js';
+import { parseParams, repeated, scope, text } from '../oauth/params.js';
+import { inputList } from '../text/show.js';
+import type { Grant, GrantContext, TokenResponse } from './grant.js';
+
+const Params = z.object({
+  refresh_token: text().max(MAX_SECRET_CHARS),
+  scope: scope().optional(),
+  resource: repeated(),
+});
+
+async function handle(ctx: GrantContext, deps: BrokerDeps): Promise<TokenResponse> {
+  const { client, now } = ctx;
+  const params = parseParams(Params, ctx.form);
+  const jti = randomUUID();
+  const refreshToken = newSecret(REFRESH_PREFIX);
+  const rotation = await deps.store.rotateRefreshToken(
+    secretHash(params.refresh_token),
+    client.clientId,
+    secretHash(refreshToken),
+    jti,
+    now,
+  );
+  switch (rotation.kind) {
+    case 'unknown':
+      throw new InvalidGrant('unknown refresh token');
+    case 'replayed':
+      throw new InvalidGrant('the refresh token was already used; its whole family is revoked');
+    case 'ended':
+      throw new InvalidGrant('the consent behind this refresh token has ended or was revoked');
+    case 'rotated':
+      break;
+    default: {
+      const unknown: never = rotation;
+      throw new TypeError(`unknown rotation ${String(unknown)}`);
+    }
+  }
+  const family = rotation.family;
+  // After the rotation on purpose: a refused narrowing still spends the token, as any use does.
+  if (params.resource.some((r) => r !== family.resource))
+    throw new InvalidTarget('resource differs from the one the person consented to');
+  const consented = family.scope.split(' ');
+  let granted = family.scope;
+  if (params.scope !== undefined) {
+    const asked = [...new Set(params.scope.split(' ').filter((s) => s !== ''))];
+    const wider = asked.filter((s) => !consented.includes(s));
+    if (wider.length > 0) throw new InvalidScope(`scope not consented to: ${inputList(wider)}`);
+    if (asked.length === 0) throw new InvalidScope('scope is empty');
+    granted = asked.join(' ');
+  }
+  return issueForConsent(deps, {
+    client,
+    username: family.username,
+    resource: family.resource,
+    scope: granted,
+    consentExpiresAt: family.consentExpiresAt,
+    jti,
+    grantType: GRANT_REFRESH_TOKEN,
+    refreshToken,
+    now,
+  });
+}
+
+export const refreshTokenGrant: Grant = { grantType: GRANT_REFRESH_TOKEN, handle };
