@@ -13,6 +13,15 @@
  *   (c) => c.json({ bookedFor: c.get('delegation').sub, by: c.get('delegation').actors[0] }));
  * ```
  *
+ * **Key rotation.** Baton's keys are fetched once and cached; a token naming a `kid` the
+ * cache lacks makes the verifier fetch the JWKS again, at most once per
+ * `jwksCooldownMs` (30 s, jose's default), so a rotated key is picked up without a
+ * restart and a flood of made-up kids costs Baton one fetch per cooldown. Baton
+ * publishes a new key `keys.use_after_seconds` (40 s by default) before it signs with
+ * it, longer than this cooldown plus its own refresh, so no token with the new key
+ * arrives while the verifier is still cooling down from a fetch made before the key
+ * existed. Keep `jwksCooldownMs` below that gap if you change either.
+ *
  * Refusals follow RFC 6750 §3: no token → 401 with a bare `Bearer realm=` challenge;
  * a token that is invalid, expired, for another audience, from another issuer or key,
  * with a chain too deep or an actor not allowed → 401 `invalid_token`; too little scope →
@@ -67,6 +76,11 @@ export interface RequireDelegationOptions {
   clockTolerance?: number;
   /** Timeout of each call to Baton (metadata, JWKS, introspection), in ms. Default 5000. */
   timeoutMs?: number;
+  /**
+   * The least time between two JWKS fetches made for an unknown `kid`, in ms (see "Key
+   * rotation" above). Default 30000.
+   */
+  jwksCooldownMs?: number;
 }
 
 /** What a handler behind `requireDelegation` learns about the request, via `c.get('delegation')`. */
@@ -150,6 +164,11 @@ function checkOptions(o: RequireDelegationOptions): void {
     if (url !== undefined && !URL.canParse(url))
       throw new TypeError(`requireDelegation: ${name} must be a URL`);
   }
+  if (
+    o.jwksCooldownMs !== undefined &&
+    (!Number.isInteger(o.jwksCooldownMs) || o.jwksCooldownMs < 0)
+  )
+    throw new TypeError('requireDelegation: jwksCooldownMs must be a non-negative integer');
   if (o.introspect !== undefined && (!o.introspect.clientId || !o.introspect.clientSecret)) {
     throw new TypeError('requireDelegation: introspect needs clientId and clientSecret');
   }
@@ -169,6 +188,7 @@ export function requireDelegation(
     jwksUri: options.jwksUri,
     introspectionEndpoint: options.introspect?.endpoint,
     timeoutMs: options.timeoutMs ?? 5_000,
+    jwksCooldownMs: options.jwksCooldownMs ?? 30_000,
   });
   const checker = new TokenChecker(issuerClient, {
     issuer: options.issuer,

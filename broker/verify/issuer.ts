@@ -1,7 +1,8 @@
 /**
  * What the verifier asks of Baton over the network: its RFC 8414 metadata (once, to find
  * `jwks_uri` and `introspection_endpoint`), its JWKS (jose's remote key set: cached,
- * refetched when a token names an unknown `kid`, at most once per cooldown) and, when
+ * refetched when a token names an unknown `kid`, as after a key rotation, at most once
+ * per cooldown) and, when
  * enabled, RFC 7662 introspection. Every call has a timeout, and the metadata and keys
  * are read through `safeFetch` with a size cap, so a misbehaving answer cannot take the
  * API's memory (the addresses are the operator's choice, often loopback, so they are
@@ -25,6 +26,8 @@ export interface IssuerClientOptions {
   /** Skips discovery for introspection when given. */
   introspectionEndpoint: string | undefined;
   timeoutMs: number;
+  /** The least time between two JWKS fetches for an unknown `kid`. */
+  jwksCooldownMs: number;
 }
 
 interface Metadata {
@@ -116,7 +119,7 @@ export class IssuerClient {
   #remoteKeys(jwksUri: string): JWTVerifyGetKey {
     return createRemoteJWKSet(new URL(jwksUri), {
       timeoutDuration: this.options.timeoutMs,
-      cooldownDuration: 30_000,
+      cooldownDuration: this.options.jwksCooldownMs,
       cacheMaxAge: 10 * 60_000,
       [customFetch]: (url, init) =>
         safeFetch(url, {
