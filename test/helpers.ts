@@ -13,6 +13,7 @@ import { buildDeps } from '../broker/build.js';
 import { parsePolicy, type PolicyFile } from '../broker/config/policy.js';
 import type { BrokerDeps } from '../broker/deps.js';
 import { openSqliteStore, type SqliteStore } from '../broker/store/sqlite-store.js';
+import type { ApprovalRecord, LedgerRefusal, LedgerToken, Store } from '../broker/store/store.js';
 
 export const ISSUER = 'http://baton.test';
 export const IDP = 'https://idp.test';
@@ -216,3 +217,18 @@ export async function makeBroker(
 export function claimsOf(token: unknown): JWTPayload & Record<string, unknown> {
   return decodeJwt(String(token)) as JWTPayload & Record<string, unknown>;
 }
+
+/** Every time there is, for reading a whole (small) test ledger through the Store's export. */
+const WHOLE_LEDGER = { since: 0, until: Number.MAX_SAFE_INTEGER, limit: 100_000 };
+
+/** Every token in the ledger, by (iat, jti), read through the Store interface. */
+export const ledgerTokens = (store: Store): Promise<LedgerToken[]> =>
+  store.exportTokens(WHOLE_LEDGER);
+
+/** Every refusal in the ledger, oldest first (by at, then id). */
+export const ledgerRefusals = (store: Store): Promise<LedgerRefusal[]> =>
+  store.exportRefusals(WHOLE_LEDGER);
+
+/** Every approval request, by (created_at, auth_req_id). */
+export const ledgerApprovals = (store: Store): Promise<ApprovalRecord[]> =>
+  store.exportApprovals(WHOLE_LEDGER);

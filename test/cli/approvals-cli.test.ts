@@ -240,24 +240,24 @@ describe('npx baton approvals / approve / deny', () => {
   it('shows hostile stored rows inert: escapes, bidi and zero-width characters cannot rewrite what the person approves', async () => {
     // The attack of issue 9 point 5: a second request whose text, printed raw, clears the
     // screen and redraws the first request as asking for less. Written straight into the
-    // database, as a row from before validation (or from another writer) would be.
+    // database through the Store (which checks sizes only), as a row from before
+    // validation (or from another writer) would be.
     const honest = await request({ login_hint: 'alice' });
     const now = Math.floor(Date.now() / 1000);
     const ESC = '\u001b';
-    const hostile = {
-      auth_req_id: `evil${ESC}[2J`,
-      client_id: `planner${ESC}[1A`,
-      username: `bob${ESC}[2J${ESC}[H${honest}\n  agent     planner\n  user      alice\n  scope     trips:read`,
-      scope: `trips:book\u202E daer:spirt`,
-      aud: JSON.stringify([`${API}\u200B`, `agent:booker${ESC}]0;title\u0007`]),
-      binding_message: `fine\u2028${ESC}[31mApproved by admin\u2066`,
-    };
-    b.store.sqlite
-      .prepare(
-        `INSERT INTO approval_requests (auth_req_id, client_id, username, scope, aud, binding_message, created_at, expires_at, interval, next_poll_at, status)
-         VALUES (@auth_req_id, @client_id, @username, @scope, @aud, @binding_message, ${now + 1}, ${now + 300}, 5, ${now}, 'pending')`,
-      )
-      .run(hostile);
+    expect(
+      await b.store.createApproval({
+        authReqId: `evil${ESC}[2J`,
+        clientId: `planner${ESC}[1A`,
+        username: `bob${ESC}[2J${ESC}[H${honest}\n  agent     planner\n  user      alice\n  scope     trips:read`,
+        scope: `trips:book\u202E daer:spirt`,
+        aud: [`${API}\u200B`, `agent:booker${ESC}]0;title\u0007`],
+        bindingMessage: `fine\u2028${ESC}[31mApproved by admin\u2066`,
+        createdAt: now + 1,
+        expiresAt: now + 300,
+        interval: 5,
+      }),
+    ).toBe(true);
     const run = await baton(db, 'approvals');
     expect(run.code).toBe(0);
     // Nothing that acts on a terminal or reorders text reaches it.

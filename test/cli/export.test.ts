@@ -9,7 +9,16 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { API, AT, TE, claimsOf, makeBroker, testPolicy, type TestBroker } from '../helpers.js';
+import {
+  API,
+  AT,
+  TE,
+  claimsOf,
+  ledgerTokens,
+  makeBroker,
+  testPolicy,
+  type TestBroker,
+} from '../helpers.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const DAY = 86_400;
@@ -298,12 +307,7 @@ describe('npx baton prune', () => {
       record(weekOld, null, now - 7 * DAY),
       record(live, null, now),
     ]);
-    const left = () =>
-      (
-        b.store.sqlite.prepare('SELECT jti FROM tokens ORDER BY jti').all() as Array<{
-          jti: string;
-        }>
-      ).map((r) => r.jti);
+    const left = async () => (await ledgerTokens(b.store)).map((t) => t.jti).sort();
 
     // With the default (30 days), only the 40-day-old chain goes.
     const first = await baton(['prune'], { BATON_DB: db });
@@ -313,7 +317,7 @@ describe('npx baton prune', () => {
         'pruned 2 row(s) of expired chains (tokens, their refusals and approvals), 0 old refusal(s), 0 expired approval request(s), 0 spent assertion jti(s)\n',
       stderr: `ledger: ${db}\n`,
     });
-    expect(left()).toEqual([weekOld, live].sort());
+    expect(await left()).toEqual([weekOld, live].sort());
 
     // A policy that keeps tokens 5 days lets the week-old one go too; the live one stays.
     const policyFile = path.join(b.dir, 'policy.json');
@@ -328,7 +332,7 @@ describe('npx baton prune', () => {
     const second = await baton(['prune'], { BATON_DB: db, BATON_POLICY: policyFile });
     expect(second.code).toBe(0);
     expect(second.stdout).toMatch(/^pruned 1 row\(s\) of expired chains/);
-    expect(left()).toEqual([live]);
+    expect(await left()).toEqual([live]);
   });
 });
 

@@ -23,6 +23,8 @@ import {
   ISSUER,
   TE,
   claimsOf,
+  ledgerApprovals,
+  ledgerRefusals,
   makeBroker,
   withApprovals,
   type TestBroker,
@@ -74,10 +76,13 @@ async function started(form: FormValues = REQUEST, client = 'planner'): Promise<
   return res.body.auth_req_id as string;
 }
 
-const refusals = () =>
-  b.store.sqlite
-    .prepare('SELECT client_id, grant_type, error, error_description FROM refusals ORDER BY id')
-    .all();
+const refusals = async () =>
+  (await ledgerRefusals(b.store)).map((r) => ({
+    client_id: r.clientId,
+    grant_type: r.grantType,
+    error: r.error,
+    error_description: r.errorDescription,
+  }));
 
 describe('CIBA discovery', () => {
   it('advertises the backchannel endpoint, poll mode only, and the CIBA grant', async () => {
@@ -265,9 +270,7 @@ describe('POST /bc-authorize', () => {
     expect(res.status).toBe(status);
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(await res.json()).toEqual(body);
-    expect(b.store.sqlite.prepare('SELECT count(*) AS n FROM approval_requests').get()).toEqual({
-      n: 0,
-    });
+    expect(await ledgerApprovals(b.store)).toEqual([]);
   });
 
   it('answers a request without client authentication with 401 invalid_client', async () => {
@@ -328,7 +331,7 @@ describe('polling the token endpoint with the CIBA grant', () => {
       status: 'pending',
     });
     // Waiting is not a refusal: nothing goes to the refusal ledger.
-    expect(refusals()).toEqual([]);
+    expect(await refusals()).toEqual([]);
   });
 
   it('issues one token on approval with fewer scopes: the person as sub, the agent as actor, recorded as a root', async () => {
@@ -441,7 +444,7 @@ describe('polling the token endpoint with the CIBA grant', () => {
       status: 400,
       body: { error: 'access_denied', error_description: 'the user denied the request' },
     });
-    expect(refusals()).toEqual([
+    expect(await refusals()).toEqual([
       {
         client_id: 'planner',
         grant_type: CIBA,
@@ -698,10 +701,18 @@ describe('usernames in any letter case (issue 10 point 7)', () => {
   });
 
   it('issues to the policy spelling for a row stored in another case before names were normalised', async () => {
-    const id = await started();
-    b.store.sqlite
-      .prepare("UPDATE approval_requests SET username = 'ALICE' WHERE auth_req_id = ?")
-      .run(id);
+    const id = newAuthReqId();
+    await b.store.createApproval({
+      authReqId: id,
+      clientId: 'planner',
+      username: 'ALICE',
+      scope: 'trips:read',
+      aud: [API],
+      bindingMessage: null,
+      createdAt: b.clock.now,
+      expiresAt: b.clock.now + 300,
+      interval: 5,
+    });
     expect(
       (await approveRequest(b.store, id, { now: b.clock.now, users: b.deps.policy.users })).ok,
     ).toBe(true);

@@ -9,13 +9,14 @@ import {
   ADMIN_TOKEN,
   API,
   AT,
-  basic,
-  claimsOf,
   IDP,
   ISSUER,
-  makeBroker,
   SECRETS,
   TE,
+  basic,
+  claimsOf,
+  ledgerRefusals,
+  makeBroker,
   toBody,
   type TestBroker,
 } from '../helpers.js';
@@ -175,8 +176,10 @@ describe('grant dispatch', () => {
       error: 'unauthorized_client',
       error_description: `api may not use ${TE}`,
     });
-    const listed = b.store.sqlite.prepare('SELECT client_id, error FROM refusals').all();
-    expect(listed).toEqual([{ client_id: 'api', error: 'unauthorized_client' }]);
+    const listed = await ledgerRefusals(b.store);
+    expect(listed.map((r) => ({ client_id: r.clientId, error: r.error }))).toEqual([
+      { client_id: 'api', error: 'unauthorized_client' },
+    ]);
   });
 });
 

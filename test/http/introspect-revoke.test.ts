@@ -4,7 +4,15 @@
  * gets a token for the API.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { API, claimsOf, ISSUER, makeBroker, SECRETS, type TestBroker } from '../helpers.js';
+import {
+  API,
+  claimsOf,
+  ISSUER,
+  makeBroker,
+  SECRETS,
+  type TestBroker,
+  ledgerTokens,
+} from '../helpers.js';
 
 let b: TestBroker;
 beforeEach(async () => {
@@ -170,7 +178,10 @@ describe('introspection', () => {
 
   it('answers a validly signed token missing from the ledger with {active:false}', async () => {
     const c = await threeHops();
-    b.store.sqlite.prepare('DELETE FROM tokens WHERE jti = ?').run(c.jti.api);
+    // Its chain leaves the ledger (retention with a cutoff past its expiry: an operator
+    // pruning early, or a database restored from before it was issued); the JWT still verifies.
+    expect(await b.store.pruneChains(b.clock.now + 86_400, { limit: 100 })).toBe(3);
+    expect(await b.store.getToken(c.jti.api)).toBeUndefined();
     expect(await introspect(c.api)).toEqual({ active: false });
   });
 
@@ -292,9 +303,7 @@ describe('revocation', () => {
   it('of an unknown or foreign token answers 200', async () => {
     await revoke('a.b.c', 'planner');
     await revoke(await b.idp.sign({ sub: 'alice' }), 'planner');
-    expect(
-      b.store.sqlite.prepare('SELECT count(*) AS n FROM tokens WHERE revoked_at IS NOT NULL').get(),
-    ).toEqual({ n: 0 });
+    expect((await ledgerTokens(b.store)).filter((t) => t.revokedAt !== null)).toEqual([]);
   });
 
   it('twice is harmless and keeps the first revocation time', async () => {
@@ -336,10 +345,7 @@ describe('revocation', () => {
       status: 400,
       body: { error: 'invalid_request', error_description: 'the subject token has been revoked' },
     });
-    const live = b.store.sqlite
-      .prepare('SELECT count(*) AS n FROM tokens WHERE revoked_at IS NULL')
-      .get();
-    expect(live).toEqual({ n: 0 });
+    expect((await ledgerTokens(b.store)).filter((t) => t.revokedAt === null)).toEqual([]);
   });
 
   it('refuses a request without token', async () => {

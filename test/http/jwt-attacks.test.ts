@@ -20,6 +20,7 @@ import {
   ISSUER,
   TE,
   claimsOf,
+  ledgerRefusals,
   makeBroker,
   type TestBroker,
 } from '../helpers.js';
@@ -80,20 +81,16 @@ const person = (extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-interface RefusalRow {
-  client_id: string;
-  grant_type: string;
-  subject_jti: string | null;
-  error: string;
-  error_description: string;
-  requested: string;
-}
-const refusalRows = () =>
-  b.store.sqlite
-    .prepare(
-      'SELECT client_id, grant_type, subject_jti, error, error_description, requested FROM refusals ORDER BY id',
-    )
-    .all() as RefusalRow[];
+/** The refusals as stored, `requested` as its JSON text (to look for the token in it). */
+const refusalRows = async () =>
+  (await ledgerRefusals(b.store)).map((r) => ({
+    client_id: r.clientId,
+    grant_type: r.grantType,
+    subject_jti: r.subjectJti,
+    error: r.error,
+    error_description: r.errorDescription,
+    requested: JSON.stringify(r.requested),
+  }));
 
 /** The exchange is refused with exactly `description`, and exactly one matching refusal row is written. */
 async function refusedAndRecorded(
@@ -102,13 +99,13 @@ async function refusedAndRecorded(
   client = 'planner',
   subjectJti: string | null = null,
 ) {
-  const before = refusalRows().length;
+  const before = (await refusalRows()).length;
   const res = await b.exchange(client, { subject_token, audience: API });
   expect(res).toEqual({
     status: 400,
     body: { error: 'invalid_request', error_description: description },
   });
-  const rows = refusalRows().slice(before);
+  const rows = (await refusalRows()).slice(before);
   expect(rows).toHaveLength(1);
   const row = rows[0]!;
   expect({ ...row, requested: JSON.parse(row.requested) }).toEqual({

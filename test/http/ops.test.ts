@@ -20,6 +20,7 @@ import {
   toBody,
   withApprovals,
   type TestBroker,
+  ledgerRefusals,
 } from '../helpers.js';
 
 const brokers: TestBroker[] = [];
@@ -122,7 +123,7 @@ describe('GET /healthz', () => {
 
   it('is 503 naming the database once the database is closed', async () => {
     const b = await broker();
-    await b.store.sqlite.close();
+    await b.store.close();
     const res = await b.app.request('/healthz');
     expect(res.status).toBe(503);
     expect(await res.json()).toEqual({ status: 'unavailable', failing: ['database'] });
@@ -231,7 +232,7 @@ describe('request logs', () => {
     const b = await broker();
     const { app, lines } = withLogLines(b);
     // The ledger is gone, so issuing fails in a way no handler expects.
-    b.store.sqlite.close();
+    await b.store.close();
     const res = await request(app, '/token', {
       form: CC,
       client: 'planner',
@@ -334,9 +335,7 @@ describe('GET /metrics', () => {
       'baton_http_requests_total{endpoint="/token",status="400"} 1',
       'baton_http_requests_total{endpoint="/token",status="401"} 1',
     ]);
-    const refusalRows = b.store.sqlite.prepare('SELECT reason FROM refusals').all() as Array<{
-      reason: string;
-    }>;
+    const refusalRows = await ledgerRefusals(b.store);
     expect(refusalRows).toHaveLength(1);
     expect(pick('baton_refusals_total')).toEqual(
       [
@@ -420,7 +419,7 @@ describe('per-client rate limits', () => {
     b.clock.now += 1;
     expect((await request(b.app, '/token', { form: CC, client: 'planner' })).status).toBe(200);
     // Nothing about the limit is written to the ledger.
-    expect(b.store.sqlite.prepare('SELECT count(*) AS n FROM refusals').get()).toEqual({ n: 0 });
+    expect(await ledgerRefusals(b.store)).toEqual([]);
     const metrics = await (
       await b.app.request('/metrics', { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
     ).text();

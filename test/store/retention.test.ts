@@ -20,6 +20,8 @@ import {
   API,
   ISSUER,
   TE,
+  ledgerRefusals,
+  ledgerTokens,
   makeBroker,
   testPolicy,
   withApprovals,
@@ -35,12 +37,8 @@ afterEach(async () => {
   await b.close();
 });
 
-const count = (table: string): number =>
-  (b.store.sqlite.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
-const jtis = (): string[] =>
-  (
-    b.store.sqlite.prepare('SELECT jti FROM tokens ORDER BY jti').all() as Array<{ jti: string }>
-  ).map((r) => r.jti);
+const tokenCount = async (): Promise<number> => (await ledgerTokens(b.store)).length;
+const jtis = async (): Promise<string[]> => (await ledgerTokens(b.store)).map((t) => t.jti).sort();
 
 function token(
   jti: string,
@@ -162,7 +160,7 @@ describe('pruneOnce', () => {
     const counts = await pruneOnce(b.store, DEFAULT_RETENTION, now);
 
     expect(counts).toEqual({ chains: 3 + 2 + 1, refusals: 0, approvals: 0, assertionJtis: 0 });
-    expect(jtis()).toEqual([liveRoot, liveChild, recent].sort());
+    expect(await jtis()).toEqual([liveRoot, liveChild, recent].sort());
     expect(await b.store.getApproval(approval)).toBeUndefined();
     expect(
       (await b.store.refusalsAgainst([oldChild, oldGrandchild, liveChild])).map(
@@ -200,19 +198,15 @@ describe('pruneOnce', () => {
       approvals: 1,
       assertionJtis: 1,
     });
-    expect(
-      (b.store.sqlite.prepare('SELECT at FROM refusals').all() as Array<{ at: number }>).map(
-        (r) => r.at,
-      ),
-    ).toEqual([now - 29 * DAY]);
+    expect((await ledgerRefusals(b.store)).map((r) => r.at)).toEqual([now - 29 * DAY]);
     expect(await b.store.getApproval(stale)).toBeUndefined();
     expect(await b.store.getApproval(keptApproval)).toMatchObject({
       status: 'issued',
       issuedJti: kept,
     });
-    expect(b.store.sqlite.prepare('SELECT jti FROM client_assertion_jtis').all()).toEqual([
-      { jti: 'fresh' },
-    ]);
+    // 'fresh' is still remembered (a replay), 'spent' is forgotten.
+    expect(await b.store.useAssertionJti('planner', 'fresh', now + 60, now)).toBe(false);
+    expect(await b.store.useAssertionJti('planner', 'spent', now + 60, now)).toBe(true);
   });
 
   it('deletes a big chain in batches of at most the batch size, and nothing is left half-walked', async () => {
@@ -228,7 +222,7 @@ describe('pruneOnce', () => {
     const steps: number[] = [];
     for (let n; (n = await b.store.pruneChains(now - 30 * DAY, { limit: 500 })) > 0;) steps.push(n);
     expect(steps).toEqual([500, 500, 200]);
-    expect(count('tokens')).toBe(0);
+    expect(await tokenCount()).toBe(0);
   });
 
   it('gives the event loop a turn after every batch, so token requests are served during a pass', async () => {
@@ -258,21 +252,23 @@ describe('pruneOnce', () => {
     // 20 batches of chain rows, then one empty batch per step: at least one turn each.
     expect(turns).toBeGreaterThanOrEqual(20);
     expect(exchange.status).toBe(200);
-    expect(count('tokens')).toBe(1);
+    expect(await tokenCount()).toBe(1);
   });
 });
 
 describe('spent client-assertion jtis', () => {
   it('are swept at most 100 at a time on the request path; retention removes the rest', async () => {
     const now = b.clock.now;
-    const insert = b.store.sqlite.prepare(
-      'INSERT INTO client_assertion_jtis (client_id, jti, exp) VALUES (?, ?, ?)',
-    );
-    for (let i = 0; i < 300; i++) insert.run('planner', `old-${i}`, now - 10);
+    // Used 100 s ago (one sweep then, with nothing to sweep), expired 10 s ago.
+    for (let i = 0; i < 300; i++)
+      expect(await b.store.useAssertionJti('planner', `old-${i}`, now - 10, now - 100)).toBe(true);
+    // A minute later the request path sweeps 100 of them, no more: retention finds 200.
     expect(await b.store.useAssertionJti('planner', 'new', now + 60, now)).toBe(true);
-    expect(count('client_assertion_jtis')).toBe(300 - 100 + 1);
     expect(await pruneOnce(b.store, DEFAULT_RETENTION, now)).toMatchObject({ assertionJtis: 200 });
-    expect(count('client_assertion_jtis')).toBe(1);
+    expect(await b.store.pruneAssertionJtis(now, { limit: 1000 })).toBe(0);
+    // The unexpired one is still remembered; the expired ones are forgotten.
+    expect(await b.store.useAssertionJti('planner', 'new', now + 60, now)).toBe(false);
+    expect(await b.store.useAssertionJti('planner', 'old-0', now + 60, now)).toBe(true);
   });
 });
 
@@ -295,6 +291,6 @@ describe('startRetention', () => {
     });
     await firstPass;
     expect(passes).toEqual([{ chains: 1, refusals: 0, approvals: 0, assertionJtis: 0 }]);
-    expect(count('tokens')).toBe(0);
+    expect(await tokenCount()).toBe(0);
   });
 });
