@@ -569,6 +569,132 @@ export function defineStoreContract(name: string, factory: StoreFactory): void {
       });
     });
 
+    describe('MCP authorization', () => {
+      const code = (codeHash: string) => ({
+        codeHash,
+        clientId: 'mcp-client',
+        redirectUri: 'http://127.0.0.1:9/cb',
+        codeChallenge: 'c'.repeat(43),
+        resource: 'http://baton.test/mcp',
+        scope: 'trips:read',
+        username: 'alice',
+        createdAt: NOW,
+        expiresAt: NOW + 60,
+      });
+      const family = (familyId: string, consentExpiresAt = NOW + 3600) => ({
+        familyId,
+        clientId: 'mcp-client',
+        username: 'alice',
+        resource: 'http://baton.test/mcp',
+        scope: 'trips:read',
+        createdAt: NOW,
+        consentExpiresAt,
+      });
+      const client = (clientId: string, createdAt = NOW) => ({
+        clientId,
+        clientName: `<b>${clientId}</b>`,
+        redirectUris: ['http://127.0.0.1:9/cb'],
+        createdAt,
+        lastUsedAt: createdAt,
+      });
+      /** A redeemed code whose family issued `jti` (recorded) with refresh token `rt`. */
+      async function started(id: string, consentExpiresAt?: number) {
+        await store.createAuthCode(code(`code-${id}`));
+        expect((await store.claimAuthCode(`code-${id}`, NOW)).kind).toBe('claimed');
+        await store.recordIssued(token(`at-${id}`, null));
+        expect(
+          await store.startRefreshFamily(
+            `code-${id}`,
+            family(`fam-${id}`, consentExpiresAt),
+            `rt-${id}`,
+            `at-${id}`,
+          ),
+        ).toBe(true);
+      }
+
+      it('registers clients up to a cap of live ones; a stale one counts for nothing', async () => {
+        expect(await store.registerMcpClient(client('stale', NOW - 1000), 2, NOW - 500)).toBe(true);
+        expect(await store.registerMcpClient(client('c1'), 2, NOW - 500)).toBe(true);
+        expect(await store.registerMcpClient(client('c2'), 2, NOW - 500)).toBe(true);
+        expect(await store.registerMcpClient(client('c3'), 2, NOW - 500)).toBe(false);
+        expect(await store.getMcpClient('c1', NOW - 500)).toEqual(client('c1'));
+        expect(await store.getMcpClient('stale', NOW - 500)).toBeUndefined();
+        expect(await store.getMcpClient('c3', NOW - 500)).toBeUndefined();
+        await store.touchMcpClient('stale', NOW);
+        await store.touchMcpClient('stale', NOW - 2000);
+        expect((await store.getMcpClient('stale', NOW - 500))?.lastUsedAt).toBe(NOW);
+      });
+
+      it('redeems a code once; a replay revokes what the code issued', async () => {
+        await store.createAuthCode(code('k'));
+        expect(await store.claimAuthCode('k', NOW)).toEqual({ kind: 'claimed', code: code('k') });
+        expect(await store.claimAuthCode('k', NOW + 1)).toEqual({ kind: 'replayed' });
+        expect(await store.claimAuthCode('nobody', NOW)).toEqual({ kind: 'unknown' });
+        // A replay before the family started: it never starts.
+        expect(await store.startRefreshFamily('k', family('f-k'), 'rt-k', 'at-k')).toBe(false);
+
+        await started('x');
+        await store.recordIssued(token('at-x-child', 'at-x'));
+        expect(await store.claimAuthCode('code-x', NOW + 2)).toEqual({ kind: 'replayed' });
+        expect(await store.revokedAt('at-x')).toBe(NOW + 2);
+        expect(await store.revokedAt('at-x-child')).toBe(NOW + 2);
+        expect(
+          await store.rotateRefreshToken('rt-x', 'mcp-client', 'rt-x2', 'at-x2', NOW + 3),
+        ).toEqual({
+          kind: 'ended',
+        });
+      });
+
+      it('rotates a refresh token once; the spent one coming back revokes the family', async () => {
+        await started('r');
+        expect(await store.rotateRefreshToken('rt-r', 'other-client', 'n', 'j', NOW)).toEqual({
+          kind: 'unknown',
+        });
+        await store.recordIssued(token('at-r2', null));
+        expect(
+          await store.rotateRefreshToken('rt-r', 'mcp-client', 'rt-r2', 'at-r2', NOW + 1),
+        ).toEqual({
+          kind: 'rotated',
+          family: family('fam-r'),
+        });
+        expect(
+          await store.rotateRefreshToken('rt-r', 'mcp-client', 'rt-r3', 'at-r3', NOW + 2),
+        ).toEqual({
+          kind: 'replayed',
+        });
+        expect(await store.revokedAt('at-r')).toBe(NOW + 2);
+        expect(await store.revokedAt('at-r2')).toBe(NOW + 2);
+        expect(
+          (await store.rotateRefreshToken('rt-r2', 'mcp-client', 'x', 'y', NOW + 3)).kind,
+        ).toBe('ended');
+        expect((await store.rotateRefreshToken('nope', 'mcp-client', 'x', 'y', NOW)).kind).toBe(
+          'unknown',
+        );
+      });
+
+      it('ends a family whose consent ran out or one of whose tokens was revoked', async () => {
+        await started('e', NOW + 10);
+        expect(
+          (await store.rotateRefreshToken('rt-e', 'mcp-client', 'n', 'j', NOW + 10)).kind,
+        ).toBe('ended');
+        expect(await store.revokedAt('at-e')).toBe(NOW + 10);
+        await started('v');
+        await store.revokeCascade('at-v', NOW + 1);
+        expect((await store.rotateRefreshToken('rt-v', 'mcp-client', 'n', 'j', NOW + 2)).kind).toBe(
+          'ended',
+        );
+      });
+
+      it('revokes a family on its own client’s request only', async () => {
+        await started('f');
+        expect(await store.revokeRefreshFamily('rt-f', 'other-client', NOW + 1)).toBe(false);
+        expect(await store.revokedAt('at-f')).toBeNull();
+        expect(await store.revokeRefreshFamily('rt-f', 'mcp-client', NOW + 1)).toBe(true);
+        expect(await store.revokedAt('at-f')).toBe(NOW + 1);
+        expect(await store.revokeRefreshFamily('nobody', 'mcp-client', NOW + 1)).toBe(false);
+      });
+    });
+
     describe('operations', () => {
       it('answers a ping and counts what it holds', async () => {
         await store.ping();
