@@ -45,10 +45,12 @@ describe('RFC 8414 metadata', () => {
       jwks_uri: `${ISSUER}/jwks`,
       introspection_endpoint: `${ISSUER}/introspect`,
       revocation_endpoint: `${ISSUER}/revoke`,
+      // `none`: public MCP clients (SPEC §8).
       token_endpoint_auth_methods_supported: [
         'client_secret_basic',
         'client_secret_post',
         'private_key_jwt',
+        'none',
       ],
       introspection_endpoint_auth_methods_supported: [
         'client_secret_basic',
@@ -59,6 +61,7 @@ describe('RFC 8414 metadata', () => {
         'client_secret_basic',
         'client_secret_post',
         'private_key_jwt',
+        'none',
       ],
       scopes_supported: ['flights:book', 'trips:book', 'trips:read'],
     });
