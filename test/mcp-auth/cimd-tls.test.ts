@@ -49,7 +49,7 @@ beforeAll(async () => {
     ],
     { stdio: 'ignore' },
   );
-  server = https.createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
+  server = https.createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (_req, res) => {
     requests += 1;
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ client_id: url, redirect_uris: ['https://a.example/cb'] }));

@@ -12,6 +12,7 @@ import {
   clearClientMetadataCache,
   clientIdUrlProblem,
   fetchClientMetadataDocument,
+  MAX_CACHE_ENTRIES,
   MAX_CIMD_BYTES,
 } from '../../broker/mcp-auth/cimd.js';
 
@@ -275,6 +276,26 @@ describe('fetchClientMetadataDocument', () => {
     clock += 31_000;
     await refusal(fetchClientMetadataDocument(bad, { ...dev, now }));
     expect(hits.get('/gone.json')).toBe(2);
+  });
+  it('remembers at most MAX_CACHE_ENTRIES URLs, the oldest forgotten first', async () => {
+    const url = serveJson('/kept.json', (u) => ({
+      client_id: u,
+      redirect_uris: ['https://a.example/cb'],
+    }));
+    await fetchClientMetadataDocument(url, dev);
+    // Refused URLs are remembered too (no network: each has a fragment).
+    const flood = (from: number, count: number) =>
+      Promise.all(
+        Array.from({ length: count }, (_, i) =>
+          refusal(fetchClientMetadataDocument(`https://flood.example/${from + i}#x`, dev)),
+        ),
+      );
+    await flood(0, MAX_CACHE_ENTRIES - 1);
+    await fetchClientMetadataDocument(url, dev);
+    expect(hits.get('/kept.json')).toBe(1);
+    await flood(MAX_CACHE_ENTRIES, MAX_CACHE_ENTRIES);
+    await fetchClientMetadataDocument(url, dev);
+    expect(hits.get('/kept.json')).toBe(2);
   });
 });
 
