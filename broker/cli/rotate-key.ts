@@ -28,11 +28,11 @@ export async function runRotateKey(): Promise<number> {
     const key = await createSigningKey(store, now);
     const lines = [
       `kid: ${key.kid}`,
-      `signs from: ${iso(now + rules.useAfterSeconds)} (brokers publish it within ${rules.refreshSeconds} s and sign with it once it is ${rules.useAfterSeconds} s old)`,
+      `signs from: ${iso(key.createdAt + rules.useAfterSeconds)} (brokers publish it within ${rules.refreshSeconds} s and sign with it once it is ${rules.useAfterSeconds} s old)`,
     ];
     if (previous !== undefined) {
       lines.push(
-        `old key ${previous.kid} leaves the JWKS at: ${iso(leavesJwksAt(now, rules))} (when the last token it can sign, for at most ${rules.maxTtlSeconds} s, has expired)`,
+        `old key ${previous.kid} leaves the JWKS at: ${iso(leavesJwksAt(key.createdAt, rules))} (when the last token it can sign, for at most ${rules.maxTtlSeconds} s, has expired)`,
       );
     }
     process.stdout.write(`${lines.join('\n')}\n`);

@@ -34,8 +34,15 @@ interface LoadedKey {
   readonly privateKey: CryptoKey;
 }
 
-/** Makes a new key pair and adds it to the store; returns the stored row. */
+/**
+ * Makes a new key pair and adds it to the store; returns the stored row. Its `createdAt`
+ * is later than every stored key's, even within one second of the last one, since the
+ * order of creation decides which key signs (keys of one second would otherwise be
+ * ordered by kid).
+ */
 export async function createSigningKey(store: Store, now: number): Promise<StoredSigningKey> {
+  const newest = newestFirst(await store.signingKeys())[0];
+  const createdAt = newest === undefined ? now : Math.max(now, newest.createdAt + 1);
   const { privateKey } = await generateKeyPair(SIGNING_ALG, { extractable: true });
   const privateJwk = await exportJWK(privateKey);
   const { d: _d, ...publicJwk } = privateJwk;
@@ -45,7 +52,7 @@ export async function createSigningKey(store: Store, now: number): Promise<Store
     alg: SIGNING_ALG,
     privateJwk: JSON.stringify({ ...privateJwk, kid, alg: SIGNING_ALG }),
     publicJwk: JSON.stringify({ ...publicJwk, kid, alg: SIGNING_ALG, use: 'sig' }),
-    createdAt: now,
+    createdAt,
     retiredAt: null,
   };
   await store.addSigningKey(key);

@@ -140,6 +140,16 @@ describe('rotation on one broker', () => {
     expect(kidOf(await apiToken(b))).toBe(kid);
   });
 
+  it('a key made in the same second as the last one still counts as the newer', async () => {
+    const b = await broker();
+    const [first] = await b.store.signingKeys();
+    const made = await createSigningKey(b.store, first!.createdAt);
+    expect(made.createdAt).toBe(first!.createdAt + 1);
+    await b.deps.keyRing.refresh();
+    b.clock.now = made.createdAt + USE_AFTER;
+    expect(kidOf(await apiToken(b))).toBe(made.kid);
+  });
+
   it('two rotations in a row: each key signs in turn, in the order they were made', async () => {
     const b = await broker();
     const first = b.deps.keyRing.kid;

@@ -34,6 +34,8 @@ export interface LiveBroker {
   idp: TestIdp;
   /** Seconds added to the real clock for the broker and the test IdP. */
   clock: { offset: number };
+  /** The path of every request the broker has answered, in order (to count JWKS fetches). */
+  requests: string[];
   /** POSTs a form to the broker over HTTP, with Basic auth for `client`. */
   post(p: string, form: Record<string, string>, client: string): Promise<Response>;
   /** A token exchange by `client`; throws unless it succeeds. */
@@ -65,7 +67,11 @@ export async function startLiveBroker(): Promise<LiveBroker> {
     now,
   });
   const app = createApp(deps);
-  fetchApp = (req) => app.fetch(req);
+  const requests: string[] = [];
+  fetchApp = (req) => {
+    requests.push(new URL(req.url).pathname);
+    return app.fetch(req);
+  };
 
   const post: LiveBroker['post'] = (p, form, client) =>
     fetch(`${issuer}${p}`, {
@@ -82,6 +88,7 @@ export async function startLiveBroker(): Promise<LiveBroker> {
     deps,
     idp,
     clock,
+    requests,
     post,
     async exchange(client, form) {
       const res = await post(
