@@ -16,7 +16,7 @@
  * Chains and trees are walked by SQLite (recursive CTEs, which iterate), never by
  * recursion in JavaScript, and every walk that feeds a report is bounded: `chain` stops
  * after `nearest` ancestors and fetches the root by `root_jti`; `descendants` returns a
- * page. Trees are built from those rows in pure code (`ledger/tree.ts`).
+ * page. Trees are built from those rows in pure code (`services/audit-report.ts` `buildTree`).
  *
  * The database holds the private signing key: its folder is created 0700 and the file
  * (and with it SQLite's -wal and -shm, which copy its mode) 0600 (issue 9 point 12).

@@ -17,7 +17,7 @@ import { buildDeps } from '../../broker/build.js';
 import { parsePolicy } from '../../broker/config/policy.js';
 import { CONSOLE_CSP } from '../../broker/console/headers.js';
 import { SESSION_SECONDS } from '../../broker/console/session.js';
-import { openSqliteStore } from '../../broker/store/sqlite-store.js';
+import { openStore } from '../../broker/store/open-store.js';
 import { startConsoleBroker } from './live.js';
 import {
   ADMIN_TOKEN,
@@ -60,6 +60,9 @@ function headersOf(res: Response, names: string[]): Record<string, string | null
 }
 
 /** The `<main>` of a page, with CSRF values (random per session) blanked. */
+/** How the store keys a session: the SHA-256 of the cookie's id. */
+const sessionHash = (id: string): string => createHash('sha256').update(id).digest('base64url');
+
 function mainOf(html: string): string {
   const m = /<main>([\s\S]*)<\/main>/.exec(html);
   return (m?.[1] ?? '').replace(/name="csrf" value="[^"]+"/g, 'name="csrf" value=""');
@@ -109,19 +112,11 @@ describe('sign-in', () => {
       /^baton_console=[A-Za-z0-9_-]{43}; Max-Age=28800; Path=\/console; HttpOnly; SameSite=Lax$/,
     );
     const id = browser.cookies.get('baton_console')!;
-    const rows = b.store.sqlite
-      .prepare(
-        'SELECT id_hash, username, role, expires_at - created_at AS ttl FROM console_sessions',
-      )
-      .all();
-    expect(rows).toEqual([
-      {
-        id_hash: createHash('sha256').update(id).digest('base64url'),
-        username: 'alice',
-        role: 'user',
-        ttl: SESSION_SECONDS,
-      },
-    ]);
+    // Stored under the SHA-256 of the cookie's id, never the id itself.
+    expect(await b.store.getConsoleSession(id, b.clock.now)).toBeUndefined();
+    const stored = await b.store.getConsoleSession(sessionHash(id), b.clock.now);
+    expect(stored).toMatchObject({ idHash: sessionHash(id), username: 'alice', role: 'user' });
+    expect(stored!.expiresAt - stored!.createdAt).toBe(SESSION_SECONDS);
     const page = await browser.get('/console/approvals');
     expect(page.status).toBe(200);
     expect(await page.text()).toContain(
@@ -132,7 +127,7 @@ describe('sign-in', () => {
   it('marks the session cookie Secure when the issuer is https', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'baton-console-'));
     const issuer = 'https://baton.example';
-    const store = openSqliteStore(path.join(dir, 'baton.db'));
+    const store = await openStore({ dbFile: path.join(dir, 'baton.db'), synchronous: 'FULL' });
     try {
       const policy = consolePolicy(await userHashes())(testPolicy(b.idp.jwk));
       const app = createApp(
@@ -158,17 +153,15 @@ describe('sign-in', () => {
     expect(mainOf(await unknown.text())).toBe(wrongMain);
     expect(wrongMain).toContain('<p class="notice problem" role="alert">Sign-in failed.</p>');
     expect(browser.cookies.has('baton_console')).toBe(false);
-    expect(b.store.sqlite.prepare('SELECT count(*) AS n FROM console_sessions').get()).toEqual({
-      n: 0,
-    });
   });
 
   it('matches the username case-insensitively (the policy names are unique that way)', async () => {
     const res = await signIn(browser, 'Alice', PASSWORDS.alice);
     expect(res.status).toBe(303);
-    expect(b.store.sqlite.prepare('SELECT username FROM console_sessions').all()).toEqual([
-      { username: 'alice' },
-    ]);
+    const id = browser.cookies.get('baton_console')!;
+    expect(await b.store.getConsoleSession(sessionHash(id), b.clock.now)).toMatchObject({
+      username: 'alice',
+    });
   });
 
   it('slows down repeated failures for one username: 429 with Retry-After, even for the right password, until time passes', async () => {
@@ -241,9 +234,7 @@ describe('sign-in', () => {
     expect(out.status).toBe(303);
     expect(out.headers.get('location')).toBe('/console');
     expect(browser.cookies.has('baton_console')).toBe(false);
-    expect(b.store.sqlite.prepare('SELECT count(*) AS n FROM console_sessions').get()).toEqual({
-      n: 0,
-    });
+    expect(await b.store.getConsoleSession(sessionHash(old), b.clock.now)).toBeUndefined();
 
     const replay = new Browser(browser.fetcher);
     replay.cookies.set('baton_console', old);
@@ -311,7 +302,7 @@ describe('CSRF and errors', () => {
 
   it('answers a failure inside the broker (its database gone) with an HTML page, not OAuth JSON', async () => {
     await signIn(browser, 'alice', PASSWORDS.alice);
-    b.store.sqlite.close();
+    await b.store.close();
     const res = await browser.get('/console/approvals');
     expect(res.status).toBe(500);
     expect(res.headers.get('content-type')).toBe('text/html; charset=UTF-8');
