@@ -19,6 +19,10 @@
  * Keys are SHA-256 digests: the cache never keeps a subject token as a key, and callers
  * at `/mcp` (each with its own bearer token, so its own `caller` string) never share an
  * entry. The map is bounded; the least recently used entry goes first.
+ *
+ * It also remembers, per caller and bounded the same way, the tokens the tools handed
+ * out by jti (`remember` / `recall`): a model reads only jtis (the token stays in
+ * `structuredContent`), so it can name one of its tokens by jti where a tool takes a token.
  * @module
  */
 import { createHash } from 'node:crypto';
@@ -75,6 +79,8 @@ function subjectRefused(error: BrokerRefused): boolean {
 
 export class TokenCache {
   readonly #entries = new Map<string, Entry>();
+  /** digest(caller, jti) → the token and its expiry, oldest first. */
+  readonly #issued = new Map<string, { token: string; exp: number }>();
   readonly #max: number;
   readonly #now: () => number;
   readonly #recheck: number;
@@ -142,6 +148,28 @@ export class TokenCache {
       this.#entries.delete(this.#entries.keys().next().value!);
     }
     return response;
+  }
+
+  /** Remembers a token the tools gave `caller`, so it can be named by its jti. */
+  remember(caller: string, token: string): void {
+    const { jti, exp } = tokenFacts(token);
+    if (jti === '') return;
+    const key = digest(JSON.stringify([digest(caller), jti]));
+    this.#issued.delete(key);
+    this.#issued.set(key, { token, exp });
+    while (this.#issued.size > this.#max) this.#issued.delete(this.#issued.keys().next().value!);
+  }
+
+  /** A token the tools gave `caller` with this jti, while it has not expired. */
+  recall(caller: string, jti: string): string | undefined {
+    const key = digest(JSON.stringify([digest(caller), jti]));
+    const kept = this.#issued.get(key);
+    if (kept === undefined) return undefined;
+    if (kept.exp > 0 && kept.exp <= this.#now()) {
+      this.#issued.delete(key);
+      return undefined;
+    }
+    return kept.token;
   }
 
   /** Drops every entry of `caller` (after it revoked something: simplest and safe). */

@@ -9,8 +9,8 @@ import { z } from 'zod';
 import { describeIssued, issuedToken, IssuedTokenShape } from '../issued-token.js';
 import { guard, ok } from '../results.js';
 import type { ToolDeps } from '../tool-deps.js';
-import { exchangeForTask } from './exchange.js';
-import { Lifetime, Scope, SubjectToken, normalizeScope } from './fields.js';
+import { exchangeForTask, namedToken } from './exchange.js';
+import { Lifetime, Scope, SubjectJti, SubjectToken, normalizeScope } from './fields.js';
 
 export function registerDelegateToAgentTool(server: McpServer, deps: ToolDeps): void {
   server.registerTool(
@@ -33,6 +33,7 @@ export function registerDelegateToAgentTool(server: McpServer, deps: ToolDeps): 
         scope: Scope,
         lifetime_seconds: Lifetime,
         subject_token: SubjectToken,
+        subject_jti: SubjectJti,
       },
       outputSchema: {
         ...IssuedTokenShape,
@@ -49,7 +50,7 @@ export function registerDelegateToAgentTool(server: McpServer, deps: ToolDeps): 
       guard(`hand off to agent ${args.agent_id}`, deps.broker, async () => {
         const token = issuedToken(
           await exchangeForTask(deps, {
-            subjectToken: args.subject_token,
+            subjectToken: await namedToken(deps, args.subject_token, args.subject_jti),
             audience: [`agent:${args.agent_id}`],
             scope: normalizeScope(args.scope),
             expiresIn: args.lifetime_seconds,

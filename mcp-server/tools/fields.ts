@@ -36,6 +36,23 @@ export const SubjectToken = Token.optional().describe(
   'The token to exchange, e.g. a hand-off token another agent gave you. Omit to use your own token.',
 );
 
+/** A jti as Baton writes them (UUIDs); the same bound audit_chain applies. */
+export const Jti = z
+  .string()
+  .regex(/^[A-Za-z0-9._~-]{1,200}$/, 'must be a jti as these tools report it');
+
+export const SubjectJti = Jti.optional().describe(
+  'Instead of subject_token: the jti of a token these tools gave you earlier (e.g. from request_approval or delegate_to_agent).',
+);
+
+/** Exactly one of a token or the jti of one: the model reads jtis, never tokens. */
+export const TokenOrJti = {
+  token: Token.optional().describe('The token (a JWT from Baton). Give this or jti.'),
+  jti: Jti.optional().describe(
+    'The jti of a token these tools gave you (as their results show it). Give this or token.',
+  ),
+};
+
 /** A blank scope means "not given". */
 export function normalizeScope(scope: string | undefined): string | undefined {
   const trimmed = scope?.trim().split(/\s+/).join(' ');

@@ -8,8 +8,8 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { describeIssued, issuedToken, IssuedTokenShape } from '../issued-token.js';
 import { guard, ok } from '../results.js';
 import type { ToolDeps } from '../tool-deps.js';
-import { exchangeForTask } from './exchange.js';
-import { Audiences, Lifetime, Scope, SubjectToken, normalizeScope } from './fields.js';
+import { exchangeForTask, namedToken } from './exchange.js';
+import { Audiences, Lifetime, Scope, SubjectJti, SubjectToken, normalizeScope } from './fields.js';
 
 export function registerGetTaskTokenTool(server: McpServer, deps: ToolDeps): void {
   server.registerTool(
@@ -27,6 +27,7 @@ export function registerGetTaskTokenTool(server: McpServer, deps: ToolDeps): voi
         scope: Scope,
         lifetime_seconds: Lifetime,
         subject_token: SubjectToken,
+        subject_jti: SubjectJti,
       },
       outputSchema: IssuedTokenShape,
       annotations: {
@@ -40,7 +41,7 @@ export function registerGetTaskTokenTool(server: McpServer, deps: ToolDeps): voi
       guard('issue a task token', deps.broker, async () => {
         const token = issuedToken(
           await exchangeForTask(deps, {
-            subjectToken: args.subject_token,
+            subjectToken: await namedToken(deps, args.subject_token, args.subject_jti),
             audience: typeof args.audience === 'string' ? [args.audience] : args.audience,
             scope: normalizeScope(args.scope),
             expiresIn: args.lifetime_seconds,

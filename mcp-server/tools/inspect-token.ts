@@ -9,9 +9,10 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { forTerminal } from '../../broker/text/show.js';
 import { actorsOfClaim, describeChain, isoTime } from '../chain.js';
-import { guard, ok } from '../results.js';
+import { guard, ok, toolError } from '../results.js';
+import { namedToken } from './exchange.js';
 import type { ToolDeps } from '../tool-deps.js';
-import { Token } from './fields.js';
+import { TokenOrJti } from './fields.js';
 
 const OutputShape = {
   active: z.boolean().describe('Whether Baton would accept the token now.'),
@@ -33,15 +34,18 @@ export function registerInspectTokenTool(server: McpServer, deps: ToolDeps): voi
       title: 'Inspect a token',
       description:
         'Ask Baton whether a token is active and what it allows: who it acts for, the chain of agents acting (current first), scope, audience and expiry.',
-      inputSchema: { token: Token.describe('The token to inspect (a JWT from Baton).') },
+      inputSchema: TokenOrJti,
       outputSchema: OutputShape,
       annotations: { title: 'Inspect a token', readOnlyHint: true, openWorldHint: false },
     },
     (args) =>
       guard('inspect the token', deps.broker, async () => {
-        const info = await deps.broker.introspect(args.token);
+        if ((args.token === undefined) === (args.jti === undefined))
+          return toolError('Give exactly one of token or jti.');
+        const token = (await namedToken(deps, args.token, args.jti))!;
+        const info = await deps.broker.introspect(token);
         if (!info.active) {
-          deps.tokens?.forgetToken(args.token);
+          deps.tokens?.forgetToken(token);
           return ok(
             'Not active: Baton does not accept this token (unknown, expired, revoked, or not issued by Baton).',
             { active: false },

@@ -12,6 +12,7 @@ import { waitForApproval } from '../approvals.js';
 import { describeIssued, issuedToken, IssuedTokenShape } from '../issued-token.js';
 import { guard, ok, toolError } from '../results.js';
 import { defaultSleep, type ToolDeps } from '../tool-deps.js';
+import { rememberIssued } from './exchange.js';
 import { Audiences } from './fields.js';
 
 export function registerRequestApprovalTool(server: McpServer, deps: ToolDeps): void {
@@ -103,6 +104,7 @@ export function registerRequestApprovalTool(server: McpServer, deps: ToolDeps): 
           );
         }
         const token = issuedToken(outcome.token);
+        await rememberIssued(deps, token.access_token);
         let text = describeIssued(`Approved by ${args.user}`, token);
         if (deps.adoptAgentToken !== undefined) {
           deps.adoptAgentToken(token.access_token);

@@ -11,8 +11,8 @@ import { forTerminal } from '../../broker/text/show.js';
 import { actorsOfClaim } from '../chain.js';
 import { guard, ok, toolError } from '../results.js';
 import type { ToolDeps } from '../tool-deps.js';
-import { forgetCallerTokens } from './exchange.js';
-import { Token } from './fields.js';
+import { forgetCallerTokens, namedToken } from './exchange.js';
+import { TokenOrJti } from './fields.js';
 
 export function registerRevokeTokenTool(server: McpServer, deps: ToolDeps): void {
   server.registerTool(
@@ -22,7 +22,7 @@ export function registerRevokeTokenTool(server: McpServer, deps: ToolDeps): void
       description:
         'Revoke a token and every token exchanged from it, however deep (e.g. when a task is done or a hand-off must stop). ' +
         'You may revoke tokens you were issued or act in.',
-      inputSchema: { token: Token.describe('The token to revoke (a JWT from Baton).') },
+      inputSchema: TokenOrJti,
       outputSchema: {
         revoked: z
           .boolean()
@@ -39,19 +39,22 @@ export function registerRevokeTokenTool(server: McpServer, deps: ToolDeps): void
     },
     (args) =>
       guard('revoke the token', deps.broker, async () => {
-        const before = await deps.broker.introspect(args.token);
+        if ((args.token === undefined) === (args.jti === undefined))
+          return toolError('Give exactly one of token or jti.');
+        const token = (await namedToken(deps, args.token, args.jti))!;
+        const before = await deps.broker.introspect(token);
         if (!before.active) {
-          deps.tokens?.forgetToken(args.token);
+          deps.tokens?.forgetToken(token);
           return ok(
             'Nothing to revoke: the token is not active (unknown, expired, or already revoked).',
             { revoked: false },
           );
         }
-        await deps.broker.revoke(args.token);
+        await deps.broker.revoke(token);
         // It may be an ancestor of tokens this caller has cached: none of them is handed out again.
         await forgetCallerTokens(deps);
-        deps.agentTokenRefused?.(args.token);
-        const after = await deps.broker.introspect(args.token);
+        deps.agentTokenRefused?.(token);
+        const after = await deps.broker.introspect(token);
         if (after.active) {
           const involved = [before.client_id, ...actorsOfClaim(before.act)].map((name) =>
             forTerminal(name, 128),

@@ -185,6 +185,36 @@ describe('token cache and tool metadata, broker in process', () => {
     expect(text(task)).toContain('planner acting for alice');
     expect(text(handoff)).toContain('audience: agent:booker');
   });
+
+  it('lets a model name a token it was given by its jti, and only its own', async () => {
+    const planner = await agent('planner', alice);
+    const handoff = out(
+      await planner('delegate_to_agent', { agent_id: 'booker', scope: 'flights:book' }),
+    );
+    const inspected = await planner('inspect_token', { jti: handoff.jti });
+    expect(inspected.isError, text(inspected)).toBeFalsy();
+    expect(inspected.structuredContent).toMatchObject({ active: true, jti: handoff.jti });
+
+    const task = await planner('get_task_token', {
+      audience: API,
+      scope: 'flights:book',
+      subject_jti: handoff.jti,
+    });
+    expect(task.isError, text(task)).toBeFalsy();
+    // Exchanged from the hand-off, not from planner's own token.
+    expect((await b.deps.store.getToken(out(task).jti))?.parentJti).toBe(handoff.jti);
+
+    // Another agent's tools were never given it.
+    const booker = await agent('booker', alice);
+    const foreign = await booker('revoke_token', { jti: handoff.jti });
+    expect(foreign.isError).toBe(true);
+    expect(text(foreign)).toContain(`no token with jti ${handoff.jti} was issued to you`);
+
+    const revoked = await planner('revoke_token', { jti: handoff.jti });
+    expect(revoked.structuredContent).toMatchObject({ revoked: true, jti: handoff.jti });
+    const both = await planner('inspect_token', { jti: handoff.jti, token: handoff.access_token });
+    expect(text(both)).toBe('Give exactly one of token or jti.');
+  });
 });
 
 describe('token cache at /mcp: per caller', () => {
