@@ -13,7 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { BrokerDeps } from '../deps.js';
-import { GRANT_REFRESH_TOKEN } from '../mcp-auth/clients.js';
+import { GRANT_REFRESH_TOKEN, REGISTERED_PREFIX } from '../mcp-auth/clients.js';
 import { issueForConsent } from '../mcp-auth/issue-for-consent.js';
 import { MAX_SECRET_CHARS, newSecret, REFRESH_PREFIX, secretHash } from '../mcp-auth/secrets.js';
 import { InvalidGrant, InvalidScope, InvalidTarget } from '../oauth/errors.js';
@@ -54,6 +54,9 @@ async function handle(ctx: GrantContext, deps: BrokerDeps): Promise<TokenRespons
     }
   }
   const family = rotation.family;
+  // A registration in use stays live (it is swept only when idle), however long the consent.
+  if (client.clientId.startsWith(REGISTERED_PREFIX))
+    await deps.store.touchMcpClient(client.clientId, now);
   // After the rotation on purpose: a refused narrowing still spends the token, as any use does.
   if (params.resource.some((r) => r !== family.resource))
     throw new InvalidTarget('resource differs from the one the person consented to');

@@ -167,6 +167,25 @@ describe('MCP authorization: code flow, tokens, refresh', () => {
     expect(wider.body.error).toBe('invalid_scope');
   });
 
+  it('refuses a refresh once the consent is older than consent_ttl_seconds', async () => {
+    const r = await consentFlow(browser, clientId);
+    const t1 = await redeem(b, clientId, r);
+    const ttl = b.deps.policy.mcpClients.consentTtlSeconds;
+    const start = b.clock.now;
+    try {
+      b.clock.now = start + ttl - 10;
+      const t2 = await refresh(b, clientId, String(t1.body.refresh_token));
+      expect(t2.status).toBe(200);
+      // The access token never outlives the consent either.
+      expect(claimsOf(t2.body.access_token).exp).toBeLessThanOrEqual(start + ttl);
+      b.clock.now = start + ttl;
+      const t3 = await refresh(b, clientId, String(t2.body.refresh_token));
+      expect(t3.body.error).toBe('invalid_grant');
+    } finally {
+      b.clock.now = start;
+    }
+  });
+
   it('lets at most one of two concurrent refreshes with the same token succeed', async () => {
     const r = await consentFlow(browser, clientId);
     const t1 = await redeem(b, clientId, r);
