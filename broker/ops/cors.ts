@@ -28,9 +28,6 @@ export const CORS_EXPOSE_HEADERS = 'WWW-Authenticate, mcp-session-id';
 /** How long a browser may reuse a preflight answer. */
 const PREFLIGHT_MAX_AGE_SECONDS = '600';
 
-/** The RFC 7591 registration endpoint (SPEC §8). */
-export const REGISTRATION_PATH = '/register';
-
 /** Paths answered to any origin, with the methods each serves: the public documents and the body-authenticated endpoints. */
 export function publicCorsRoutes(issuer: string): Array<[path: string, methods: string]> {
   const issuerPath = new URL(issuer).pathname.replace(/\/$/, '');
@@ -41,7 +38,7 @@ export function publicCorsRoutes(issuer: string): Array<[path: string, methods: 
     [PATHS.jwks, 'GET'],
     [PATHS.token, 'POST'],
     [PATHS.revocation, 'POST'],
-    [REGISTRATION_PATH, 'POST'],
+    [PATHS.registration, 'POST'],
   ];
 }
 
