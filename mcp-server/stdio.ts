@@ -1,7 +1,10 @@
 /**
  * `npx baton-mcp`: Baton's MCP server over stdio for a desktop agent. The agent's
- * identity comes from its environment (see `stdio-env.ts`). stdout carries nothing but
- * the MCP protocol; every log line goes to stderr, and never a token or a secret.
+ * client identity comes from its environment (see `stdio-env.ts`); the person it acts
+ * for from a configured or kept token, or from `request_approval` when it has none
+ * (`stdio-identity.ts`). Exchanged tokens are reused (`token-cache.ts`). stdout carries
+ * nothing but the MCP protocol; every log line goes to stderr, and never a token or a
+ * secret.
  * @module
  */
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';

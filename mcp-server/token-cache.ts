@@ -84,8 +84,6 @@ export class TokenCache {
   readonly #max: number;
   readonly #now: () => number;
   readonly #recheck: number;
-  /** Exchanges actually made and hits served, for tests and the benchmark. */
-  readonly stats = { exchanges: 0, hits: 0 };
 
   constructor(options: TokenCacheOptions = {}) {
     this.#max = options.maxEntries ?? 256;
@@ -120,13 +118,11 @@ export class TokenCache {
       this.#entries.delete(key);
       if (now < hit.refreshAt && (await this.#standing(broker, hit, now))) {
         this.#entries.set(key, hit); // most recently used goes last
-        this.stats.hits++;
         return { ...hit.response, expires_in: hit.exp - now };
       }
     }
     let response: TokenResponse;
     try {
-      this.stats.exchanges++;
       response = await broker.exchange(params);
     } catch (error) {
       if (error instanceof BrokerRefused && subjectRefused(error))

@@ -10,11 +10,12 @@ import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { HttpBrokerClient } from '../../mcp-server/http-broker-client.js';
 import { InProcessBrokerClient } from '../../mcp-server/in-process-broker-client.js';
 import { buildServer } from '../../mcp-server/server.js';
 import { TokenCache } from '../../mcp-server/token-cache.js';
 import { fixedAgentToken } from '../../mcp-server/tool-deps.js';
-import { API, basic, makeBroker, toBody, type TestBroker } from '../helpers.js';
+import { API, basic, makeBroker, SECRETS, toBody, type TestBroker } from '../helpers.js';
 import { startLiveBroker, type LiveBroker } from './live-broker.js';
 
 type Call = (name: string, args: Record<string, unknown>) => Promise<CallToolResult>;
@@ -288,6 +289,60 @@ describe('token cache at /mcp: per caller', () => {
     } finally {
       await one.close();
       await two.close();
+    }
+  });
+});
+
+describe('token cache over HTTP (what baton-mcp uses)', () => {
+  let broker: LiveBroker;
+  beforeAll(async () => {
+    broker = await startLiveBroker();
+  });
+  afterAll(async () => {
+    await broker.close();
+  });
+
+  it('trusts a hit for at most recheckSeconds, then introspects and replaces a token revoked elsewhere', async () => {
+    const alice = await broker.idp.sign({ sub: 'alice' });
+    let skew = 0;
+    const server = buildServer({
+      broker: new HttpBrokerClient({
+        url: broker.url,
+        credentials: {
+          method: 'client_secret_basic',
+          clientId: 'planner',
+          secret: SECRETS.planner!,
+        },
+      }),
+      agentToken: fixedAgentToken(alice),
+      tokens: new TokenCache({
+        nowSeconds: () => Math.floor(Date.now() / 1000) + skew,
+        recheckSeconds: 30,
+      }),
+    });
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    await server.connect(serverSide);
+    const client = new Client({ name: 'stdio-like-agent', version: '1.0.0' });
+    await client.connect(clientSide);
+    try {
+      const call = async () =>
+        out(
+          (await client.callTool({
+            name: 'get_task_token',
+            arguments: { audience: API, scope: 'trips:read' },
+          })) as CallToolResult,
+        );
+      const first = await call();
+      // Revoked by another path (the console): the cache is not told.
+      expect(await broker.deps.store.revokeCascade(first.jti, broker.deps.now())).toBe(1);
+      skew = 29;
+      expect((await call()).jti).toBe(first.jti); // the documented window
+      skew = 31;
+      const fresh = await call();
+      expect(fresh.jti).not.toBe(first.jti);
+      expect(await broker.deps.store.revokedAt(fresh.jti)).toBeNull();
+    } finally {
+      await client.close();
     }
   });
 });
