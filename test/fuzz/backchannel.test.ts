@@ -15,6 +15,7 @@ import { anyRequest, anyRequestSpecArb } from './anything.js';
 import { makeFixtures, type Fixtures } from './fixtures.js';
 import { backchannelBaseArb, backchannelValid, unmutated } from './bases.js';
 import { apply, BACKCHANNEL_FAMILIES, mutationArb } from './mutations.js';
+import { ledgerApprovals } from '../helpers.js';
 import { checkRefusalsSince, refusalMark } from './ledger.js';
 import { answerTo, checkRefused, PropertyBroken, type Answer } from './oracle.js';
 import { encodingArb, harmlessHeadersArb, send, type FuzzRequest } from './requests.js';
@@ -33,17 +34,13 @@ afterAll(async () => {
 
 /** Sends, checks the answer, and checks what the request left in the refusal ledger. */
 async function ask(req: FuzzRequest): Promise<Answer> {
-  const mark = refusalMark(fx.b);
+  const mark = await refusalMark(fx.b);
   const a = await answerTo(() => send(fx.b.app, req), req);
-  checkRefusalsSince(fx.b, mark, a);
+  await checkRefusalsSince(fx.b, mark, a);
   return a;
 }
-const pendingCount = () =>
-  (
-    fx.b.store.sqlite
-      .prepare("SELECT count(*) AS n FROM approval_requests WHERE status = 'pending'")
-      .get() as { n: number }
-  ).n;
+const pendingCount = async () =>
+  (await ledgerApprovals(fx.b.store)).filter((a) => a.status === 'pending').length;
 
 describe('POST /bc-authorize, fuzzed', () => {
   it(
@@ -85,7 +82,7 @@ describe('POST /bc-authorize, fuzzed', () => {
           encodingArb,
           harmlessHeadersArb,
           async (base, mutation, encoding, headers) => {
-            const before = pendingCount();
+            const before = await pendingCount();
             const a = await ask({
               path: '/bc-authorize',
               ...apply(backchannelValid(base), mutation, fx),
@@ -93,7 +90,7 @@ describe('POST /bc-authorize, fuzzed', () => {
               encoding,
             });
             checkRefused(a);
-            if (pendingCount() !== before)
+            if ((await pendingCount()) !== before)
               throw new PropertyBroken('a refused request files no pending approval', a);
           },
         ),

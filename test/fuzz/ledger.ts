@@ -5,7 +5,7 @@
  * sanitised record of what was asked, so neither a flood of large requests nor planted
  * escape codes reach the database, and from there a terminal or a model.
  */
-import type { TestBroker } from '../helpers.js';
+import { ledgerRefusals, type TestBroker } from '../helpers.js';
 import { PropertyBroken, type Answer } from './oracle.js';
 
 /** A refusal row, all its text columns together, stays under this many characters. */
@@ -13,24 +13,29 @@ export const MAX_REFUSAL_ROW_CHARS = 4096;
 
 const PRINTABLE_ASCII = /^[\x20-\x7E]*$/;
 
-/** The id of the newest refusal row (0 when there is none). */
-export function refusalMark(b: TestBroker): number {
-  return (
-    b.store.sqlite.prepare('SELECT coalesce(max(id), 0) AS id FROM refusals').get() as {
-      id: number;
-    }
-  ).id;
+/** How many refusal rows the ledger holds (a mark to find the ones a request adds). */
+export async function refusalMark(b: TestBroker): Promise<number> {
+  return (await b.store.stats(b.clock.now)).refusals;
 }
 
-/** Checks the refusal rows written since `mark` for the request that got `answer`. */
-export function checkRefusalsSince(b: TestBroker, mark: number, answer: Answer): void {
-  const rows = b.store.sqlite
-    .prepare(
-      `SELECT client_id, grant_type, coalesce(subject_jti, '') AS subject_jti, error,
-              coalesce(reason, '') AS reason, error_description, requested
-       FROM refusals WHERE id > ?`,
-    )
-    .all(mark) as Record<string, string>[];
+/**
+ * Checks the refusal rows written since `mark` for the request that got `answer`, read
+ * through the Store (oldest first; fuzzing only adds rows), each text column as stored.
+ */
+export async function checkRefusalsSince(
+  b: TestBroker,
+  mark: number,
+  answer: Answer,
+): Promise<void> {
+  const rows = (await ledgerRefusals(b.store)).slice(mark).map((r) => ({
+    client_id: r.clientId,
+    grant_type: r.grantType,
+    subject_jti: r.subjectJti ?? '',
+    error: r.error,
+    reason: r.reason ?? '',
+    error_description: r.errorDescription,
+    requested: JSON.stringify(r.requested),
+  }));
   if (rows.length > 1)
     throw new PropertyBroken(
       `one request files at most one refusal (filed ${rows.length})`,

@@ -163,8 +163,8 @@ describe('answers stay small, fuzzed', () => {
             headers: [],
             encoding,
           };
-          const mark = refusalMark(fx.b);
-          checkRefusalsSince(fx.b, mark, await answerTo(() => send(fx.b.app, req), req));
+          const mark = await refusalMark(fx.b);
+          await checkRefusalsSince(fx.b, mark, await answerTo(() => send(fx.b.app, req), req));
         }),
         fuzzOptions(SHARE_PER_ENDPOINT),
       );

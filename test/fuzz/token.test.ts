@@ -53,9 +53,9 @@ afterAll(async () => {
 
 /** Sends, checks the answer, and checks what the request left in the refusal ledger. */
 async function ask(req: FuzzRequest): Promise<Answer> {
-  const mark = refusalMark(fx.b);
+  const mark = await refusalMark(fx.b);
   const a = await answerTo(() => send(fx.b.app, req), req);
-  checkRefusalsSince(fx.b, mark, a);
+  await checkRefusalsSince(fx.b, mark, a);
   return a;
 }
 
