@@ -160,8 +160,6 @@ async function agent(
 }
 
 const text = (r: ToolResult) => r.content.map((c) => c.text ?? '').join('\n');
-/** The tool text without the token itself (a long JWT helps no reader). */
-const summary = (r: ToolResult) => text(r).replace(/\n\neyJ[\w-]+\.[\w-]+\.[\w-]+\s*$/, '');
 const claims = (token: string) =>
   JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
 
@@ -250,7 +248,7 @@ async function main(): Promise<void> {
     show(`alice$ npx baton approve ${authReqId.slice(0, 8)}… --scope "flights:read flights:book"`);
     show(await batonCli(dbFile, 'approve', authReqId, '--scope', 'flights:read flights:book'));
     const approval = await asking;
-    show(summary(approval));
+    show(text(approval));
     const alice = String(approval.structuredContent?.access_token ?? '');
     check(
       !approval.isError &&
@@ -266,7 +264,7 @@ async function main(): Promise<void> {
       scope: 'flights:read flights:book',
       subject_token: alice,
     });
-    show(summary(handoff));
+    show(text(handoff));
     const handoffToken = String(handoff.structuredContent?.access_token ?? '');
     check(
       !handoff.isError && claims(handoffToken).aud === 'agent:flight-booker',
@@ -285,7 +283,7 @@ async function main(): Promise<void> {
       scope: 'flights:book',
       lifetime_seconds: 120,
     });
-    show(summary(task));
+    show(text(task));
     const taskToken = String(task.structuredContent?.access_token ?? '');
     const taskAct = claims(taskToken).act;
     show(`act: ${JSON.stringify(taskAct)}`);
