@@ -1,6 +1,6 @@
 /**
- * `npx baton rotate-key` against a running broker process on the same SQLite file, as an
- * operator does it: the broker publishes the new key within `refresh_seconds`, goes on
+ * `npx baton rotate-key` against two running broker processes on one SQLite file, as an
+ * operator does it: each broker publishes the new key within `refresh_seconds`, goes on
  * signing with the old one until the new one is `use_after_seconds` old, then signs with
  * the new one, and the old key's token still introspects as active.
  */
@@ -21,6 +21,8 @@ const MAX_TTL = 600;
 let dir: string;
 let env: Record<string, string>;
 let broker: BrokerProcess;
+/** A second broker on the same database, as behind one address. */
+let other: BrokerProcess;
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'baton-rotate-'));
@@ -40,12 +42,20 @@ beforeAll(async () => {
       ],
     }),
   );
-  env = { BATON_DB: path.join(dir, 'baton.db'), BATON_POLICY: policy, BATON_LOG_LEVEL: 'info' };
+  // One issuer for both brokers: they stand behind one address.
+  env = {
+    BATON_DB: path.join(dir, 'baton.db'),
+    BATON_POLICY: policy,
+    BATON_ISSUER: 'https://baton.test',
+    BATON_LOG_LEVEL: 'info',
+  };
   broker = await startBrokerProcess(env);
+  other = await startBrokerProcess(env);
 });
 
 afterAll(async () => {
   await broker?.stop();
+  await other?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -61,18 +71,18 @@ function rotateKey(): Promise<{ code: number; stdout: string; stderr: string }> 
   });
 }
 
-async function jwks(): Promise<{ keys: JWK[] }> {
-  const res = await fetch(`${broker.url}/jwks`);
+async function jwks(at = broker): Promise<{ keys: JWK[] }> {
+  const res = await fetch(`${at.url}/jwks`);
   expect(res.status).toBe(200);
   return (await res.json()) as { keys: JWK[] };
 }
 
-const kids = async () => (await jwks()).keys.map((k) => k.kid);
+const kids = async (at = broker) => (await jwks(at)).keys.map((k) => k.kid);
 
 const auth = `Basic ${btoa(`agent:${SECRET}`)}`;
 
-async function token(): Promise<string> {
-  const res = await fetch(`${broker.url}/token`, {
+async function token(at = broker): Promise<string> {
+  const res = await fetch(`${at.url}/token`, {
     method: 'POST',
     headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
     body: 'grant_type=client_credentials&scope=a%3Aread',
@@ -82,8 +92,8 @@ async function token(): Promise<string> {
   return body.access_token;
 }
 
-async function active(t: string): Promise<boolean> {
-  const res = await fetch(`${broker.url}/introspect`, {
+async function active(t: string, at = broker): Promise<boolean> {
+  const res = await fetch(`${at.url}/introspect`, {
     method: 'POST',
     headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ token: t }),
@@ -92,7 +102,7 @@ async function active(t: string): Promise<boolean> {
 }
 
 describe('npx baton rotate-key with a broker running', () => {
-  it('adds a key the broker publishes within a second, signs with once it is old enough, while old tokens stay good', async () => {
+  it('adds a key both brokers publish within a second and sign with once it is old enough, while old tokens stay good', async () => {
     const [oldKid] = await kids();
     const old = await token();
     expect(decodeProtectedHeader(old).kid).toBe(oldKid);
@@ -110,7 +120,10 @@ describe('npx baton rotate-key with a broker running', () => {
     expect(leaves - signsFrom).toBe(MAX_TTL + CLOCK_SKEW_SECONDS);
     expect(Math.abs(signsFrom - USE_AFTER - rotatedAt)).toBeLessThanOrEqual(2);
 
-    await expect.poll(kids, { timeout: 5_000, interval: 100 }).toEqual([newKid, oldKid]);
+    await expect.poll(() => kids(), { timeout: 5_000, interval: 100 }).toEqual([newKid, oldKid]);
+    await expect
+      .poll(() => kids(other), { timeout: 5_000, interval: 100 })
+      .toEqual([newKid, oldKid]);
     // Published, not yet used: the key is younger than use_after_seconds.
     expect(Date.now() / 1000).toBeLessThan(signsFrom);
     expect(decodeProtectedHeader(await token()).kid).toBe(oldKid);
@@ -128,6 +141,15 @@ describe('npx baton rotate-key with a broker running', () => {
     await expect(jwtVerify(old, keySet)).resolves.toBeTruthy();
     expect(await active(old)).toBe(true);
     expect(await active(fresh)).toBe(true);
+    // The other broker signs with the new key too, and honours both brokers' tokens.
+    await expect
+      .poll(async () => decodeProtectedHeader(await token(other)).kid, {
+        timeout: 5_000,
+        interval: 250,
+      })
+      .toBe(newKid);
+    expect(await active(old, other)).toBe(true);
+    expect(await active(fresh, other)).toBe(true);
     expect(broker.output()).toContain('signing keys published');
   }, 30_000);
 });
