@@ -142,6 +142,33 @@ describe('baton-mcp environment', () => {
     });
   });
 
+  it('refuses a person token together with client_credentials, and an unknown cache setting', () => {
+    expect(() =>
+      parseStdioEnv({
+        BATON_CLIENT_ID: 'planner',
+        BATON_CLIENT_SECRET: 's3cret-value',
+        BATON_OWN_TOKEN: 'client_credentials',
+        BATON_TOKEN_FILE: '/tmp/secret-path',
+        BATON_TOKEN_CACHE: 'maybe',
+      }),
+    ).toThrow(
+      new EnvError(
+        [
+          'BATON_TOKEN_CACHE: must be "on" (reuse exchanged tokens, the default) or "off"',
+          'BATON_OWN_TOKEN: client_credentials acts for the agent itself; unset BATON_SUBJECT_TOKEN and BATON_TOKEN_FILE, or use "person"',
+        ].join('\n'),
+      ),
+    );
+    expect(
+      parseStdioEnv({
+        BATON_CLIENT_ID: 'planner',
+        BATON_CLIENT_SECRET: 's3cret-value',
+        BATON_TOKEN_FILE: '/home/me/planner.token',
+        BATON_TOKEN_CACHE: 'off',
+      }),
+    ).toMatchObject({ tokenFile: '/home/me/planner.token', ownToken: 'person', tokenCache: false });
+  });
+
   it('names every bad setting, and never echoes a value', () => {
     const file = path.join(dir, 'public.json');
     writeFileSync(file, JSON.stringify({ kty: 'EC', crv: 'P-256', x: 'a', y: 'b' }));
