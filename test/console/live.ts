@@ -12,7 +12,7 @@ import { createApp } from '../../broker/app.js';
 import { buildDeps } from '../../broker/build.js';
 import { parsePolicy, type PolicyFile } from '../../broker/config/policy.js';
 import type { BrokerDeps } from '../../broker/deps.js';
-import { openSqliteStore } from '../../broker/store/sqlite-store.js';
+import { openStore } from '../../broker/store/open-store.js';
 import { ADMIN_TOKEN, makeIdp, testPolicy } from '../helpers.js';
 
 export interface ConsoleBroker {
@@ -37,7 +37,7 @@ export async function startConsoleBroker(
   );
   const url = `http://127.0.0.1:${port}`;
   const idp = await makeIdp(() => Math.floor(Date.now() / 1000));
-  const store = openSqliteStore(path.join(dir, 'baton.db'));
+  const store = await openStore({ dbFile: path.join(dir, 'baton.db'), synchronous: 'FULL' });
   const deps = await buildDeps({
     issuer: url,
     policy: parsePolicy(policy(testPolicy(idp.jwk)), url),

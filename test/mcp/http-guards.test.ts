@@ -15,7 +15,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../broker/app.js';
 import { buildDeps } from '../../broker/build.js';
 import { parsePolicy, type PolicyFile } from '../../broker/config/policy.js';
-import { openSqliteStore, type SqliteStore } from '../../broker/store/sqlite-store.js';
+import { openStore } from '../../broker/store/open-store.js';
+import type { Store } from '../../broker/store/store.js';
 import { createMcpMount, mountMcp } from '../../mcp-server/http.js';
 import { buildServer } from '../../mcp-server/server.js';
 import { API, basic, ISSUER, makeIdp, testPolicy, toBody } from '../helpers.js';
@@ -35,7 +36,7 @@ const withMcp =
 interface Broker {
   app: Hono;
   issuer: string;
-  store: SqliteStore;
+  store: Store;
   dir: string;
 }
 
@@ -43,7 +44,7 @@ async function broker(issuer: string, mount = mountMcp): Promise<Broker> {
   const dir = mkdtempSync(path.join(tmpdir(), 'baton-mcp-guards-'));
   const now = () => Math.floor(Date.now() / 1000);
   const idp = await makeIdp(now);
-  const store = openSqliteStore(path.join(dir, 'baton.db'));
+  const store = await openStore({ dbFile: path.join(dir, 'baton.db'), synchronous: 'FULL' });
   const deps = await buildDeps({
     issuer,
     policy: parsePolicy(withMcp(issuer)(testPolicy(idp.jwk)), issuer),

@@ -13,7 +13,7 @@ import { createApp } from '../../broker/app.js';
 import { buildDeps } from '../../broker/build.js';
 import { parsePolicy, type PolicyFile } from '../../broker/config/policy.js';
 import type { BrokerDeps } from '../../broker/deps.js';
-import { openSqliteStore } from '../../broker/store/sqlite-store.js';
+import { openStore } from '../../broker/store/open-store.js';
 import { mountMcp } from '../../mcp-server/http.js';
 import { makeIdp, testPolicy, type TestIdp } from '../helpers.js';
 
@@ -40,7 +40,7 @@ export async function startLiveBroker(
   const url = `http://127.0.0.1:${port}`;
   const idp = await makeIdp(() => Math.floor(Date.now() / 1000));
   const policyFile = (options.policy ?? ((p) => p))(testPolicy(idp.jwk), url);
-  const store = openSqliteStore(path.join(dir, 'baton.db'));
+  const store = await openStore({ dbFile: path.join(dir, 'baton.db'), synchronous: 'FULL' });
   const deps = await buildDeps({ issuer: url, policy: parsePolicy(policyFile, url), store });
   app = createApp(deps, [mountMcp]);
   return {
