@@ -79,6 +79,10 @@ function subjectRefused(error: BrokerRefused): boolean {
 
 export class TokenCache {
   readonly #entries = new Map<string, Entry>();
+  /** Exchanges under way, by key. */
+  readonly #inflight = new Map<string, Promise<TokenResponse>>();
+  /** Bumped by every forget, so an exchange that raced one is not kept. */
+  #generation = 0;
   /** digest(caller, jti) → the token and its expiry, oldest first. */
   readonly #issued = new Map<string, { token: string; exp: number }>();
   readonly #max: number;
@@ -115,12 +119,38 @@ export class TokenCache {
     const now = this.#now();
     const hit = this.#entries.get(key);
     if (hit !== undefined) {
-      this.#entries.delete(key);
-      if (now < hit.refreshAt && (await this.#standing(broker, hit, now))) {
-        this.#entries.set(key, hit); // most recently used goes last
-        return { ...hit.response, expires_in: hit.exp - now };
+      const standing = now < hit.refreshAt && (await this.#standing(broker, hit, now));
+      // Unless a forget ran meanwhile: then it stays out.
+      if (this.#entries.get(key) === hit) {
+        this.#entries.delete(key);
+        if (standing) this.#entries.set(key, hit); // most recently used goes last
       }
+      if (standing) return { ...hit.response, expires_in: hit.exp - now };
     }
+    // Identical requests at the same time share one exchange.
+    const pending = this.#inflight.get(key);
+    if (pending !== undefined) {
+      const response = await pending;
+      return { ...response, expires_in: Math.max(0, response.expires_in - (this.#now() - now)) };
+    }
+    const exchanged = this.#exchange(broker, key, who, subject, params, now);
+    this.#inflight.set(key, exchanged);
+    try {
+      return await exchanged;
+    } finally {
+      this.#inflight.delete(key);
+    }
+  }
+
+  async #exchange(
+    broker: BrokerClient,
+    key: string,
+    who: string,
+    subject: string,
+    params: ExchangeParams,
+    now: number,
+  ): Promise<TokenResponse> {
+    const generation = this.#generation;
     let response: TokenResponse;
     try {
       response = await broker.exchange(params);
@@ -129,6 +159,8 @@ export class TokenCache {
         this.forgetSubject(params.subjectToken);
       throw error;
     }
+    // A revocation through the tools while this exchange ran: do not keep what it returned.
+    if (generation !== this.#generation) return response;
     const facts = tokenFacts(response.access_token);
     const exp = facts.exp > 0 ? facts.exp : now + response.expires_in;
     this.#entries.set(key, {
@@ -170,18 +202,21 @@ export class TokenCache {
 
   /** Drops every entry of `caller` (after it revoked something: simplest and safe). */
   forgetCaller(caller: string): void {
+    this.#generation++;
     const who = digest(caller);
     for (const [key, e] of this.#entries) if (e.caller === who) this.#entries.delete(key);
   }
 
   /** Drops every entry exchanged from `subjectToken`. */
   forgetSubject(subjectToken: string): void {
+    this.#generation++;
     const subject = digest(subjectToken);
     for (const [key, e] of this.#entries) if (e.subject === subject) this.#entries.delete(key);
   }
 
   /** Drops the entry holding `token`, if any (e.g. introspection found it inactive). */
   forgetToken(token: string): void {
+    this.#generation++;
     for (const [key, e] of this.#entries)
       if (e.response.access_token === token) this.#entries.delete(key);
   }

@@ -87,6 +87,19 @@ describe('token cache and tool metadata, broker in process', () => {
     expect(await ledgerRows('planner')).toBe(3);
   });
 
+  it('shares one exchange between identical calls made at the same time', async () => {
+    const call = await agent('planner', alice);
+    const ask = { audience: API, scope: 'trips:read' };
+    const [one, two, three] = await Promise.all([
+      call('get_task_token', ask),
+      call('get_task_token', ask),
+      call('get_task_token', ask),
+    ]);
+    expect(out(two!).jti).toBe(out(one!).jti);
+    expect(out(three!).jti).toBe(out(one!).jti);
+    expect(await ledgerRows('planner')).toBe(1);
+  });
+
   it('re-exchanges once a cached token is inside its refresh margin (30 s or a tenth of its life)', async () => {
     const call = await agent('planner', alice);
     const ask = { audience: API, scope: 'trips:read', lifetime_seconds: 600 };
