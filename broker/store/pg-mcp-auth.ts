@@ -132,6 +132,20 @@ export class PgMcpAuth implements McpAuthStore {
     );
   }
 
+  /** An unexpired, unused code, or a family neither revoked nor past its consent. */
+  async mcpClientHasConsent(clientId: string, now: number): Promise<boolean> {
+    const result = await this.pool.query(
+      `SELECT 1 FROM mcp_refresh_families
+         WHERE client_id = $1 AND consent_expires_at > $2 AND revoked_at IS NULL
+       UNION ALL
+       SELECT 1 FROM mcp_auth_codes
+         WHERE client_id = $1 AND expires_at > $2 AND used_at IS NULL
+       LIMIT 1`,
+      [clientId, now],
+    );
+    return result.rowCount !== 0;
+  }
+
   async createAuthCode(code: McpAuthCode): Promise<void> {
     // Codes that expired unused, and used ones that started no family; a used code that
     // started one is kept a day, so a late replay still revokes what it issued.

@@ -778,6 +778,10 @@ export class PgStore implements Store {
     return this.#mcpAuth.touchMcpClient(clientId, at);
   }
 
+  mcpClientHasConsent(clientId: string, now: number): Promise<boolean> {
+    return this.#mcpAuth.mcpClientHasConsent(clientId, now);
+  }
+
   createAuthCode(code: McpAuth.McpAuthCode): Promise<void> {
     return this.#mcpAuth.createAuthCode(code);
   }
