@@ -98,12 +98,20 @@ export function isRefusal(r: McpClient | McpClientRefusal): r is McpClientRefusa
 export class McpClientDirectory {
   constructor(readonly options: DirectoryOptions) {}
 
-  /** Whether `clientId` names an MCP client the policy still accepts (no fetch). */
-  async #accepted(clientId: string): Promise<boolean> {
+  /**
+   * Whether `clientId` names an MCP client the policy still accepts (no fetch). At the
+   * token endpoint a metadata-document client must also hold a consent (a code or a live
+   * refresh family): anyone can make up a URL, and each would cost a rate-limit bucket.
+   */
+  async #accepted(clientId: string, holdsConsent: boolean): Promise<boolean> {
     const { policy, store, now } = this.options;
     if (policy.clients.has(clientId)) return false;
     const mcp = mcpClientsPolicy(policy);
-    if (isClientIdUrl(clientId)) return acceptsMetadataDocument(mcp, clientId);
+    if (isClientIdUrl(clientId))
+      return (
+        acceptsMetadataDocument(mcp, clientId) &&
+        (!holdsConsent || (await store.mcpClientHasConsent(clientId, now())))
+      );
     if (!clientId.startsWith(REGISTERED_PREFIX) || !acceptsDynamicRegistration(mcp)) return false;
     return (await store.getMcpClient(clientId, now() - REGISTRATION_IDLE_SECONDS)) !== undefined;
   }
@@ -128,13 +136,14 @@ export class McpClientDirectory {
 
   /** A public client at the token or revocation endpoint (client_id in the body, no secret). */
   async publicClient(clientId: string): Promise<ClientPolicy | undefined> {
-    if (!(await this.#accepted(clientId))) return undefined;
+    if (!(await this.#accepted(clientId, true))) return undefined;
     return this.#derive(clientId, [GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN]);
   }
 
   /** The MCP client acting at `/mcp` with a bearer token: its tools exchange that token. */
   async bearerClient(clientId: string): Promise<ClientPolicy | undefined> {
-    if (!(await this.#accepted(clientId))) return undefined;
+    // The bearer token itself shows the client was given a consent.
+    if (!(await this.#accepted(clientId, false))) return undefined;
     return this.#derive(clientId, [GRANT_TOKEN_EXCHANGE]);
   }
 }

@@ -60,6 +60,12 @@ export interface McpAuthStore {
   /** Marks a registration used (at each consent), so it stays live. */
   touchMcpClient(clientId: string, at: number): Promise<void>;
 
+  /**
+   * Whether `clientId` holds a consent at `now`: an unexpired code, or a refresh family
+   * neither revoked nor past its consent. A metadata-document client (never registered)
+   * is known at the token endpoint only through this.
+   */
+  mcpClientHasConsent(clientId: string, now: number): Promise<boolean>;
   /** Stores a new one-time code; also drops codes that expired before `code.createdAt`. */
   createAuthCode(code: McpAuthCode): Promise<void>;
   /**

@@ -219,7 +219,11 @@ export const mcpAuthCodes = sqliteTable(
     replayedAt: integer('replayed_at'),
     familyId: text('family_id'),
   },
-  (t) => [index('mcp_auth_codes_expires').on(t.expiresAt)],
+  (t) => [
+    index('mcp_auth_codes_expires').on(t.expiresAt),
+    // Whether a metadata-document client has a consent under way (`mcpClientHasConsent`).
+    index('mcp_auth_codes_client').on(t.clientId, t.expiresAt),
+  ],
 );
 
 export const mcpRefreshFamilies = sqliteTable(
@@ -234,7 +238,10 @@ export const mcpRefreshFamilies = sqliteTable(
     consentExpiresAt: integer('consent_expires_at').notNull(),
     revokedAt: integer('revoked_at'),
   },
-  (t) => [index('mcp_refresh_families_consent').on(t.consentExpiresAt)],
+  (t) => [
+    index('mcp_refresh_families_consent').on(t.consentExpiresAt),
+    index('mcp_refresh_families_client').on(t.clientId, t.consentExpiresAt),
+  ],
 );
 
 export const mcpRefreshTokens = sqliteTable(

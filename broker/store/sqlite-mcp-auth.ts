@@ -227,6 +227,14 @@ export class SqliteMcpAuth implements McpAuthStore {
          SELECT code_hash FROM mcp_auth_codes WHERE expires_at < ? LIMIT 100)
        AND (family_id IS NULL OR expires_at < ? - 86400)`,
     );
+    this.#hasConsent = sqlite.prepare(
+      `SELECT 1 FROM mcp_refresh_families
+         WHERE client_id = :clientId AND consent_expires_at > :now AND revoked_at IS NULL
+       UNION ALL
+       SELECT 1 FROM mcp_auth_codes
+         WHERE client_id = :clientId AND expires_at > :now AND used_at IS NULL
+       LIMIT 1`,
+    );
     this.#familyOf = sqlite.prepare(
       `SELECT f.family_id FROM mcp_refresh_tokens r
        JOIN mcp_refresh_families f ON f.family_id = r.family_id
@@ -240,6 +248,7 @@ export class SqliteMcpAuth implements McpAuthStore {
   readonly #insertCode;
   readonly #sweepCodes;
   readonly #familyOf;
+  readonly #hasConsent;
 
   async registerMcpClient(
     client: McpRegisteredClient,
@@ -274,6 +283,10 @@ export class SqliteMcpAuth implements McpAuthStore {
 
   async touchMcpClient(clientId: string, at: number): Promise<void> {
     this.#touchClient.run(at, clientId);
+  }
+
+  async mcpClientHasConsent(clientId: string, now: number): Promise<boolean> {
+    return this.#hasConsent.get({ clientId, now }) !== undefined;
   }
 
   async createAuthCode(code: McpAuthCode): Promise<void> {

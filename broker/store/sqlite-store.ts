@@ -746,6 +746,10 @@ export class SqliteStore implements Store {
     return this.#mcpAuth.touchMcpClient(clientId, at);
   }
 
+  mcpClientHasConsent(clientId: string, now: number) {
+    return this.#mcpAuth.mcpClientHasConsent(clientId, now);
+  }
+
   createAuthCode(code: McpAuth.McpAuthCode) {
     return this.#mcpAuth.createAuthCode(code);
   }

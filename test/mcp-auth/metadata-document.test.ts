@@ -20,6 +20,7 @@ import {
   pkce,
   REDIRECT,
   redeem,
+  refresh,
   RESOURCE,
   type McpAuthBroker,
 } from './mcp-auth-helpers.js';
@@ -63,6 +64,10 @@ describe('Client ID Metadata Document clients', () => {
   it('consent and a token for a client named by its metadata URL', async () => {
     const b = await brokerAccepting([docUrl]);
     try {
+      // Before any consent, the URL is no client at the token endpoint (made-up URLs cost nothing).
+      const early = await refresh(b, docUrl, 'brt_nothing');
+      expect(early.status).toBe(401);
+      expect(early.body.error).toBe('invalid_client');
       const browser = new Browser((p, init) => b.mcpApp.request(p, init));
       const r = await consentFlow(browser, docUrl, { grant: ['trips:read'] });
       expect(r.consentHtml).toContain('Metadata Client');

@@ -1,0 +1,2 @@
+CREATE INDEX `mcp_auth_codes_client` ON `mcp_auth_codes` (`client_id`,`expires_at`);--> statement-breakpoint
+CREATE INDEX `mcp_refresh_families_client` ON `mcp_refresh_families` (`client_id`,`consent_expires_at`);
