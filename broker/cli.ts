@@ -13,7 +13,7 @@
 import { parseArgs } from 'node:util';
 import { approve, deny, listApprovals } from './approvals/cli-commands.js';
 import { INIT_USAGE, init } from './cli/init.js';
-import { ledgerFile, openExistingStore } from './cli/ledger.js';
+import { ledgerName, openExistingStore } from './cli/ledger.js';
 import { NEW_CLIENT_USAGE, newClient } from './cli/new-client.js';
 import { renderAuditTree } from './audit-tree.js';
 import { mintDemoUserToken } from './config/demo-policy.js';
@@ -75,7 +75,7 @@ async function audit(args: string[]): Promise<number> {
     const report = await auditReport({ store }, jti);
     if (report === undefined) {
       process.stderr.write(
-        `No token ${forTerminal(jti, 200)} in the ledger at ${forTerminal(ledgerFile(env))}\n`,
+        `No token ${forTerminal(jti, 200)} in the ledger at ${forTerminal(ledgerName(env))}\n`,
       );
       return 1;
     }

@@ -1,7 +1,8 @@
 /**
  * `npx baton approvals | approve | deny`: pending CIBA requests from a terminal, for
- * machines without a browser (SPEC §6). They read the database at `BATON_DB` directly,
- * as `npx baton audit` does, so they work while the broker runs (SQLite WAL) or not.
+ * machines without a browser (SPEC §6). They open the broker's database themselves
+ * (`cli/ledger.ts`: the SQLite file at `BATON_DB`, or the PostgreSQL server at
+ * `BATON_DATABASE_URL`), as `npx baton audit` does, so they work while brokers run or not.
  *
  * Nearly everything shown was written by an agent (its id aside: the user it names, the
  * scope, audience and reason it asked for). The backchannel endpoint checks them, but a

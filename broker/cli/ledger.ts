@@ -27,6 +27,12 @@ export function ledgerFile(env: BrokerEnv): string {
   return path.resolve(env.dbFile);
 }
 
+/** The ledger in use, for messages: the absolute SQLite file, or the URL without its password. */
+export function ledgerName(env: BrokerEnv & StoreEnv): string {
+  const where = storeLocation(env);
+  return where.kind === 'sqlite' ? ledgerFile(env) : describeStore(where);
+}
+
 /**
  * Opens the ledger the environment names, refusing a missing SQLite file; names the
  * database it opened (a PostgreSQL URL without its password). A PostgreSQL database is
