@@ -14,6 +14,7 @@ import {
   active,
   consentFlow,
   makeMcpAuthBroker,
+  pkce,
   redeem,
   REDIRECT,
   refresh,
@@ -24,6 +25,28 @@ import {
 } from './mcp-auth-helpers.js';
 
 describe('MCP authorization: code flow, tokens, refresh', () => {
+  /** The hidden fields of a consent page for `id` (alice signed in already). */
+  async function consentPageFields(id: string): Promise<Record<string, string>> {
+    const { challenge } = pkce();
+    const res = await browser.get(
+      `/console/consent?${new URLSearchParams({
+        response_type: 'code',
+        client_id: id,
+        redirect_uri: REDIRECT,
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+        state: 's',
+        resource: RESOURCE,
+      }).toString()}`,
+    );
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    const fields: Record<string, string> = {};
+    for (const m of html.matchAll(/type="hidden" name="([^"]+)" value="([^"]*)"/g))
+      fields[m[1]!] = m[2]!.replaceAll('&amp;', '&');
+    return fields;
+  }
+
   let b: McpAuthBroker;
   let clientId: string;
   let browser: Browser;
@@ -86,6 +109,34 @@ describe('MCP authorization: code flow, tokens, refresh', () => {
     // The person sees it on the Chains page, by the MCP client's id.
     const chains = await (await browser.get('/console/chains')).text();
     expect(chains).toContain(clientId);
+  });
+
+  it('Deny sends access_denied back with state and iss, and no code', async () => {
+    const r = await consentFlow(browser, clientId, { decision: 'deny' });
+    expect(r.location.searchParams.get('error')).toBe('access_denied');
+    expect(r.state).toMatch(/^[0-9a-f]{16}$/);
+    expect(r.iss).toBe(ISSUER);
+    expect(r.location.searchParams.get('code')).toBeNull();
+  });
+
+  it('a consent post without the CSRF token, or signed out, makes no code', async () => {
+    const page = await consentPageFields(clientId);
+    const forged = await browser.post('/console/consent', {
+      ...page,
+      csrf: 'forged',
+      granted: 'trips:read',
+      decision: 'allow',
+    });
+    expect(forged.status).toBe(403);
+    expect(forged.headers.get('location')).toBeNull();
+    const stranger = new Browser((p, init) => b.mcpApp.request(p, init));
+    const signedOut = await stranger.post('/console/consent', {
+      ...page,
+      granted: 'trips:read',
+      decision: 'allow',
+    });
+    expect(signedOut.status).toBe(401);
+    expect(signedOut.headers.get('location')).toBeNull();
   });
 
   it('refuses a replayed code and revokes what the first redemption issued', async () => {
