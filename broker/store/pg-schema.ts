@@ -164,7 +164,10 @@ export const mcpAuthCodes = pgTable(
     replayedAt: seconds('replayed_at'),
     familyId: text('family_id'),
   },
-  (t) => [index('mcp_auth_codes_expires').on(t.expiresAt)],
+  (t) => [
+    index('mcp_auth_codes_expires').on(t.expiresAt),
+    index('mcp_auth_codes_client').on(t.clientId, t.expiresAt),
+  ],
 );
 
 export const mcpRefreshFamilies = pgTable(
@@ -179,7 +182,10 @@ export const mcpRefreshFamilies = pgTable(
     consentExpiresAt: seconds('consent_expires_at').notNull(),
     revokedAt: seconds('revoked_at'),
   },
-  (t) => [index('mcp_refresh_families_consent').on(t.consentExpiresAt)],
+  (t) => [
+    index('mcp_refresh_families_consent').on(t.consentExpiresAt),
+    index('mcp_refresh_families_client').on(t.clientId, t.consentExpiresAt),
+  ],
 );
 
 export const mcpRefreshTokens = pgTable(

@@ -685,6 +685,21 @@ export function defineStoreContract(name: string, factory: StoreFactory): void {
         );
       });
 
+      it('says whether a client holds a consent: an unused live code, or a standing family', async () => {
+        expect(await store.mcpClientHasConsent('mcp-client', NOW)).toBe(false);
+        await store.createAuthCode(code('h'));
+        expect(await store.mcpClientHasConsent('mcp-client', NOW)).toBe(true);
+        expect(await store.mcpClientHasConsent('mcp-client', NOW + 60)).toBe(false);
+        expect(await store.mcpClientHasConsent('someone-else', NOW)).toBe(false);
+        await store.claimAuthCode('h', NOW);
+        expect(await store.mcpClientHasConsent('mcp-client', NOW)).toBe(false);
+        await started('h2', NOW + 100);
+        expect(await store.mcpClientHasConsent('mcp-client', NOW + 99)).toBe(true);
+        expect(await store.mcpClientHasConsent('mcp-client', NOW + 100)).toBe(false);
+        await store.revokeRefreshFamily('rt-h2', 'mcp-client', NOW + 1);
+        expect(await store.mcpClientHasConsent('mcp-client', NOW + 2)).toBe(false);
+      });
+
       it('revokes a family on its own client’s request only', async () => {
         await started('f');
         expect(await store.revokeRefreshFamily('rt-f', 'other-client', NOW + 1)).toBe(false);

@@ -1,0 +1,2 @@
+CREATE INDEX "mcp_auth_codes_client" ON "mcp_auth_codes" USING btree ("client_id","expires_at");--> statement-breakpoint
+CREATE INDEX "mcp_refresh_families_client" ON "mcp_refresh_families" USING btree ("client_id","consent_expires_at");
