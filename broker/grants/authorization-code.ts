@@ -55,7 +55,8 @@ async function handle(ctx: GrantContext, deps: BrokerDeps): Promise<TokenRespons
   const jti = randomUUID();
   const refreshToken = newSecret(REFRESH_PREFIX);
   const family = {
-    familyId: randomUUID(),
+    // The family is named by its first token, the root its refreshed tokens hang under.
+    familyId: jti,
     clientId: client.clientId,
     username: code.username,
     resource: code.resource,
@@ -76,6 +77,7 @@ async function handle(ctx: GrantContext, deps: BrokerDeps): Promise<TokenRespons
     grantType: GRANT_AUTHORIZATION_CODE,
     refreshToken,
     now,
+    parentJti: null,
   });
 }
 

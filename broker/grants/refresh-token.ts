@@ -7,7 +7,9 @@
  * token revokes the whole family and every access token it issued (and, through the
  * ledger, everything exchanged from them); so does a revoked access token of the family,
  * at the next refresh. No refresh outlives `consent_ttl_seconds` from the consent.
- * `scope` may only narrow what was consented to.
+ * `scope` may only narrow what was consented to. Each refreshed access token is recorded
+ * as a child of the consent's first token (the family is named by its jti), so a person
+ * sees one chain per consent, and revoking its root revokes every refreshed token too.
  * @module
  */
 import { randomUUID } from 'node:crypto';
@@ -79,6 +81,7 @@ async function handle(ctx: GrantContext, deps: BrokerDeps): Promise<TokenRespons
     grantType: GRANT_REFRESH_TOKEN,
     refreshToken,
     now,
+    parentJti: family.familyId,
   });
 }
 

@@ -2,7 +2,8 @@
  * The access token an MCP client holds for a person (SPEC §8), from a code or a refresh:
  * `sub` the person, `act` the MCP client, `aud` the one resource consented to, the
  * consented (or narrower) scope, and a lifetime within the policy's and the consent's.
- * Recorded in the ledger as the root of a chain, through the same issuer as every token.
+ * Recorded in the ledger through the same issuer as every token: the code's token as the
+ * root of a chain, each refreshed one as a child of that root.
  * @module
  */
 import { policyUsername } from '../approvals/policy-user.js';
@@ -12,6 +13,7 @@ import type { TokenResponse } from '../grants/grant.js';
 import { InvalidGrant } from '../oauth/errors.js';
 import { clampLifetime } from '../policy/clamp-lifetime.js';
 import { must } from '../policy/refusal.js';
+import { ParentRevokedError } from '../store/store.js';
 
 export interface ConsentTokenRequest {
   client: ClientPolicy;
@@ -23,6 +25,11 @@ export interface ConsentTokenRequest {
   grantType: string;
   refreshToken: string;
   now: number;
+  /**
+   * A refreshed token hangs under its consent's first token (the family's root), so the
+   * person sees one chain per consent, and revoking that root ends everything under it.
+   */
+  parentJti: string | null;
 }
 
 export async function issueForConsent(
@@ -43,18 +50,25 @@ export async function issueForConsent(
     req.consentExpiresAt,
   );
   if (exp <= req.now) throw new InvalidGrant('the consent has ended');
-  const issued = await deps.tokens.issue({
-    jti: req.jti,
-    sub,
-    act: { sub: req.client.clientId },
-    clientId: req.client.clientId,
-    scope: req.scope,
-    aud: [req.resource],
-    iat: req.now,
-    exp,
-    grantType: req.grantType,
-    parentJti: null,
-  });
+  let issued;
+  try {
+    issued = await deps.tokens.issue({
+      jti: req.jti,
+      sub,
+      act: { sub: req.client.clientId },
+      clientId: req.client.clientId,
+      scope: req.scope,
+      aud: [req.resource],
+      iat: req.now,
+      exp,
+      grantType: req.grantType,
+      parentJti: req.parentJti,
+    });
+  } catch (error) {
+    // The consent's root was revoked while this refresh ran: the family is over.
+    if (error instanceof ParentRevokedError) throw new InvalidGrant('the consent was revoked');
+    throw error;
+  }
   return {
     access_token: issued.accessToken,
     token_type: 'Bearer',

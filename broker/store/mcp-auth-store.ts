@@ -27,6 +27,7 @@ export interface McpAuthCode {
 }
 
 export interface McpRefreshFamily {
+  /** The jti of the family's first access token: the chain root refreshed tokens hang under. */
   familyId: string;
   clientId: string;
   username: string;

@@ -191,6 +191,10 @@ describe('MCP authorization: code flow, tokens, refresh', () => {
     expect(c2.sub).toBe('alice');
     expect(c2.act).toEqual({ sub: clientId });
     expect(c2.aud).toBe(RESOURCE);
+    // One chain per consent: the refreshed token hangs under the code's token.
+    const row2 = await b.store.getToken(String(c2.jti));
+    expect(row2?.parentJti).toBe(claimsOf(t1.body.access_token).jti);
+    expect(row2?.grantType).toBe('refresh_token');
     // Narrowing on refresh, never widening.
     const t3 = await refresh(b, clientId, String(t2.body.refresh_token), { scope: 'trips:read' });
     expect(t3.status).toBe(200);
@@ -250,14 +254,18 @@ describe('MCP authorization: code flow, tokens, refresh', () => {
 
   it('ends the refresh family when the person revokes its token in the console', async () => {
     const r = await consentFlow(browser, clientId);
-    const t1 = await redeem(b, clientId, r);
-    const jti = String(claimsOf(t1.body.access_token).jti);
+    const t0 = await redeem(b, clientId, r);
+    const jti = String(claimsOf(t0.body.access_token).jti);
+    const t1 = await refresh(b, clientId, String(t0.body.refresh_token));
+    expect(t1.status).toBe(200);
     const chains = await browser.get('/console/chains');
     const revoked = await browser.post('/console/chains', {
       csrf: csrfOf(await chains.text()),
       jti,
     });
     expect(revoked.status).toBe(303);
+    // Revoking the consent's root revokes the refreshed token under it too.
+    expect(await active(b, String(t0.body.access_token))).toBe(false);
     expect(await active(b, String(t1.body.access_token))).toBe(false);
     const after = await refresh(b, clientId, String(t1.body.refresh_token));
     expect(after.status).toBe(400);
