@@ -94,7 +94,14 @@ describe('CIBA discovery', () => {
       backchannel_token_delivery_modes_supported: ['poll'],
       backchannel_user_code_parameter_supported: false,
     });
-    expect(m.grant_types_supported).toEqual([TE, CIBA, 'client_credentials']);
+    expect(m.grant_types_supported).toEqual([
+      TE,
+      CIBA,
+      'client_credentials',
+      // SPEC §8: MCP clients' authorization code grant and its refresh tokens.
+      'authorization_code',
+      'refresh_token',
+    ]);
   });
 });
 
