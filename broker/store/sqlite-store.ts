@@ -5,9 +5,12 @@
  *
  * Ledger writes go through a group commit: every row queued during one event-loop
  * turn is written in one transaction on the next `setImmediate`, and each caller's
- * promise resolves once that transaction has committed. One fsync then serves a whole
- * turn's worth of exchanges, which is what makes FULL durability nearly free under load
- * without changing the callers (they just `await recordIssued(...)`).
+ * promise resolves once that transaction is on disk. Under FULL the batch commits
+ * without SQLite's own fsync and `wal-sync.ts` then fsyncs the WAL on the thread pool,
+ * one fsync serving every batch that committed while the previous one ran: FULL's
+ * durability without the event loop waiting for the disk, and without changing the
+ * callers (they just `await recordIssued(...)`). Other writes (revocations, approvals,
+ * sessions, keys) are rare and keep SQLite's own FULL commit.
  *
  * CIBA approval requests are written directly (`sqlite-approvals.ts`): each change is one
  * conditional UPDATE, and a person's decision is rare. A CIBA token's row commits in the
@@ -34,6 +37,7 @@ import * as schema from './schema.js';
 import { SqliteApprovals } from './sqlite-approvals.js';
 import { SqliteMcpAuth } from './sqlite-mcp-auth.js';
 import type * as McpAuth from './mcp-auth-store.js';
+import { WalSync } from './wal-sync.js';
 import {
   MAX_PENDING_LIST,
   ParentRevokedError,
@@ -179,12 +183,18 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   if (file !== ':memory:' && file !== '') prepareDatabaseFile(file);
   const sqlite = new Database(file);
   sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
+  const synchronous = options.synchronous ?? 'FULL';
+  sqlite.pragma(`synchronous = ${synchronous}`);
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const db = drizzle(sqlite, { schema });
   migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
-  return new SqliteStore(sqlite, db);
+  // FULL for a file: ledger batches fsync off the event loop (`wal-sync.ts`).
+  const walSync =
+    synchronous === 'FULL' && file !== ':memory:' && file !== ''
+      ? new WalSync(`${path.resolve(file)}-wal`)
+      : undefined;
+  return new SqliteStore(sqlite, db, walSync);
 }
 
 export class SqliteStore implements Store {
@@ -200,10 +210,18 @@ export class SqliteStore implements Store {
   readonly #commitBatch: (batch: Pending[]) => Array<unknown | undefined>;
   readonly #issueForApproval: (authReqId: string, token: TokenRecord) => boolean;
 
+  readonly #walSync: WalSync | undefined;
+  readonly #syncNormal: Database.Statement;
+  readonly #syncFull: Database.Statement;
+
   constructor(
     readonly sqlite: Database.Database,
     readonly db: BetterSQLite3Database<typeof schema>,
+    walSync?: WalSync,
   ) {
+    this.#walSync = walSync;
+    this.#syncNormal = sqlite.prepare('PRAGMA synchronous = NORMAL');
+    this.#syncFull = sqlite.prepare('PRAGMA synchronous = FULL');
     const { tokens, refusals } = schema;
     // Prepared once: the hot path only binds values.
     this.#insertToken = db
@@ -311,18 +329,27 @@ export class SqliteStore implements Store {
     const batch = this.#queue;
     if (batch.length === 0) return;
     this.#queue = [];
+    const wal = this.#walSync;
     let outcomes: Array<unknown | undefined>;
     try {
+      // With a WalSync the commit writes the WAL without fsync; the fsync follows off the
+      // event loop, and nobody hears of the rows before it returns.
+      if (wal !== undefined) this.#syncNormal.run();
       outcomes = this.#commitBatch(batch);
     } catch (error) {
       for (const item of batch) item.reject(error);
       return;
+    } finally {
+      if (wal !== undefined) this.#syncFull.run();
     }
-    batch.forEach((item, i) => {
-      const failure = outcomes[i];
-      if (failure === undefined) item.resolve();
-      else item.reject(failure);
-    });
+    const settle = (syncError: Error | null) =>
+      batch.forEach((item, i) => {
+        const failure = syncError ?? outcomes[i];
+        if (failure === undefined) item.resolve();
+        else item.reject(failure);
+      });
+    if (wal === undefined) settle(null);
+    else wal.afterCommit(settle);
   }
 
   recordIssued(row: TokenRecord): Promise<void> {
@@ -786,7 +813,9 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     this.#flush();
+    await this.#walSync?.idle();
     this.sqlite.close();
+    this.#walSync?.close();
   }
 }
 
