@@ -16,6 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { BrokerDeps } from '../deps.js';
 import { GRANT_REFRESH_TOKEN, REGISTERED_PREFIX } from '../mcp-auth/clients.js';
+import { mcpResource } from '../mcp-auth/authorization-request.js';
 import { issueForConsent } from '../mcp-auth/issue-for-consent.js';
 import { MAX_SECRET_CHARS, newSecret, REFRESH_PREFIX, secretHash } from '../mcp-auth/secrets.js';
 import { InvalidGrant, InvalidScope, InvalidTarget } from '../oauth/errors.js';
@@ -32,6 +33,19 @@ const Params = z.object({
 async function handle(ctx: GrantContext, deps: BrokerDeps): Promise<TokenResponse> {
   const { client, now } = ctx;
   const params = parseParams(Params, ctx.form);
+  // What can be refused without the family is refused before the token is spent, so a
+  // client's mistake does not cost it its consent.
+  const resource = mcpResource(deps);
+  if (params.resource.some((r) => r !== resource))
+    throw new InvalidTarget('resource differs from the one the person consented to');
+  const asked =
+    params.scope === undefined
+      ? undefined
+      : [...new Set(params.scope.split(' ').filter((s) => s !== ''))];
+  if (asked !== undefined && asked.length === 0) throw new InvalidScope('scope is empty');
+  const neverAllowed = (asked ?? []).filter((s) => !client.scopes.includes(s));
+  if (neverAllowed.length > 0)
+    throw new InvalidScope(`scope not consented to: ${inputList(neverAllowed)}`);
   const jti = randomUUID();
   const refreshToken = newSecret(REFRESH_PREFIX);
   const rotation = await deps.store.rotateRefreshToken(
@@ -59,16 +73,13 @@ async function handle(ctx: GrantContext, deps: BrokerDeps): Promise<TokenRespons
   // A registration in use stays live (it is swept only when idle), however long the consent.
   if (client.clientId.startsWith(REGISTERED_PREFIX))
     await deps.store.touchMcpClient(client.clientId, now);
-  // After the rotation on purpose: a refused narrowing still spends the token, as any use does.
-  if (params.resource.some((r) => r !== family.resource))
-    throw new InvalidTarget('resource differs from the one the person consented to');
+  // Only a scope the MCP client may hold but this person did not consent to gets here:
+  // the token is spent by then (the family lives on, under the new refresh token).
   const consented = family.scope.split(' ');
   let granted = family.scope;
-  if (params.scope !== undefined) {
-    const asked = [...new Set(params.scope.split(' ').filter((s) => s !== ''))];
+  if (asked !== undefined) {
     const wider = asked.filter((s) => !consented.includes(s));
     if (wider.length > 0) throw new InvalidScope(`scope not consented to: ${inputList(wider)}`);
-    if (asked.length === 0) throw new InvalidScope('scope is empty');
     granted = asked.join(' ');
   }
   return issueForConsent(deps, {

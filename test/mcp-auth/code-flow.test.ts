@@ -220,6 +220,18 @@ describe('MCP authorization: code flow, tokens, refresh', () => {
       scope: 'trips:read trips:book',
     });
     expect(wider.body.error).toBe('invalid_scope');
+    // A scope no MCP client may hold, or another resource, is refused before the token is
+    // spent: the same refresh token still works afterwards.
+    const r2 = await consentFlow(browser, clientId, { grant: ['trips:read'] });
+    const t2 = await redeem(b, clientId, r2);
+    const refresh2 = String(t2.body.refresh_token);
+    expect((await refresh(b, clientId, refresh2, { scope: 'admin:all' })).body.error).toBe(
+      'invalid_scope',
+    );
+    expect(
+      (await refresh(b, clientId, refresh2, { resource: 'https://api.example.com' })).body.error,
+    ).toBe('invalid_target');
+    expect((await refresh(b, clientId, refresh2)).status).toBe(200);
   });
 
   it('refuses a refresh once the consent is older than consent_ttl_seconds', async () => {
