@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { safeNext } from '../../broker/console/next.js';
+import { REGISTRATION_IDLE_SECONDS } from '../../broker/mcp-auth/clients.js';
 import { ISSUER } from '../helpers.js';
 import {
   authorizeUrl,
@@ -84,6 +85,19 @@ describe('GET /authorize refusals', () => {
     );
     expect(res.status).toBe(302);
     expect(res.headers.get('location')).toMatch(/^\/console\/consent\?/);
+  });
+
+  it('a registration unused for 90 days has expired: a page, no redirect', async () => {
+    const idle = await registeredClient(b);
+    const start = b.clock.now;
+    try {
+      b.clock.now = start + REGISTRATION_IDLE_SECONDS + 1;
+      const res = await b.app.request(authorizeUrl({ ...good(), client_id: idle }));
+      expect(res.status).toBe(400);
+      expect(res.headers.get('location')).toBeNull();
+    } finally {
+      b.clock.now = start;
+    }
   });
 
   it('a repeated parameter is refused', async () => {
