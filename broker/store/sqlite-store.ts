@@ -340,7 +340,8 @@ export class SqliteStore implements Store {
       for (const item of batch) item.reject(error);
       return;
     } finally {
-      if (wal !== undefined) this.#syncFull.run();
+      // Back to FULL for the store's other writes (unless the connection was closed under us).
+      if (wal !== undefined && this.sqlite.open) this.#syncFull.run();
     }
     const settle = (syncError: Error | null) =>
       batch.forEach((item, i) => {

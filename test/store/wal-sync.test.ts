@@ -111,6 +111,13 @@ describe('the SQLite store under synchronous=FULL', () => {
     }
   });
 
+  it('rejects a queued row, and throws nothing uncaught, when the connection closed under the store', async () => {
+    const store = openSqliteStore(path.join(dir, 'baton.db'));
+    const pending = store.recordIssued(row('orphan'));
+    store.sqlite.close();
+    await expect(pending).rejects.toThrow(/not open/);
+  });
+
   it('closes cleanly while a batch is still being synced', async () => {
     const store = openSqliteStore(path.join(dir, 'baton.db'));
     const pending = store.recordIssued(row('late'));
