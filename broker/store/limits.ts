@@ -15,7 +15,7 @@
  * bounds the bytes SQLite stores to at most three times as many.
  * @module
  */
-import { LedgerFieldTooLargeError } from './store.js';
+import { LedgerFieldTooLargeError, type RefusalRecord, type TokenRecord } from './store.js';
 
 /** Caps for the columns of each table, in characters. */
 export const FIELD_CAPS = {
@@ -55,4 +55,34 @@ export function capJson(value: unknown, max: number): string {
 export function within(field: string, text: string, max: number): string {
   if (text.length > max) throw new LedgerFieldTooLargeError(field);
   return text;
+}
+
+/** A refusal row within its caps: text cut with a marker, the request record replaced by one. */
+export function cappedRefusal(r: RefusalRecord) {
+  return {
+    at: r.at,
+    clientId: capText(r.clientId, FIELD_CAPS.id),
+    grantType: capText(r.grantType, FIELD_CAPS.id),
+    subjectJti: r.subjectJti === null ? null : capText(r.subjectJti, FIELD_CAPS.id),
+    error: capText(r.error, FIELD_CAPS.id),
+    reason: r.reason === null ? null : capText(r.reason, FIELD_CAPS.id),
+    errorDescription: capText(r.errorDescription, FIELD_CAPS.errorDescription),
+    requested: capJson(r.requested, FIELD_CAPS.requested),
+  };
+}
+
+/** A token row within its caps, or `LedgerFieldTooLargeError`: an issued token is never cut. */
+export function cappedToken(t: TokenRecord) {
+  return {
+    jti: within('jti', t.jti, FIELD_CAPS.id),
+    parentJti: t.parentJti === null ? null : within('parent_jti', t.parentJti, FIELD_CAPS.id),
+    sub: within('sub', t.sub, FIELD_CAPS.sub),
+    act: t.act === null ? null : within('act', JSON.stringify(t.act), FIELD_CAPS.act),
+    clientId: within('client_id', t.clientId, FIELD_CAPS.id),
+    grantType: within('grant_type', t.grantType, FIELD_CAPS.id),
+    scope: within('scope', t.scope, FIELD_CAPS.scope),
+    aud: within('aud', JSON.stringify(t.aud), FIELD_CAPS.aud),
+    iat: t.iat,
+    exp: t.exp,
+  };
 }

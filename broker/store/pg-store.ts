@@ -29,7 +29,8 @@ import { fileURLToPath } from 'node:url';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg, { type Pool, type PoolClient } from 'pg';
-import { capJson, capText, FIELD_CAPS, within } from './limits.js';
+import { cappedRefusal, cappedToken } from './limits.js';
+import { refusalFromRow, tokenFromRow, type RawRefusalRow, type RawTokenRow } from './rows.js';
 import type * as McpAuth from './mcp-auth-store.js';
 import { PgApprovals } from './pg-approvals.js';
 import { PgMcpAuth } from './pg-mcp-auth.js';
@@ -84,68 +85,6 @@ type Outcome = undefined | Error;
 type Pending =
   | { kind: 'issued'; row: TokenRecord; resolve: () => void; reject: (e: unknown) => void }
   | { kind: 'refusal'; row: RefusalRecord; resolve: () => void; reject: (e: unknown) => void };
-
-interface TokenRow {
-  jti: string;
-  parent_jti: string | null;
-  sub: string;
-  act: string | null;
-  client_id: string;
-  grant_type: string;
-  scope: string;
-  aud: string;
-  iat: number;
-  exp: number;
-  revoked_at: number | null;
-  revoked_via: string | null;
-  root_jti: string | null;
-  hop: number;
-}
-
-function toLedgerToken(r: TokenRow): LedgerToken {
-  return {
-    jti: r.jti,
-    parentJti: r.parent_jti,
-    sub: r.sub,
-    act: r.act === null ? null : JSON.parse(r.act),
-    clientId: r.client_id,
-    grantType: r.grant_type,
-    scope: r.scope,
-    aud: JSON.parse(r.aud) as string[],
-    iat: r.iat,
-    exp: r.exp,
-    revokedAt: r.revoked_at,
-    revokedVia: r.revoked_via,
-    rootJti: r.root_jti ?? r.jti,
-    hop: r.hop,
-  };
-}
-
-interface RefusalRow {
-  id: number;
-  at: number;
-  client_id: string;
-  grant_type: string;
-  subject_jti: string | null;
-  error: string;
-  reason: string | null;
-  error_description: string;
-  requested: string;
-}
-
-function toRefusal(r: RefusalRow): LedgerRefusal {
-  return {
-    id: r.id,
-    at: r.at,
-    clientId: r.client_id,
-    grantType: r.grant_type,
-    subjectJti: r.subject_jti,
-    error: r.error,
-    reason: r.reason,
-    errorDescription: r.error_description,
-    requested: JSON.parse(r.requested) as Record<string, unknown>,
-  };
-}
 
 /** Stops a walk over a corrupt (cyclic) ledger; no real chain comes near it. */
 const WALK_GUARD = 10_000_000;
@@ -385,11 +324,11 @@ export class PgStore implements Store {
   }
 
   async #tokens(text: string, values: unknown[]): Promise<LedgerToken[]> {
-    return (await this.pool.query<TokenRow>(text, values)).rows.map(toLedgerToken);
+    return (await this.pool.query<RawTokenRow>(text, values)).rows.map(tokenFromRow);
   }
 
   async #refusals(text: string, values: unknown[]): Promise<LedgerRefusal[]> {
-    return (await this.pool.query<RefusalRow>(text, values)).rows.map(toRefusal);
+    return (await this.pool.query<RawRefusalRow>(text, values)).rows.map(refusalFromRow);
   }
 
   async getToken(jti: string): Promise<LedgerToken | undefined> {
@@ -469,7 +408,7 @@ export class PgStore implements Store {
     jti: string,
     limit: number,
   ): Promise<{ refusals: LedgerRefusal[]; total: number }> {
-    const { rows } = await this.pool.query<RefusalRow & { total: number }>(
+    const { rows } = await this.pool.query<RawRefusalRow & { total: number }>(
       `WITH RECURSIVE d(jti, hop) AS (
          SELECT jti, hop FROM tokens WHERE jti = $1
          UNION ALL
@@ -481,7 +420,7 @@ export class PgStore implements Store {
        LIMIT $2`,
       [jti, limit],
     );
-    return { refusals: rows.map(toRefusal).reverse(), total: rows[0]?.total ?? 0 };
+    return { refusals: rows.map(refusalFromRow).reverse(), total: rows[0]?.total ?? 0 };
   }
 
   exportTokens(query: ExportQuery, after?: { iat: number; jti: string }): Promise<LedgerToken[]> {
@@ -832,34 +771,4 @@ export class PgStore implements Store {
     await this.#drain();
     await this.pool.end();
   }
-}
-
-/** A refusal row within its caps: text cut with a marker, the request record replaced by one. */
-function cappedRefusal(r: RefusalRecord) {
-  return {
-    at: r.at,
-    clientId: capText(r.clientId, FIELD_CAPS.id),
-    grantType: capText(r.grantType, FIELD_CAPS.id),
-    subjectJti: r.subjectJti === null ? null : capText(r.subjectJti, FIELD_CAPS.id),
-    error: capText(r.error, FIELD_CAPS.id),
-    reason: r.reason === null ? null : capText(r.reason, FIELD_CAPS.id),
-    errorDescription: capText(r.errorDescription, FIELD_CAPS.errorDescription),
-    requested: capJson(r.requested, FIELD_CAPS.requested),
-  };
-}
-
-/** A token row within its caps, or `LedgerFieldTooLargeError`: an issued token is never cut. */
-function cappedToken(t: TokenRecord) {
-  return {
-    jti: within('jti', t.jti, FIELD_CAPS.id),
-    parentJti: t.parentJti === null ? null : within('parent_jti', t.parentJti, FIELD_CAPS.id),
-    sub: within('sub', t.sub, FIELD_CAPS.sub),
-    act: t.act === null ? null : within('act', JSON.stringify(t.act), FIELD_CAPS.act),
-    clientId: within('client_id', t.clientId, FIELD_CAPS.id),
-    grantType: within('grant_type', t.grantType, FIELD_CAPS.id),
-    scope: within('scope', t.scope, FIELD_CAPS.scope),
-    aud: within('aud', JSON.stringify(t.aud), FIELD_CAPS.aud),
-    iat: t.iat,
-    exp: t.exp,
-  };
 }

@@ -32,7 +32,8 @@ import Database from 'better-sqlite3';
 import { and, count, desc, eq, gt, gte, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
-import { capJson, capText, FIELD_CAPS, within } from './limits.js';
+import { cappedRefusal, cappedToken } from './limits.js';
+import { refusalFromRow, tokenFromRow, type RawRefusalRow, type RawTokenRow } from './rows.js';
 import * as schema from './schema.js';
 import { SqliteApprovals } from './sqlite-approvals.js';
 import { SqliteMcpAuth } from './sqlite-mcp-auth.js';
@@ -89,69 +90,6 @@ function toLedgerToken(row: TokenRow): LedgerToken {
     revokedVia: row.revokedVia,
     rootJti: row.rootJti ?? row.jti,
     hop: row.hop,
-  };
-}
-
-/** A `tokens` row as raw SQL returns it (snake_case columns). */
-interface RawTokenRow {
-  jti: string;
-  parent_jti: string | null;
-  sub: string;
-  act: string | null;
-  client_id: string;
-  grant_type: string;
-  scope: string;
-  aud: string;
-  iat: number;
-  exp: number;
-  revoked_at: number | null;
-  revoked_via: string | null;
-  root_jti: string | null;
-  hop: number;
-}
-
-function fromRaw(r: RawTokenRow): LedgerToken {
-  return toLedgerToken({
-    jti: r.jti,
-    parentJti: r.parent_jti,
-    sub: r.sub,
-    act: r.act,
-    clientId: r.client_id,
-    grantType: r.grant_type,
-    scope: r.scope,
-    aud: r.aud,
-    iat: r.iat,
-    exp: r.exp,
-    revokedAt: r.revoked_at,
-    revokedVia: r.revoked_via,
-    rootJti: r.root_jti,
-    hop: r.hop,
-  });
-}
-
-interface RawRefusalRow {
-  id: number;
-  at: number;
-  client_id: string;
-  grant_type: string;
-  subject_jti: string | null;
-  error: string;
-  reason: string | null;
-  error_description: string;
-  requested: string;
-}
-
-function refusalFromRaw(r: RawRefusalRow): LedgerRefusal {
-  return {
-    id: r.id,
-    at: r.at,
-    clientId: r.client_id,
-    grantType: r.grant_type,
-    subjectJti: r.subject_jti,
-    error: r.error,
-    reason: r.reason,
-    errorDescription: r.error_description,
-    requested: JSON.parse(r.requested) as Record<string, unknown>,
   };
 }
 
@@ -410,7 +348,7 @@ export class SqliteStore implements Store {
          SELECT t.* FROM up JOIN tokens t ON t.jti = up.jti ORDER BY up.n DESC`,
       )
       .all(jti, Math.max(1, Math.min(nearest, WALK_GUARD))) as RawTokenRow[];
-    const tokens = rows.map(fromRaw);
+    const tokens = rows.map(tokenFromRow);
     const top = tokens[0];
     if (top === undefined || top.jti === top.rootJti) return tokens;
     const root = this.#getToken.get({ jti: top.rootJti });
@@ -441,7 +379,7 @@ export class SqliteStore implements Store {
          ORDER BY t.hop, t.iat, t.jti`,
       )
       .all(jti, self.hop, after.hop, after.iat, after.jti, page.limit) as RawTokenRow[];
-    return rows.map((r) => ({ ...fromRaw(r), depth: r.hop - self.hop }));
+    return rows.map((r) => ({ ...tokenFromRow(r), depth: r.hop - self.hop }));
   }
 
   async refusalsAgainst(jtis: string[]): Promise<LedgerRefusal[]> {
@@ -475,7 +413,7 @@ export class SqliteStore implements Store {
          LIMIT ?`,
       )
       .all(jti, limit) as Array<RawRefusalRow & { total: number }>;
-    return { refusals: rows.map(refusalFromRaw).reverse(), total: rows[0]?.total ?? 0 };
+    return { refusals: rows.map(refusalFromRow).reverse(), total: rows[0]?.total ?? 0 };
   }
 
   async exportTokens(
@@ -490,7 +428,7 @@ export class SqliteStore implements Store {
          ORDER BY iat, jti LIMIT ?`,
       )
       .all(query.since, query.until, from.iat, from.jti, query.limit) as RawTokenRow[];
-    return rows.map(fromRaw);
+    return rows.map(tokenFromRow);
   }
 
   async exportRefusals(
@@ -505,7 +443,7 @@ export class SqliteStore implements Store {
          ORDER BY at, id LIMIT ?`,
       )
       .all(query.since, query.until, from.at, from.id, query.limit) as RawRefusalRow[];
-    return rows.map(refusalFromRaw);
+    return rows.map(refusalFromRow);
   }
 
   async exportApprovals(
@@ -818,34 +756,4 @@ export class SqliteStore implements Store {
     this.sqlite.close();
     this.#walSync?.close();
   }
-}
-
-/** A refusal row within its caps: text cut with a marker, the request record replaced by one. */
-function cappedRefusal(r: RefusalRecord) {
-  return {
-    at: r.at,
-    clientId: capText(r.clientId, FIELD_CAPS.id),
-    grantType: capText(r.grantType, FIELD_CAPS.id),
-    subjectJti: r.subjectJti === null ? null : capText(r.subjectJti, FIELD_CAPS.id),
-    error: capText(r.error, FIELD_CAPS.id),
-    reason: r.reason === null ? null : capText(r.reason, FIELD_CAPS.id),
-    errorDescription: capText(r.errorDescription, FIELD_CAPS.errorDescription),
-    requested: capJson(r.requested, FIELD_CAPS.requested),
-  };
-}
-
-/** A token row within its caps, or `LedgerFieldTooLargeError`: an issued token is never cut. */
-function cappedToken(t: TokenRecord) {
-  return {
-    jti: within('jti', t.jti, FIELD_CAPS.id),
-    parentJti: t.parentJti === null ? null : within('parent_jti', t.parentJti, FIELD_CAPS.id),
-    sub: within('sub', t.sub, FIELD_CAPS.sub),
-    act: t.act === null ? null : within('act', JSON.stringify(t.act), FIELD_CAPS.act),
-    clientId: within('client_id', t.clientId, FIELD_CAPS.id),
-    grantType: within('grant_type', t.grantType, FIELD_CAPS.id),
-    scope: within('scope', t.scope, FIELD_CAPS.scope),
-    aud: within('aud', JSON.stringify(t.aud), FIELD_CAPS.aud),
-    iat: t.iat,
-    exp: t.exp,
-  };
 }

@@ -1,0 +1,70 @@
+/**
+ * Ledger rows as raw SQL returns them (snake_case columns, JSON as text), and what the
+ * stores make of them: one mapping for SQLite and PostgreSQL, so both read the ledger the
+ * same way.
+ * @module
+ */
+import type { LedgerRefusal, LedgerToken } from './store.js';
+
+/** A `tokens` row as raw SQL returns it (snake_case columns). */
+export interface RawTokenRow {
+  jti: string;
+  parent_jti: string | null;
+  sub: string;
+  act: string | null;
+  client_id: string;
+  grant_type: string;
+  scope: string;
+  aud: string;
+  iat: number;
+  exp: number;
+  revoked_at: number | null;
+  revoked_via: string | null;
+  root_jti: string | null;
+  hop: number;
+}
+
+export function tokenFromRow(r: RawTokenRow): LedgerToken {
+  return {
+    jti: r.jti,
+    parentJti: r.parent_jti,
+    sub: r.sub,
+    act: r.act === null ? null : (JSON.parse(r.act) as LedgerToken['act']),
+    clientId: r.client_id,
+    grantType: r.grant_type,
+    scope: r.scope,
+    aud: JSON.parse(r.aud) as string[],
+    iat: r.iat,
+    exp: r.exp,
+    revokedAt: r.revoked_at,
+    revokedVia: r.revoked_via,
+    rootJti: r.root_jti ?? r.jti,
+    hop: r.hop,
+  };
+}
+
+export interface RawRefusalRow {
+  id: number;
+  at: number;
+  client_id: string;
+  grant_type: string;
+  subject_jti: string | null;
+  error: string;
+  reason: string | null;
+  error_description: string;
+  requested: string;
+}
+
+export function refusalFromRow(r: RawRefusalRow): LedgerRefusal {
+  return {
+    id: r.id,
+    at: r.at,
+    clientId: r.client_id,
+    grantType: r.grant_type,
+    subjectJti: r.subject_jti,
+    error: r.error,
+    reason: r.reason,
+    errorDescription: r.error_description,
+    requested: JSON.parse(r.requested) as Record<string, unknown>,
+  };
+}
