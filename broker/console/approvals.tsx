@@ -19,7 +19,7 @@ import type { ApprovalRecord, ConsoleSession } from '../store/store.js';
 import { forPage } from '../text/show.js';
 import { field, type ConsoleForm } from './form.js';
 import { namesUniqueAnyCase } from './sign-in.js';
-import { Csrf, Layout, Notice, render, timeLeft } from './layout.js';
+import { Csrf, Layout, Notice, render, ScopeChoice, timeLeft } from './layout.js';
 
 /** The most requests one page shows (the store caps its list too). */
 const SHOWN = 50;
@@ -101,15 +101,12 @@ function Request(props: {
       <form method="post" action="/console/approvals">
         <Csrf secret={props.secret} />
         <input type="hidden" name="auth_req_id" value={a.authReqId} />
-        <fieldset>
-          <legend>Scopes to grant</legend>
-          {splitScope(a.scope).map((scope, j) => (
-            <div class="check">
-              <input type="checkbox" id={`${id}-s${j}`} name="scope" value={scope} checked />
-              <label for={`${id}-s${j}`}>{forPage(scope, 200)}</label>
-            </div>
-          ))}
-        </fieldset>
+        <ScopeChoice
+          legend="Scopes to grant"
+          name="scope"
+          idPrefix={`${id}-`}
+          scopes={splitScope(a.scope)}
+        />
         <div class="actions">
           <button type="submit" name="decision" value="approve" class="primary">
             Approve

@@ -32,7 +32,7 @@ import { forPage } from '../text/show.js';
 import { errorPage } from './error-page.js';
 import { field, readForm } from './form.js';
 import { CONSOLE_CSP } from './headers.js';
-import { Csrf, Layout, render } from './layout.js';
+import { Csrf, Layout, render, ScopeChoice } from './layout.js';
 import { CSRF_FIELD, csrfMatches, currentSession } from './session.js';
 
 export const CONSENT_PATH = '/console/consent';
@@ -78,15 +78,7 @@ function ConsentPage(props: {
           {Object.entries(props.raw).map(([k, values]) =>
             values.map((v) => <input type="hidden" name={k} value={v} />),
           )}
-          <fieldset>
-            <legend>Scopes to allow</legend>
-            {r.scopes.map((scope, j) => (
-              <div class="check">
-                <input type="checkbox" id={`s${j}`} name="granted" value={scope} checked />
-                <label for={`s${j}`}>{forPage(scope, 200)}</label>
-              </div>
-            ))}
-          </fieldset>
+          <ScopeChoice legend="Scopes to allow" name="granted" idPrefix="" scopes={r.scopes} />
           <div class="actions">
             <button type="submit" name="decision" value="allow" class="primary">
               Allow

@@ -11,6 +11,7 @@ import type { Context } from 'hono';
 import { html } from 'hono/html';
 import type { Child } from 'hono/jsx';
 import type { ConsoleSession } from '../store/store.js';
+import { forPage } from '../text/show.js';
 import { CSRF_FIELD, csrfToken } from './session.js';
 
 export interface LayoutProps {
@@ -105,4 +106,35 @@ export function timeLeft(at: number, now: number): string {
   if (h > 0) return `${h} h ${m} min`;
   if (m > 0) return `${m} min ${sec} s`;
   return `${sec} s`;
+}
+
+/**
+ * A person's choice of scopes (SPEC §3a, §8): one checkbox per scope, labelled with it and
+ * checked; unticking one grants less. The scope is an agent's text, shown inert.
+ */
+export function ScopeChoice(props: {
+  legend: string;
+  /** The form field each ticked scope is sent as. */
+  name: string;
+  /** Prefix of the checkbox ids, unique on the page. */
+  idPrefix: string;
+  scopes: readonly string[];
+}) {
+  return (
+    <fieldset>
+      <legend>{props.legend}</legend>
+      {props.scopes.map((scope, j) => (
+        <div class="check">
+          <input
+            type="checkbox"
+            id={`${props.idPrefix}s${j}`}
+            name={props.name}
+            value={scope}
+            checked
+          />
+          <label for={`${props.idPrefix}s${j}`}>{forPage(scope, 200)}</label>
+        </div>
+      ))}
+    </fieldset>
+  );
 }
