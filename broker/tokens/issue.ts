@@ -5,9 +5,9 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import { SignJWT } from 'jose';
 import type { Store, TokenRecord } from '../store/store.js';
 import type { ActClaim } from './claims.js';
+import { signCompactJws } from './sign-jws.js';
 import { SIGNING_ALG, type KeyRing } from './signing-keys.js';
 
 export interface IssueRequest {
@@ -69,10 +69,12 @@ export class TokenIssuer {
     };
     if (req.act !== undefined) claims.act = req.act;
     // Read once: the signing key changes when a rotated key comes into use.
-    const { kid, privateKey } = this.keyRing.signer;
-    const accessToken = await new SignJWT(claims)
-      .setProtectedHeader({ alg: SIGNING_ALG, typ: 'at+jwt', kid })
-      .sign(privateKey);
+    const { kid, signingKey } = this.keyRing.signer;
+    const accessToken = signCompactJws(
+      { alg: SIGNING_ALG, typ: 'at+jwt', kid },
+      claims,
+      signingKey,
+    );
     return {
       issued: { jti, accessToken, expiresIn: req.exp - req.iat, scope: req.scope },
       record: {

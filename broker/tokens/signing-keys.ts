@@ -7,6 +7,7 @@
  * the time (`key-rules.ts`), so both are worked out from the in-memory set on each use.
  * @module
  */
+import { createPrivateKey, type JsonWebKey as NodeJwk, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import type { Store, StoredSigningKey } from '../store/store.js';
 import {
@@ -23,6 +24,8 @@ export const SIGNING_ALG = 'ES256';
 export interface Signer {
   readonly kid: string;
   readonly privateKey: CryptoKey;
+  /** The same private key as Node's `KeyObject`, for `sign-jws.ts` (built once per key). */
+  readonly signingKey: KeyObject;
 }
 
 interface LoadedKey {
@@ -32,6 +35,7 @@ interface LoadedKey {
   readonly publicJwk: JWK;
   readonly publicKey: CryptoKey;
   readonly privateKey: CryptoKey;
+  readonly signingKey: KeyObject;
 }
 
 /**
@@ -61,13 +65,15 @@ export async function createSigningKey(store: Store, now: number): Promise<Store
 
 async function loadKey(stored: StoredSigningKey): Promise<LoadedKey> {
   const publicJwk = JSON.parse(stored.publicJwk) as JWK;
+  const privateJwk = JSON.parse(stored.privateJwk) as JWK;
   return Object.freeze({
     kid: stored.kid,
     createdAt: stored.createdAt,
     retiredAt: stored.retiredAt,
     publicJwk,
     publicKey: (await importJWK(publicJwk, stored.alg)) as CryptoKey,
-    privateKey: (await importJWK(JSON.parse(stored.privateJwk) as JWK, stored.alg)) as CryptoKey,
+    privateKey: (await importJWK(privateJwk, stored.alg)) as CryptoKey,
+    signingKey: createPrivateKey({ key: privateJwk as NodeJwk, format: 'jwk' }),
   });
 }
 
