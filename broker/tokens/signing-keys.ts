@@ -10,6 +10,7 @@
 import { createPrivateKey, type JsonWebKey as NodeJwk, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import type { Store, StoredSigningKey } from '../store/store.js';
+import { fastKeysOf, type FastKey } from './fast-verify.js';
 import {
   DEFAULT_KEY_RULES,
   newestFirst,
@@ -81,6 +82,7 @@ export class KeyRing {
   /** Newest first; replaced whole by `refresh()`, never changed in place. */
   #keys: readonly LoadedKey[] = [];
   #publicKeys: ReadonlyMap<string, CryptoKey> = new Map();
+  #fastKeys: ReadonlyMap<string, FastKey> = new Map();
   #jwks: { kids: string; json: string; doc: { keys: JWK[] } } | undefined;
   #refreshing: Promise<string[]> | undefined;
 
@@ -106,6 +108,11 @@ export class KeyRing {
   /** Every key this broker knows, by kid, for verifying Baton's own tokens. */
   get publicKeys(): ReadonlyMap<string, CryptoKey> {
     return this.#publicKeys;
+  }
+
+  /** The same keys as `publicKeys`, for `fast-verify.ts` (each bound to ES256). */
+  get fastKeys(): ReadonlyMap<string, FastKey> {
+    return this.#fastKeys;
   }
 
   /** The keys as stored, newest first (for the rotation schedule). */
@@ -162,6 +169,7 @@ export class KeyRing {
     if (keys.length === 0) throw new Error('the store holds no signing key');
     this.#keys = Object.freeze(keys);
     this.#publicKeys = new Map(keys.map((k) => [k.kid, k.publicKey]));
+    this.#fastKeys = fastKeysOf({ keys: keys.map((k) => k.publicJwk) });
     return added;
   }
 }

@@ -16,6 +16,7 @@ import {
   decodeJwt,
   errors as joseErrors,
   jwtVerify,
+  type JWK,
   type JWTPayload,
   type JWTVerifyGetKey,
 } from 'jose';
@@ -24,6 +25,7 @@ import { inputText } from '../text/show.js';
 import { readAct, readAud, readScopes } from './act.js';
 import { ASYMMETRIC_ALGS, MAX_TOKEN_LENGTH, type ActClaim } from './claims.js';
 import { isCompactJws } from './compact-jws.js';
+import { fastKeysOf, fastVerify, type FastKey } from './fast-verify.js';
 import { remoteKeySet } from './remote-keys.js';
 import type { KeyRing } from './signing-keys.js';
 
@@ -86,8 +88,12 @@ function checkSpelling(token: string, what: string): void {
 }
 
 export class TokenVerifier {
-  readonly #trusted = new Map<string, { policy: TrustedIssuerPolicy; keys: JWTVerifyGetKey }>();
+  readonly #trusted = new Map<
+    string,
+    { policy: TrustedIssuerPolicy; keys: JWTVerifyGetKey; fast: ReadonlyMap<string, FastKey> }
+  >();
   readonly #ownKey: JWTVerifyGetKey;
+  readonly #keyRing: KeyRing;
 
   constructor(
     readonly issuer: string,
@@ -96,6 +102,7 @@ export class TokenVerifier {
     /** `development.allow_insecure_key_urls` of the policy. */
     options: { allowInsecureKeyUrls?: boolean } = {},
   ) {
+    this.#keyRing = keyRing;
     this.#ownKey = (header) => {
       const key = header.kid === undefined ? undefined : keyRing.publicKeys.get(header.kid);
       if (key === undefined) throw new joseErrors.JWKSNoMatchingKey();
@@ -106,7 +113,9 @@ export class TokenVerifier {
         t.jwks !== undefined
           ? createLocalJWKSet(t.jwks as Parameters<typeof createLocalJWKSet>[0])
           : remoteKeySet(t.jwksUri!, { allowInsecure: options.allowInsecureKeyUrls ?? false });
-      this.#trusted.set(t.issuer, { policy: t, keys });
+      // Inline keys also serve the fast path; a remote set stays with jose (it refetches).
+      const fast = t.jwks !== undefined ? fastKeysOf(t.jwks as { keys: JWK[] }) : new Map();
+      this.#trusted.set(t.issuer, { policy: t, keys, fast });
     }
   }
 
@@ -114,13 +123,16 @@ export class TokenVerifier {
   async verifyOwn(token: string, now: number, what = 'the token'): Promise<VerifiedToken> {
     checkSpelling(token, what);
     try {
-      const { payload } = await jwtVerify(token, this.#ownKey, {
+      const options = {
         algorithms: ['ES256'],
         issuer: this.issuer,
         typ: 'at+jwt',
         requiredClaims: ['sub', 'exp', 'iat', 'jti', 'client_id'],
-        currentDate: new Date(now * 1000),
-      });
+      };
+      const payload =
+        fastVerify(token, this.#keyRing.fastKeys, { ...options, now: Math.floor(now) }) ??
+        (await jwtVerify(token, this.#ownKey, { ...options, currentDate: new Date(now * 1000) }))
+          .payload;
       return this.#read(payload, 'baton', what);
     } catch (error) {
       const rejected = describe(error, what);
@@ -161,13 +173,16 @@ export class TokenVerifier {
       );
     }
     try {
-      const { payload } = await jwtVerify(token, trusted.keys, {
+      const options = {
         algorithms: ASYMMETRIC_ALGS,
         issuer: trusted.policy.issuer,
         audience: trusted.policy.audience,
         requiredClaims: ['sub', 'exp'],
-        currentDate: new Date(now * 1000),
-      });
+      };
+      const payload =
+        fastVerify(token, trusted.fast, { ...options, now: Math.floor(now) }) ??
+        (await jwtVerify(token, trusted.keys, { ...options, currentDate: new Date(now * 1000) }))
+          .payload;
       return this.#read(payload, 'trusted', what);
     } catch (error) {
       throw describe(error, what);
