@@ -1,8 +1,9 @@
 /**
  * The common case of JWT verification without WebCrypto: a token whose header names
  * only `alg`, `kid` and `typ`, whose `kid` picks exactly one known key, and whose `alg`
- * is the one bound to that key, is checked with Node's synchronous `crypto.verify` on a
- * `KeyObject` built once per key, and its claims with the same rules, in the same order
+ * is the one bound to that key, is checked with Node's `crypto.verify` (callback form, on
+ * libuv's thread pool like WebCrypto, so a second core shares the work) on a `KeyObject`
+ * built once per key, and its claims with the same rules, in the same order
  * and with the same error classes as jose's `jwtVerify` (so `verify.ts` describes a
  * refusal the same way whichever path ran). Anything else (another header parameter such
  * as `crit`, `jwk` or `jku`, an unknown or ambiguous kid, an algorithm the key is not
@@ -87,20 +88,25 @@ export function fastKeysOf(jwks: { keys: readonly JWK[] }): Map<string, FastKey>
   return out;
 }
 
-function signatureValid(alg: string, key: KeyObject, input: Buffer, signature: Buffer): boolean {
-  if (alg === 'EdDSA' || alg === 'Ed25519') return verify(null, input, key, signature);
-  const hash = HASH[alg.slice(2)];
-  if (hash === undefined) return false;
-  if (alg.startsWith('ES'))
-    return verify(hash, input, { key, dsaEncoding: 'ieee-p1363' }, signature);
-  if (alg.startsWith('PS'))
-    return verify(
-      hash,
-      input,
-      { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: Number(alg.slice(2)) / 8 },
-      signature,
-    );
-  return verify(hash, input, key, signature);
+/** Checks the signature on libuv's thread pool (the callback form of `crypto.verify`). */
+function signatureValid(
+  alg: string,
+  key: KeyObject,
+  input: Buffer,
+  signature: Buffer,
+): Promise<boolean> {
+  const hash = alg === 'EdDSA' || alg === 'Ed25519' ? null : HASH[alg.slice(2)];
+  if (hash === undefined) return Promise.resolve(false);
+  const options = alg.startsWith('ES')
+    ? { key, dsaEncoding: 'ieee-p1363' as const }
+    : alg.startsWith('PS')
+      ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: Number(alg.slice(2)) / 8 }
+      : key;
+  return new Promise((resolve, reject) =>
+    verify(hash, input, options, signature, (error, valid) =>
+      error ? reject(error) : resolve(valid),
+    ),
+  );
 }
 
 function plainObject(value: unknown): value is Record<string, unknown> {
@@ -150,11 +156,11 @@ function unexpected(claims: JWTPayload, claim: string): never {
  * path: resolves its claims, or throws what jose would throw. `undefined`: not the fast
  * path's to judge; run jose.
  */
-export function fastVerify(
+export async function fastVerify(
   token: string,
   keys: ReadonlyMap<string, FastKey>,
   options: FastVerifyOptions,
-): JWTPayload | undefined {
+): Promise<JWTPayload | undefined> {
   const firstDot = token.indexOf('.');
   const secondDot = token.indexOf('.', firstDot + 1);
   const header = parseSegment(token.slice(0, firstDot));
@@ -169,7 +175,7 @@ export function fastVerify(
 
   const input = Buffer.from(token.slice(0, secondDot));
   const signature = Buffer.from(token.slice(secondDot + 1), 'base64url');
-  if (!signatureValid(key.alg, key.key, input, signature))
+  if (!(await signatureValid(key.alg, key.key, input, signature)))
     throw new joseErrors.JWSSignatureVerificationFailed();
 
   // jose's validateClaimsSet, in its order, for the options Baton uses.

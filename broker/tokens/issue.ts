@@ -70,7 +70,7 @@ export class TokenIssuer {
     if (req.act !== undefined) claims.act = req.act;
     // Read once: the signing key changes when a rotated key comes into use.
     const { kid, signingKey } = this.keyRing.signer;
-    const accessToken = signCompactJws(
+    const accessToken = await signCompactJws(
       { alg: SIGNING_ALG, typ: 'at+jwt', kid },
       claims,
       signingKey,

@@ -130,7 +130,7 @@ export class TokenVerifier {
         requiredClaims: ['sub', 'exp', 'iat', 'jti', 'client_id'],
       };
       const payload =
-        fastVerify(token, this.#keyRing.fastKeys, { ...options, now: Math.floor(now) }) ??
+        (await fastVerify(token, this.#keyRing.fastKeys, { ...options, now: Math.floor(now) })) ??
         (await jwtVerify(token, this.#ownKey, { ...options, currentDate: new Date(now * 1000) }))
           .payload;
       return this.#read(payload, 'baton', what);
@@ -180,7 +180,7 @@ export class TokenVerifier {
         requiredClaims: ['sub', 'exp'],
       };
       const payload =
-        fastVerify(token, trusted.fast, { ...options, now: Math.floor(now) }) ??
+        (await fastVerify(token, trusted.fast, { ...options, now: Math.floor(now) })) ??
         (await jwtVerify(token, trusted.keys, { ...options, currentDate: new Date(now * 1000) }))
           .payload;
       return this.#read(payload, 'trusted', what);

@@ -36,7 +36,11 @@ const claims = {
 describe('signCompactJws', () => {
   it('makes an ES256 JWS that jose verifies with the public key, header and claims intact', async () => {
     const { signingKey, publicKey } = await keyPair();
-    const token = signCompactJws({ alg: 'ES256', typ: 'at+jwt', kid: 'k1' }, claims, signingKey);
+    const token = await signCompactJws(
+      { alg: 'ES256', typ: 'at+jwt', kid: 'k1' },
+      claims,
+      signingKey,
+    );
     expect(isCompactJws(token)).toBe(true);
     expect(decodeProtectedHeader(token)).toEqual({ alg: 'ES256', typ: 'at+jwt', kid: 'k1' });
     const { payload } = await jwtVerify(token, publicKey, {
@@ -53,7 +57,11 @@ describe('signCompactJws', () => {
   it('makes a signature that fails once the claims or the key differ', async () => {
     const { signingKey, publicKey } = await keyPair();
     const other = await keyPair();
-    const token = signCompactJws({ alg: 'ES256', typ: 'at+jwt', kid: 'k1' }, claims, signingKey);
+    const token = await signCompactJws(
+      { alg: 'ES256', typ: 'at+jwt', kid: 'k1' },
+      claims,
+      signingKey,
+    );
     const [h, , s] = token.split('.');
     const forged = `${h}.${Buffer.from(JSON.stringify({ ...claims, sub: 'mallory' })).toString('base64url')}.${s}`;
     await expect(jwtVerify(forged, publicKey, { algorithms: ['ES256'] })).rejects.toThrow();
