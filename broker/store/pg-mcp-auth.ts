@@ -18,42 +18,13 @@ import type {
   McpRegisteredClient,
   RefreshRotation,
 } from './mcp-auth-store.js';
+import {
+  authCodeFromRow,
+  refreshFamilyFromRow,
+  type RawAuthCodeRow,
+  type RawRefreshFamilyRow,
+} from './rows.js';
 import { revokeTree } from './pg-revoke.js';
-
-interface CodeRow {
-  code_hash: string;
-  client_id: string;
-  redirect_uri: string;
-  code_challenge: string;
-  resource: string;
-  scope: string;
-  username: string;
-  created_at: number;
-  expires_at: number;
-  used_at: number | null;
-  family_id: string | null;
-}
-
-interface FamilyRow {
-  family_id: string;
-  client_id: string;
-  username: string;
-  resource: string;
-  scope: string;
-  created_at: number;
-  consent_expires_at: number;
-  revoked_at: number | null;
-}
-
-const toFamily = (r: FamilyRow): McpRefreshFamily => ({
-  familyId: r.family_id,
-  clientId: r.client_id,
-  username: r.username,
-  resource: r.resource,
-  scope: r.scope,
-  createdAt: r.created_at,
-  consentExpiresAt: r.consent_expires_at,
-});
 
 /** Keys the advisory lock under which registrations are counted. */
 const REGISTRATION_LOCK = 0x6261746f6e02;
@@ -176,7 +147,7 @@ export class PgMcpAuth implements McpAuthStore {
 
   claimAuthCode(codeHash: string, now: number): Promise<CodeClaim> {
     return this.tx(async (c): Promise<CodeClaim> => {
-      const { rows } = await c.query<CodeRow>(
+      const { rows } = await c.query<RawAuthCodeRow>(
         'SELECT * FROM mcp_auth_codes WHERE code_hash = $1 FOR UPDATE',
         [codeHash],
       );
@@ -189,17 +160,7 @@ export class PgMcpAuth implements McpAuthStore {
         ]);
         return {
           kind: 'claimed',
-          code: {
-            codeHash: row.code_hash,
-            clientId: row.client_id,
-            redirectUri: row.redirect_uri,
-            codeChallenge: row.code_challenge,
-            resource: row.resource,
-            scope: row.scope,
-            username: row.username,
-            createdAt: row.created_at,
-            expiresAt: row.expires_at,
-          },
+          code: authCodeFromRow(row),
         };
       }
       // RFC 6749 §4.1.2: a code used twice revokes what it issued.
@@ -252,7 +213,7 @@ export class PgMcpAuth implements McpAuthStore {
     now: number,
   ): Promise<RefreshRotation> {
     return this.tx(async (c): Promise<RefreshRotation> => {
-      const { rows } = await c.query<FamilyRow & { spent_at: number | null }>(
+      const { rows } = await c.query<RawRefreshFamilyRow & { spent_at: number | null }>(
         `SELECT r.spent_at, f.* FROM mcp_refresh_tokens r
          JOIN mcp_refresh_families f ON f.family_id = r.family_id
          WHERE r.token_hash = $1 FOR UPDATE`,
@@ -288,7 +249,7 @@ export class PgMcpAuth implements McpAuthStore {
         jti,
         row.family_id,
       ]);
-      return { kind: 'rotated', family: toFamily(row) };
+      return { kind: 'rotated', family: refreshFamilyFromRow(row) };
     });
   }
 

@@ -1,9 +1,10 @@
 /**
- * Ledger rows as raw SQL returns them (snake_case columns, JSON as text), and what the
+ * Ledger and MCP authorization rows as raw SQL returns them (snake_case columns, JSON as text), and what the
  * stores make of them: one mapping for SQLite and PostgreSQL, so both read the ledger the
  * same way.
  * @module
  */
+import type { McpAuthCode, McpRefreshFamily } from './mcp-auth-store.js';
 import type { LedgerRefusal, LedgerToken } from './store.js';
 
 /** A `tokens` row as raw SQL returns it (snake_case columns). */
@@ -66,5 +67,58 @@ export function refusalFromRow(r: RawRefusalRow): LedgerRefusal {
     reason: r.reason,
     errorDescription: r.error_description,
     requested: JSON.parse(r.requested) as Record<string, unknown>,
+  };
+}
+
+/** An `mcp_auth_codes` row as raw SQL returns it. */
+export interface RawAuthCodeRow {
+  code_hash: string;
+  client_id: string;
+  redirect_uri: string;
+  code_challenge: string;
+  resource: string;
+  scope: string;
+  username: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+  family_id: string | null;
+}
+
+export function authCodeFromRow(r: RawAuthCodeRow): McpAuthCode {
+  return {
+    codeHash: r.code_hash,
+    clientId: r.client_id,
+    redirectUri: r.redirect_uri,
+    codeChallenge: r.code_challenge,
+    resource: r.resource,
+    scope: r.scope,
+    username: r.username,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+  };
+}
+
+/** An `mcp_refresh_families` row as raw SQL returns it. */
+export interface RawRefreshFamilyRow {
+  family_id: string;
+  client_id: string;
+  username: string;
+  resource: string;
+  scope: string;
+  created_at: number;
+  consent_expires_at: number;
+  revoked_at: number | null;
+}
+
+export function refreshFamilyFromRow(r: RawRefreshFamilyRow): McpRefreshFamily {
+  return {
+    familyId: r.family_id,
+    clientId: r.client_id,
+    username: r.username,
+    resource: r.resource,
+    scope: r.scope,
+    createdAt: r.created_at,
+    consentExpiresAt: r.consent_expires_at,
   };
 }

@@ -17,6 +17,12 @@ import type {
   McpRegisteredClient,
   RefreshRotation,
 } from './mcp-auth-store.js';
+import {
+  authCodeFromRow,
+  refreshFamilyFromRow,
+  type RawAuthCodeRow,
+  type RawRefreshFamilyRow,
+} from './rows.js';
 
 interface ClientRow {
   client_id: string;
@@ -25,41 +31,6 @@ interface ClientRow {
   created_at: number;
   last_used_at: number;
 }
-
-interface CodeRow {
-  code_hash: string;
-  client_id: string;
-  redirect_uri: string;
-  code_challenge: string;
-  resource: string;
-  scope: string;
-  username: string;
-  created_at: number;
-  expires_at: number;
-  used_at: number | null;
-  family_id: string | null;
-}
-
-interface FamilyRow {
-  family_id: string;
-  client_id: string;
-  username: string;
-  resource: string;
-  scope: string;
-  created_at: number;
-  consent_expires_at: number;
-  revoked_at: number | null;
-}
-
-const toFamily = (r: FamilyRow): McpRefreshFamily => ({
-  familyId: r.family_id,
-  clientId: r.client_id,
-  username: r.username,
-  resource: r.resource,
-  scope: r.scope,
-  createdAt: r.created_at,
-  consentExpiresAt: r.consent_expires_at,
-});
 
 export class SqliteMcpAuth implements McpAuthStore {
   readonly #revokeFamily: (familyId: string, at: number) => void;
@@ -104,22 +75,12 @@ export class SqliteMcpAuth implements McpAuthStore {
       'UPDATE mcp_auth_codes SET replayed_at = ? WHERE code_hash = ?',
     );
     this.#claimCode = sqlite.transaction((codeHash: string, now: number): CodeClaim => {
-      const row = getCode.get(codeHash) as CodeRow | undefined;
+      const row = getCode.get(codeHash) as RawAuthCodeRow | undefined;
       if (row === undefined) return { kind: 'unknown' };
       if (useCode.run(now, codeHash).changes === 1) {
         return {
           kind: 'claimed',
-          code: {
-            codeHash: row.code_hash,
-            clientId: row.client_id,
-            redirectUri: row.redirect_uri,
-            codeChallenge: row.code_challenge,
-            resource: row.resource,
-            scope: row.scope,
-            username: row.username,
-            createdAt: row.created_at,
-            expiresAt: row.expires_at,
-          },
+          code: authCodeFromRow(row),
         };
       }
       // RFC 6749 §4.1.2: a code used twice revokes what it issued.
@@ -180,7 +141,7 @@ export class SqliteMcpAuth implements McpAuthStore {
         now: number,
       ): RefreshRotation => {
         const row = getRefresh.get(refreshHash) as
-          (FamilyRow & { spent_at: number | null }) | undefined;
+          (RawRefreshFamilyRow & { spent_at: number | null }) | undefined;
         // Another client's token reads as unknown: it learns nothing, and revokes nothing.
         if (row === undefined || row.client_id !== clientId) return { kind: 'unknown' };
         if (row.spent_at !== null) {
@@ -196,7 +157,7 @@ export class SqliteMcpAuth implements McpAuthStore {
         if (spend.run(now, refreshHash).changes !== 1) return { kind: 'unknown' };
         insertRefresh.run(newRefreshHash, row.family_id, now);
         insertJti.run(jti, row.family_id);
-        return { kind: 'rotated', family: toFamily(row) };
+        return { kind: 'rotated', family: refreshFamilyFromRow(row) };
       },
     );
 

@@ -18,22 +18,10 @@ import {
   makeBroker,
   type TestBroker,
 } from '../helpers.js';
+import type { RawTokenRow } from '../../broker/store/rows.js';
 
-interface LedgerRow {
-  jti: string;
-  parent_jti: string | null;
-  sub: string;
-  act: string | null;
-  client_id: string;
-  grant_type: string;
-  scope: string;
-  aud: string;
-  iat: number;
-  exp: number;
-  revoked_at: number | null;
-  root_jti: string | null;
-  hop: number;
-}
+/** A ledger row as raw SQL returns it (this test reads the file on its own connection). */
+type LedgerRow = RawTokenRow;
 
 describe('the ledger', () => {
   let b: TestBroker;
