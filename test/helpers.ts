@@ -108,6 +108,16 @@ export function withApprovals(p: PolicyFile): PolicyFile {
   };
 }
 
+/** The policy with `audience` added to what `clientId` may ask for. */
+export function withAudience(p: PolicyFile, clientId: string, audience: string): PolicyFile {
+  return {
+    ...p,
+    clients: p.clients.map((c) =>
+      c.client_id === clientId ? { ...c, audiences: [...(c.audiences ?? []), audience] } : c,
+    ),
+  };
+}
+
 export interface TestIdp {
   jwk: Record<string, unknown>;
   sign(claims: JWTPayload, opts?: { exp?: number; iat?: number }): Promise<string>;

@@ -6,17 +6,20 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { approveRequest } from '../../broker/approvals/decide.js';
-import { CIBA, ISSUER, claimsOf, makeBroker, withApprovals, type TestBroker } from '../helpers.js';
+import {
+  CIBA,
+  ISSUER,
+  claimsOf,
+  makeBroker,
+  withApprovals,
+  withAudience,
+  type TestBroker,
+} from '../helpers.js';
 
 let b: TestBroker;
 beforeEach(async () => {
   b = await makeBroker({
-    policy: (p) => ({
-      ...withApprovals(p),
-      clients: withApprovals(p).clients.map((c) =>
-        c.client_id === 'planner' ? { ...c, audiences: [...(c.audiences ?? []), 'mail-api'] } : c,
-      ),
-    }),
+    policy: (p) => withAudience(withApprovals(p), 'planner', 'mail-api'),
   });
 });
 afterEach(async () => {

@@ -19,6 +19,7 @@ import {
   makeBroker,
   toBody,
   withApprovals,
+  withAudience,
   type TestBroker,
   ledgerRefusals,
 } from '../helpers.js';
@@ -453,17 +454,9 @@ describe('per-client rate limits', () => {
 
   it('apply at /mcp too, to the client the bearer token acts for', async () => {
     const mcpAudience = `${ISSUER}/mcp`;
-    const b = await broker((p) => {
-      const q = limited({ requests_per_second: 1, burst: 2 })(p);
-      return {
-        ...q,
-        clients: q.clients.map((c) =>
-          c.client_id === 'planner'
-            ? { ...c, audiences: [...(c.audiences ?? []), mcpAudience] }
-            : c,
-        ),
-      };
-    });
+    const b = await broker((p) =>
+      withAudience(limited({ requests_per_second: 1, burst: 2 })(p), 'planner', mcpAudience),
+    );
     const app = createApp(b.deps, [mountMcp]);
     const issued = await request(app, '/token', {
       form: { ...CC, audience: mcpAudience },

@@ -7,7 +7,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API, basic, toBody } from '../helpers.js';
+import { API, basic, toBody, withAudience } from '../helpers.js';
 import { startLiveBroker, type LiveBroker } from './live-broker.js';
 
 describe('MCP over Streamable HTTP at /mcp', () => {
@@ -15,14 +15,7 @@ describe('MCP over Streamable HTTP at /mcp', () => {
   let mcp: string;
   beforeAll(async () => {
     broker = await startLiveBroker({
-      policy: (p, issuer) => ({
-        ...p,
-        clients: p.clients.map((c) =>
-          c.client_id === 'planner'
-            ? { ...c, audiences: [...(c.audiences ?? []), `${issuer}/mcp`] }
-            : c,
-        ),
-      }),
+      policy: (p, issuer) => withAudience(p, 'planner', `${issuer}/mcp`),
     });
     mcp = `${broker.url}/mcp`;
   });

@@ -15,7 +15,15 @@ import { InProcessBrokerClient } from '../../mcp-server/in-process-broker-client
 import { buildServer } from '../../mcp-server/server.js';
 import { TokenCache } from '../../mcp-server/token-cache.js';
 import { fixedAgentToken } from '../../mcp-server/tool-deps.js';
-import { API, basic, makeBroker, SECRETS, toBody, type TestBroker } from '../helpers.js';
+import {
+  API,
+  basic,
+  makeBroker,
+  SECRETS,
+  toBody,
+  withAudience,
+  type TestBroker,
+} from '../helpers.js';
 import { startLiveBroker, type LiveBroker } from './live-broker.js';
 
 type Call = (name: string, args: Record<string, unknown>) => Promise<CallToolResult>;
@@ -236,14 +244,7 @@ describe('token cache at /mcp: per caller', () => {
   let mcp: string;
   beforeAll(async () => {
     broker = await startLiveBroker({
-      policy: (p, issuer) => ({
-        ...p,
-        clients: p.clients.map((c) =>
-          c.client_id === 'planner'
-            ? { ...c, audiences: [...(c.audiences ?? []), `${issuer}/mcp`] }
-            : c,
-        ),
-      }),
+      policy: (p, issuer) => withAudience(p, 'planner', `${issuer}/mcp`),
     });
     mcp = `${broker.url}/mcp`;
   });
