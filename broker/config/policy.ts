@@ -445,7 +445,7 @@ export function parsePolicy(input: unknown, issuer: string): Policy {
     ),
     users: new Map(p.users.map((u) => [u.username, u.password_hash])),
     clients: new Map(p.clients.map((c) => [c.client_id, toClient(c, p.tokens.max_ttl_seconds)])),
-    scopesSupported: [...new Set(p.clients.flatMap((c) => c.scopes))].sort(),
+    scopesSupported: scopesSupported(p),
     keys: toKeyRules(p.keys, p.tokens.max_ttl_seconds),
     rateLimits: Object.freeze({
       perClient: toRateLimit(p.rate_limits),
@@ -458,6 +458,17 @@ export function parsePolicy(input: unknown, issuer: string): Policy {
     }),
     mcpClients: toMcpClients(p),
   });
+}
+
+/**
+ * Every scope a client of this broker may hold: policy clients' and, when MCP clients are
+ * accepted at all, the scopes they may ask a person for (a standard MCP client reads
+ * `scopes_supported` to know what to request).
+ */
+function scopesSupported(p: ParsedPolicy): string[] {
+  const mcp = toMcpClients(p);
+  const mcpScopes = mcp.accept === 'none' && !mcp.dynamicRegistration ? [] : mcp.scopes;
+  return [...new Set([...p.clients.flatMap((c) => c.scopes), ...mcpScopes])].sort();
 }
 
 function toMcpClients(p: ParsedPolicy): McpClientsPolicy {

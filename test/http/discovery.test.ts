@@ -72,6 +72,31 @@ describe('RFC 8414 metadata', () => {
     expect(algs.filter((a) => a.startsWith('HS'))).toEqual([]);
   });
 
+  it('lists the scopes MCP clients may ask a person for among scopes_supported', async () => {
+    await b.close();
+    b = await makeBroker({
+      policy: (p) => ({
+        ...p,
+        mcp_clients: { accept: 'all', scopes: ['mail:read', 'trips:read'] },
+      }),
+    });
+    expect((await metadata()).scopes_supported).toEqual([
+      'flights:book',
+      'mail:read',
+      'trips:book',
+      'trips:read',
+    ]);
+    await b.close();
+    b = await makeBroker({
+      policy: (p) => ({ ...p, mcp_clients: { accept: 'none', scopes: ['mail:read'] } }),
+    });
+    expect((await metadata()).scopes_supported).toEqual([
+      'flights:book',
+      'trips:book',
+      'trips:read',
+    ]);
+  });
+
   it('names endpoints that answer, so a client needs nothing else', async () => {
     const m = await metadata();
     const token = await b.post(
