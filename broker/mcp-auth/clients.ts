@@ -7,12 +7,15 @@
  * - `McpClientDirectory`: MCP clients as *policy clients*, derived from `mcp_clients`, so
  *   the token endpoint and `/mcp` treat them like any other client without a second code
  *   path. A public client at `/token` or `/revoke` (client_id only, no secret) may use
- *   the authorization code and refresh token grants and nothing else; behind a bearer
+ *   the authorization code and refresh token grants and nothing else; so may a
+ *   registration that asked for credentials (`confidentialClient`), but only after it
+ *   authenticates with them like a policy client (its bare client_id is refused); behind a bearer
  *   token at `/mcp` it may exchange tokens (token exchange only), for the scopes and
  *   audiences of `mcp_clients`. A policy client id is never taken as an MCP client.
  * @module
  */
 import type { ClientPolicy, Policy } from '../config/policy.js';
+import type { McpRegisteredClient } from '../store/mcp-auth-store.js';
 import type { Store } from '../store/store.js';
 import { GRANT_TOKEN_EXCHANGE } from '../tokens/claims.js';
 import { CimdError, fetchClientMetadataDocument, isClientIdUrl } from './cimd.js';
@@ -103,29 +106,45 @@ export class McpClientDirectory {
    * token endpoint a metadata-document client must also hold a consent (a code or a live
    * refresh family): anyone can make up a URL, and each would cost a rate-limit bucket.
    */
-  async #accepted(clientId: string, holdsConsent: boolean): Promise<boolean> {
+  async #accepted(
+    clientId: string,
+    holdsConsent: boolean,
+  ): Promise<{ registration: McpRegisteredClient | undefined } | undefined> {
     const { policy, store, now } = this.options;
-    if (policy.clients.has(clientId)) return false;
+    if (policy.clients.has(clientId)) return undefined;
     const mcp = mcpClientsPolicy(policy);
     if (isClientIdUrl(clientId))
-      return (
-        acceptsMetadataDocument(mcp, clientId) &&
+      return acceptsMetadataDocument(mcp, clientId) &&
         (!holdsConsent || (await store.mcpClientHasConsent(clientId, now())))
-      );
-    if (!clientId.startsWith(REGISTERED_PREFIX) || !acceptsDynamicRegistration(mcp)) return false;
-    return (await store.getMcpClient(clientId, now() - REGISTRATION_IDLE_SECONDS)) !== undefined;
+        ? { registration: undefined }
+        : undefined;
+    if (!clientId.startsWith(REGISTERED_PREFIX) || !acceptsDynamicRegistration(mcp))
+      return undefined;
+    const registration = await store.getMcpClient(clientId, now() - REGISTRATION_IDLE_SECONDS);
+    return registration === undefined ? undefined : { registration };
   }
 
-  #derive(clientId: string, grantTypes: readonly string[]): ClientPolicy {
+  #derive(
+    clientId: string,
+    grantTypes: readonly string[],
+    registration?: McpRegisteredClient,
+  ): ClientPolicy {
     const { policy } = this.options;
     const mcp = mcpClientsPolicy(policy);
+    const authMethod = registration?.authMethod ?? 'none';
     return Object.freeze({
       clientId,
-      secretSha256: undefined,
-      // RFC 7591 `none`: a public client. No method of the policy file authenticates it,
-      // so it can never pass as a confidential client.
-      authMethod: 'none' as ClientPolicy['authMethod'],
-      jwks: undefined,
+      secretSha256:
+        registration?.secretSha256 == null
+          ? undefined
+          : Buffer.from(registration.secretSha256, 'hex'),
+      // RFC 7591 `none` is a public client: no method of the policy file authenticates
+      // it, so it can never pass as a confidential client.
+      authMethod: authMethod as ClientPolicy['authMethod'],
+      jwks:
+        registration?.jwks == null
+          ? undefined
+          : (JSON.parse(registration.jwks) as ClientPolicy['jwks']),
       jwksUri: undefined,
       grantTypes: new Set(grantTypes),
       scopes: mcp.scopes,
@@ -136,14 +155,28 @@ export class McpClientDirectory {
 
   /** A public client at the token or revocation endpoint (client_id in the body, no secret). */
   async publicClient(clientId: string): Promise<ClientPolicy | undefined> {
-    if (!(await this.#accepted(clientId, true))) return undefined;
+    const accepted = await this.#accepted(clientId, true);
+    // A registration with credentials must use them.
+    if (accepted === undefined || (accepted.registration?.authMethod ?? 'none') !== 'none')
+      return undefined;
     return this.#derive(clientId, [GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN]);
+  }
+
+  /**
+   * A registration that asked for credentials (a secret or keys), for the token or
+   * revocation endpoint to authenticate like a policy client. Undefined for anything else.
+   */
+  async confidentialClient(clientId: string): Promise<ClientPolicy | undefined> {
+    if (!clientId.startsWith(REGISTERED_PREFIX)) return undefined;
+    const registration = (await this.#accepted(clientId, false))?.registration;
+    if (registration === undefined || registration.authMethod === 'none') return undefined;
+    return this.#derive(clientId, [GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN], registration);
   }
 
   /** The MCP client acting at `/mcp` with a bearer token: its tools exchange that token. */
   async bearerClient(clientId: string): Promise<ClientPolicy | undefined> {
     // The bearer token itself shows the client was given a consent.
-    if (!(await this.#accepted(clientId, false))) return undefined;
+    if ((await this.#accepted(clientId, false)) === undefined) return undefined;
     return this.#derive(clientId, [GRANT_TOKEN_EXCHANGE]);
   }
 }

@@ -60,6 +60,8 @@ export interface ClientAuthenticatorOptions {
   publicClients?: {
     publicClient(clientId: string): Promise<ClientPolicy | undefined>;
     bearerClient(clientId: string): Promise<ClientPolicy | undefined>;
+    /** An MCP client registered with a secret or keys: authenticated like a policy client. */
+    confidentialClient(clientId: string): Promise<ClientPolicy | undefined>;
   };
   publicEndpoints?: ReadonlySet<string>;
 }
@@ -95,9 +97,15 @@ export class ClientAuthenticator {
     const methods =
       Number(basic) + Number(postSecret !== undefined) + Number(assertion !== undefined);
     if (methods > 1) throw new InvalidRequest('use exactly one client authentication method');
-    if (basic) return this.#basic(authorization, form);
+    if (basic) return this.#basic(authorization, form, endpoint);
     if (postSecret !== undefined)
-      return this.#secret(single(form, 'client_id'), postSecret, 'client_secret_post', false);
+      return this.#secret(
+        single(form, 'client_id'),
+        postSecret,
+        'client_secret_post',
+        false,
+        endpoint,
+      );
     if (assertion !== undefined) return this.#assertion(assertion, form, now, endpoint);
     // Reached only without credentials, so the confidential clients' path costs nothing more.
     const publicClient = await this.#public(single(form, 'client_id'), endpoint);
@@ -122,23 +130,40 @@ export class ClientAuthenticator {
     return this.options.publicClients?.bearerClient(clientId);
   }
 
-  #basic(header: string, form: Form): ClientPolicy {
+  /**
+   * The client `clientId` names for authentication with credentials: a policy client, else
+   * (at the endpoints public clients use) an MCP client registered with a secret or keys.
+   */
+  async #credentialed(
+    clientId: string | undefined,
+    endpoint: string,
+  ): Promise<ClientPolicy | undefined> {
+    if (clientId === undefined) return undefined;
+    const client = this.options.policy.clients.get(clientId);
+    if (client !== undefined) return client;
+    const { publicClients, publicEndpoints } = this.options;
+    if (publicClients === undefined || !publicEndpoints?.has(endpoint)) return undefined;
+    return publicClients.confidentialClient(clientId);
+  }
+
+  #basic(header: string, form: Form, endpoint: string): Promise<ClientPolicy> {
     const credentials = parseBasic(header);
     if (credentials === undefined) throw new InvalidClient('malformed Basic credentials', true);
     const bodyId = single(form, 'client_id');
     if (bodyId !== undefined && bodyId !== credentials.id) {
       throw new InvalidClient('client_id in the body differs from Basic', true);
     }
-    return this.#secret(credentials.id, credentials.secret, 'client_secret_basic', true);
+    return this.#secret(credentials.id, credentials.secret, 'client_secret_basic', true, endpoint);
   }
 
-  #secret(
+  async #secret(
     clientId: string | undefined,
     secret: string,
     method: 'client_secret_basic' | 'client_secret_post',
     basic: boolean,
-  ): ClientPolicy {
-    const client = clientId === undefined ? undefined : this.options.policy.clients.get(clientId);
+    endpoint: string,
+  ): Promise<ClientPolicy> {
+    const client = await this.#credentialed(clientId, endpoint);
     // Same work for an unknown client as for a known one: no timing oracle on client ids.
     const expected = client?.secretSha256 ?? DUMMY_DIGEST;
     const matches = timingSafeEqual(sha256(secret), expected);
@@ -172,8 +197,15 @@ export class ClientAuthenticator {
     const bodyId = single(form, 'client_id');
     if (bodyId !== undefined && bodyId !== clientId)
       throw new InvalidClient('client_id differs from the assertion');
-    const client = clientId === undefined ? undefined : this.options.policy.clients.get(clientId);
-    const keys = clientId === undefined ? undefined : this.#keys.get(clientId);
+    const client = await this.#credentialed(clientId, endpoint);
+    const keys =
+      client === undefined
+        ? undefined
+        : (this.#keys.get(client.clientId) ??
+          // A registered MCP client's keys, as it registered them (never fetched).
+          (client.authMethod === 'private_key_jwt' && client.jwks !== undefined
+            ? createLocalJWKSet(client.jwks as Parameters<typeof createLocalJWKSet>[0])
+            : undefined));
     if (client === undefined || keys === undefined)
       throw new InvalidClient('unknown client or not private_key_jwt');
     const { issuer, tokenEndpoint } = this.options;

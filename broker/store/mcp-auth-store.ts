@@ -6,12 +6,22 @@
  * @module
  */
 
+/** How a registered client authenticates at the token endpoint (RFC 7591 §2). */
+export type McpClientAuthMethod =
+  'none' | 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+
 export interface McpRegisteredClient {
   clientId: string;
   clientName: string | null;
   redirectUris: string[];
   createdAt: number;
   lastUsedAt: number;
+  /** `none` for a public client (SPEC §8: public unless it registers keys). */
+  authMethod: McpClientAuthMethod;
+  /** Hex SHA-256 of the secret given once at registration (`client_secret_*` only). */
+  secretSha256: string | null;
+  /** The public JWK Set registered for `private_key_jwt`, as JSON text. */
+  jwks: string | null;
 }
 
 export interface McpAuthCode {

@@ -21,7 +21,9 @@ import type {
 import {
   authCodeFromRow,
   refreshFamilyFromRow,
+  registeredClientFromRow,
   type RawAuthCodeRow,
+  type RawRegisteredClientRow,
   type RawRefreshFamilyRow,
 } from './rows.js';
 import { revokeTree } from './pg-revoke.js';
@@ -54,8 +56,9 @@ export class PgMcpAuth implements McpAuthStore {
       await c.query('SELECT pg_advisory_xact_lock($1)', [REGISTRATION_LOCK]);
       const result = await c.query(
         `INSERT INTO mcp_registered_clients
-           (client_id, client_name, redirect_uris, created_at, last_used_at)
-         SELECT $1, $2, $3, $4::bigint, $4::bigint
+           (client_id, client_name, redirect_uris, created_at, last_used_at,
+            auth_method, secret_sha256, jwks)
+         SELECT $1, $2, $3, $4::bigint, $4::bigint, $7, $8, $9
          WHERE (SELECT count(*) FROM (
                   SELECT 1 FROM mcp_registered_clients WHERE last_used_at >= $5 LIMIT $6) c) < $6`,
         [
@@ -65,6 +68,9 @@ export class PgMcpAuth implements McpAuthStore {
           client.createdAt,
           liveSince,
           cap,
+          client.authMethod,
+          client.secretSha256,
+          client.jwks,
         ],
       );
       return result.rowCount === 1;
@@ -75,25 +81,11 @@ export class PgMcpAuth implements McpAuthStore {
     clientId: string,
     liveSince: number,
   ): Promise<McpRegisteredClient | undefined> {
-    const { rows } = await this.pool.query<{
-      client_id: string;
-      client_name: string | null;
-      redirect_uris: string;
-      created_at: number;
-      last_used_at: number;
-    }>('SELECT * FROM mcp_registered_clients WHERE client_id = $1 AND last_used_at >= $2', [
-      clientId,
-      liveSince,
-    ]);
-    const row = rows[0];
-    if (row === undefined) return undefined;
-    return {
-      clientId: row.client_id,
-      clientName: row.client_name,
-      redirectUris: JSON.parse(row.redirect_uris) as string[],
-      createdAt: row.created_at,
-      lastUsedAt: row.last_used_at,
-    };
+    const { rows } = await this.pool.query<RawRegisteredClientRow>(
+      'SELECT * FROM mcp_registered_clients WHERE client_id = $1 AND last_used_at >= $2',
+      [clientId, liveSince],
+    );
+    return rows[0] === undefined ? undefined : registeredClientFromRow(rows[0]);
   }
 
   async touchMcpClient(clientId: string, at: number): Promise<void> {

@@ -144,6 +144,12 @@ export const mcpRegisteredClients = pgTable(
     redirectUris: text('redirect_uris').notNull(),
     createdAt: seconds('created_at').notNull(),
     lastUsedAt: seconds('last_used_at').notNull(),
+    /** `none` (public), `client_secret_basic`, `client_secret_post` or `private_key_jwt`. */
+    authMethod: text('auth_method').notNull().default('none'),
+    /** Hex SHA-256 of the client's secret; the secret itself is shown once and never kept. */
+    secretSha256: text('secret_sha256'),
+    /** Public JWK Set (JSON) for `private_key_jwt`. */
+    jwks: text('jwks'),
   },
   (t) => [index('mcp_registered_clients_last_used').on(t.lastUsedAt)],
 );

@@ -4,7 +4,12 @@
  * same way.
  * @module
  */
-import type { McpAuthCode, McpRefreshFamily } from './mcp-auth-store.js';
+import type {
+  McpAuthCode,
+  McpClientAuthMethod,
+  McpRefreshFamily,
+  McpRegisteredClient,
+} from './mcp-auth-store.js';
 import type { LedgerRefusal, LedgerToken } from './store.js';
 
 /** A `tokens` row as raw SQL returns it (snake_case columns). */
@@ -120,5 +125,30 @@ export function refreshFamilyFromRow(r: RawRefreshFamilyRow): McpRefreshFamily {
     scope: r.scope,
     createdAt: r.created_at,
     consentExpiresAt: r.consent_expires_at,
+  };
+}
+
+/** An `mcp_registered_clients` row as raw SQL returns it. */
+export interface RawRegisteredClientRow {
+  client_id: string;
+  client_name: string | null;
+  redirect_uris: string;
+  created_at: number;
+  last_used_at: number;
+  auth_method: string;
+  secret_sha256: string | null;
+  jwks: string | null;
+}
+
+export function registeredClientFromRow(r: RawRegisteredClientRow): McpRegisteredClient {
+  return {
+    clientId: r.client_id,
+    clientName: r.client_name,
+    redirectUris: JSON.parse(r.redirect_uris) as string[],
+    createdAt: r.created_at,
+    lastUsedAt: r.last_used_at,
+    authMethod: r.auth_method as McpClientAuthMethod,
+    secretSha256: r.secret_sha256,
+    jwks: r.jwks,
   };
 }

@@ -20,17 +20,11 @@ import type {
 import {
   authCodeFromRow,
   refreshFamilyFromRow,
+  registeredClientFromRow,
   type RawAuthCodeRow,
+  type RawRegisteredClientRow,
   type RawRefreshFamilyRow,
 } from './rows.js';
-
-interface ClientRow {
-  client_id: string;
-  client_name: string | null;
-  redirect_uris: string;
-  created_at: number;
-  last_used_at: number;
-}
 
 export class SqliteMcpAuth implements McpAuthStore {
   readonly #revokeFamily: (familyId: string, at: number) => void;
@@ -163,8 +157,10 @@ export class SqliteMcpAuth implements McpAuthStore {
 
     this.#registerUnderCap = sqlite.prepare(
       `INSERT INTO mcp_registered_clients
-         (client_id, client_name, redirect_uris, created_at, last_used_at)
-       SELECT :clientId, :clientName, :redirectUris, :createdAt, :createdAt
+         (client_id, client_name, redirect_uris, created_at, last_used_at,
+          auth_method, secret_sha256, jwks)
+       SELECT :clientId, :clientName, :redirectUris, :createdAt, :createdAt,
+              :authMethod, :secretSha256, :jwks
        WHERE (SELECT count(*) FROM (
                 SELECT 1 FROM mcp_registered_clients WHERE last_used_at >= :liveSince
                 LIMIT :cap)) < :cap`,
@@ -221,6 +217,9 @@ export class SqliteMcpAuth implements McpAuthStore {
       clientName: client.clientName,
       redirectUris: JSON.stringify(client.redirectUris),
       createdAt: client.createdAt,
+      authMethod: client.authMethod,
+      secretSha256: client.secretSha256,
+      jwks: client.jwks,
       liveSince,
       cap,
     });
@@ -231,15 +230,8 @@ export class SqliteMcpAuth implements McpAuthStore {
     clientId: string,
     liveSince: number,
   ): Promise<McpRegisteredClient | undefined> {
-    const row = this.#getClient.get(clientId, liveSince) as ClientRow | undefined;
-    if (row === undefined) return undefined;
-    return {
-      clientId: row.client_id,
-      clientName: row.client_name,
-      redirectUris: JSON.parse(row.redirect_uris) as string[],
-      createdAt: row.created_at,
-      lastUsedAt: row.last_used_at,
-    };
+    const row = this.#getClient.get(clientId, liveSince) as RawRegisteredClientRow | undefined;
+    return row === undefined ? undefined : registeredClientFromRow(row);
   }
 
   async touchMcpClient(clientId: string, at: number): Promise<void> {

@@ -62,10 +62,10 @@ describe('dynamic client registration', () => {
     }
   });
 
-  it('refuses confidential clients, other grants, a missing redirect and non-JSON', async () => {
+  it('refuses unknown auth methods, other grants, a missing redirect and non-JSON', async () => {
     const cases: Array<[Record<string, unknown> | string, string]> = [
       [
-        { redirect_uris: [REDIRECT], token_endpoint_auth_method: 'client_secret_basic' },
+        { redirect_uris: [REDIRECT], token_endpoint_auth_method: 'tls_client_auth' },
         'invalid_client_metadata',
       ],
       [

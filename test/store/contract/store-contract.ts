@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { McpRegisteredClient } from '../../../broker/store/mcp-auth-store.js';
 import {
   LedgerFieldTooLargeError,
   ParentRevokedError,
@@ -590,12 +591,15 @@ export function defineStoreContract(name: string, factory: StoreFactory): void {
         createdAt: NOW,
         consentExpiresAt,
       });
-      const client = (clientId: string, createdAt = NOW) => ({
+      const client = (clientId: string, createdAt = NOW): McpRegisteredClient => ({
         clientId,
         clientName: `<b>${clientId}</b>`,
         redirectUris: ['http://127.0.0.1:9/cb'],
         createdAt,
         lastUsedAt: createdAt,
+        authMethod: 'none',
+        secretSha256: null,
+        jwks: null,
       });
       /** A redeemed code whose family issued `jti` (recorded) with refresh token `rt`. */
       async function started(id: string, consentExpiresAt?: number) {
@@ -623,6 +627,23 @@ export function defineStoreContract(name: string, factory: StoreFactory): void {
         await store.touchMcpClient('stale', NOW);
         await store.touchMcpClient('stale', NOW - 2000);
         expect((await store.getMcpClient('stale', NOW - 500))?.lastUsedAt).toBe(NOW);
+      });
+
+      it('keeps how a registered client authenticates: the secret digest, the public keys', async () => {
+        const withSecret: McpRegisteredClient = {
+          ...client('s1'),
+          authMethod: 'client_secret_basic',
+          secretSha256: 'ab'.repeat(32),
+        };
+        const withKeys: McpRegisteredClient = {
+          ...client('k1'),
+          authMethod: 'private_key_jwt',
+          jwks: JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }] }),
+        };
+        expect(await store.registerMcpClient(withSecret, 10, NOW - 500)).toBe(true);
+        expect(await store.registerMcpClient(withKeys, 10, NOW - 500)).toBe(true);
+        expect(await store.getMcpClient('s1', NOW - 500)).toEqual(withSecret);
+        expect(await store.getMcpClient('k1', NOW - 500)).toEqual(withKeys);
       });
 
       it('redeems a code once; a replay revokes what the code issued', async () => {
