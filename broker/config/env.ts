@@ -62,6 +62,14 @@ const EnvSchema = z.object({
       'must be a postgres:// (or postgresql://) URL naming a server, e.g. postgres://baton:PASSWORD@db.internal:5432/baton; unset it to use the SQLite file at BATON_DB',
     )
     .optional(),
+  // Each broker holds at most this many; brokers × pool must stay under the server's
+  // max_connections (100 by default), so ten brokers want 9 or fewer.
+  BATON_DATABASE_POOL: z
+    .string()
+    .regex(/^\d{1,4}$/, 'must be a whole number of connections (1-1000)')
+    .transform(Number)
+    .pipe(z.number().min(1, 'must be at least 1').max(1000, 'must be at most 1000'))
+    .default(10),
   // SPEC §10 operations: connection limits (milliseconds) and logging.
   BATON_HEADERS_TIMEOUT_MS: millis(10_000),
   BATON_REQUEST_TIMEOUT_MS: millis(30_000),
@@ -87,6 +95,8 @@ export interface BrokerEnv {
   readonly synchronous: 'FULL' | 'NORMAL';
   /** `BATON_DATABASE_URL`: the PostgreSQL server several brokers share (SPEC §9); SQLite when unset. */
   readonly databaseUrl: string | undefined;
+  /** `BATON_DATABASE_POOL`: connections this broker keeps to PostgreSQL at most. */
+  readonly databasePool: number;
   /** SPEC §10: slow and idle connections are cut, and there are at most so many. */
   readonly server: {
     readonly headersTimeoutMs: number;
@@ -121,6 +131,7 @@ export function parseEnv(env: NodeJS.ProcessEnv = process.env): BrokerEnv {
     adminToken: e.BATON_ADMIN_TOKEN,
     synchronous: e.BATON_SYNC,
     databaseUrl: e.BATON_DATABASE_URL,
+    databasePool: e.BATON_DATABASE_POOL,
     server: Object.freeze({
       headersTimeoutMs: e.BATON_HEADERS_TIMEOUT_MS,
       requestTimeoutMs: e.BATON_REQUEST_TIMEOUT_MS,

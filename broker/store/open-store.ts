@@ -19,6 +19,8 @@ export interface StoreEnv {
   readonly synchronous: 'FULL' | 'NORMAL';
   /** `BATON_DATABASE_URL`: a PostgreSQL server in place of the SQLite file. */
   readonly databaseUrl?: string | undefined;
+  /** `BATON_DATABASE_POOL`: PostgreSQL connections at most (default 10). */
+  readonly databasePool?: number | undefined;
 }
 
 /** Which database the environment names. */
@@ -53,7 +55,7 @@ export async function openStore(env: StoreEnv): Promise<Store> {
     case 'sqlite':
       return openSqliteStore(where.file, { synchronous: env.synchronous });
     case 'postgres':
-      return openPgStore(where.url);
+      return openPgStore(where.url, { maxConnections: env.databasePool ?? 10 });
     default: {
       const unknown: never = where;
       throw new TypeError(`unknown store ${String(unknown)}`);

@@ -7,6 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEnv } from '../../broker/config/env.js';
 import { ConfigError } from '../../broker/config/format-issues.js';
@@ -77,6 +78,37 @@ describe('A broker on PostgreSQL', () => {
       await other.close();
     } finally {
       await store.close();
+    }
+  });
+
+  it('holds at most BATON_DATABASE_POOL connections, however many reads wait', async () => {
+    expect(parseEnv({}).databasePool).toBe(10);
+    expect(() => parseEnv({ BATON_DATABASE_POOL: '0' })).toThrow(/BATON_DATABASE_POOL/);
+    expect(() => parseEnv({ BATON_DATABASE_POOL: 'ten' })).toThrow(/BATON_DATABASE_POOL/);
+    const connections = async (watcher: pg.Client) => {
+      const { rows } = await watcher.query<{ n: string }>(
+        'SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+      );
+      return Number(rows[0]!.n);
+    };
+    const watcher = new pg.Client({ connectionString: url });
+    await watcher.connect();
+    try {
+      for (const pool of [2, 6]) {
+        const store = await openStore(
+          parseEnv({ BATON_DATABASE_URL: url, BATON_DATABASE_POOL: String(pool) }),
+        );
+        try {
+          // A burst of reads at once: the pool opens connections up to its size, and they
+          // stay open (idle) for a while after.
+          await Promise.all(Array.from({ length: 50 }, (_, i) => store.getToken(`none-${i}`)));
+          expect(await connections(watcher)).toBe(pool);
+        } finally {
+          await store.close();
+        }
+      }
+    } finally {
+      await watcher.end();
     }
   });
 
