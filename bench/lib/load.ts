@@ -8,7 +8,8 @@ import autocannon from 'autocannon';
 import { cpuSeconds } from './procs.js';
 
 export interface LoadRequest {
-  url: string;
+  /** One server, or several behind no balancer: autocannon spreads connections over them. */
+  url: string | readonly string[];
   method: 'POST' | 'GET';
   headers: Record<string, string>;
   body?: string;
@@ -35,6 +36,8 @@ export interface RunRow {
   serverCores: number;
   loadgenCores: number;
   serverCpuUsPerReq: number;
+  /** CPU of the database server's processes per request, when it is measured (PostgreSQL). */
+  dbCpuUsPerReq?: number;
 }
 
 export interface LoadSummary {
@@ -47,6 +50,7 @@ export interface LoadSummary {
   p50ms: number;
   p99ms: number;
   serverCpuUsPerReq: number;
+  dbCpuUsPerReq?: number;
   serverCores: number;
   loadgenCores: number;
   non2xx: number;
@@ -67,7 +71,8 @@ function fire(req: LoadRequest, connections: number, duration: number): Promise<
   return new Promise((resolve, reject) => {
     const instance = autocannon(
       {
-        url: req.url,
+        // autocannon takes an array of URLs too (its types say string only).
+        url: req.url as string,
         method: req.method,
         headers: req.headers,
         body: req.body,
@@ -98,9 +103,12 @@ export function stopLoad(): void {
 export async function runLoad(
   req: LoadRequest,
   s: LoadSettings,
-  serverPid: number,
+  serverPid: number | readonly number[],
   log: (line: string) => void = () => {},
+  dbPid?: number,
 ): Promise<LoadSummary> {
+  const pids = typeof serverPid === 'number' ? [serverPid] : serverPid;
+  const serverSeconds = () => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
   const rows: RunRow[] = [];
   let failure: string | undefined;
   if (s.warmup > 0) {
@@ -109,12 +117,14 @@ export async function runLoad(
       failure = `warm-up: ${w.non2xx} non-2xx, ${w.errors} errors (${w.timeouts} timeouts)`;
   }
   for (let i = 0; i < s.runs && failure === undefined; i++) {
-    const cpu0 = cpuSeconds(serverPid);
+    const cpu0 = serverSeconds();
+    const db0 = dbPid === undefined ? 0 : cpuSeconds(dbPid);
     const own0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     const res = await fire(req, s.connections, s.duration);
     const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-    const serverCpu = cpuSeconds(serverPid) - cpu0;
+    const serverCpu = serverSeconds() - cpu0;
+    const dbCpu = dbPid === undefined ? undefined : cpuSeconds(dbPid) - db0;
     const own = process.cpuUsage(own0);
     const total = res.requests.total;
     const row: RunRow = {
@@ -129,6 +139,9 @@ export async function runLoad(
       serverCores: serverCpu / wall,
       loadgenCores: (own.user + own.system) / 1e6 / wall,
       serverCpuUsPerReq: total > 0 ? (serverCpu * 1e6) / total : Number.NaN,
+      ...(dbCpu === undefined
+        ? {}
+        : { dbCpuUsPerReq: total > 0 ? (dbCpu * 1e6) / total : Number.NaN }),
     };
     rows.push(row);
     log(
@@ -142,7 +155,7 @@ export async function runLoad(
       failure = `run ${i + 1}: ${row.non2xx} non-2xx, ${row.errors} errors (${row.timeouts} timeouts)${codes ? `; status ${codes}` : ''}`;
     }
   }
-  const pick = (k: keyof RunRow) => median(rows.map((r) => r[k]));
+  const pick = (k: keyof RunRow) => median(rows.map((r) => r[k] ?? Number.NaN));
   const summary: LoadSummary = {
     ok: failure === undefined,
     rps: Math.round(pick('rps')),
@@ -151,6 +164,7 @@ export async function runLoad(
     p50ms: pick('p50'),
     p99ms: pick('p99'),
     serverCpuUsPerReq: Math.round(pick('serverCpuUsPerReq')),
+    ...(dbPid === undefined ? {} : { dbCpuUsPerReq: Math.round(pick('dbCpuUsPerReq')) }),
     serverCores: Number(pick('serverCores').toFixed(2)),
     loadgenCores: Number(pick('loadgenCores').toFixed(2)),
     non2xx: rows.reduce((a, r) => a + r.non2xx, 0),

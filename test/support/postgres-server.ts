@@ -18,6 +18,8 @@ import path from 'node:path';
 export interface TestPostgres {
   /** Superuser URL on 127.0.0.1. */
   url: string;
+  /** The postmaster's pid (its backends are its children), for CPU accounting in the bench. */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -129,6 +131,7 @@ export async function startTestPostgres(port: number, flags: string[]): Promise<
   const exited = new Promise<void>((resolve) => server.once('close', () => resolve()));
   return {
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
+    pid: server.pid!,
     async stop() {
       server.kill('SIGINT'); // fast shutdown: roll back, close connections, exit
       await exited;
