@@ -10,7 +10,7 @@
 import type { Server } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { serve, type ServerType } from '@hono/node-server';
-import { mountMcp } from '../mcp-server/http.js';
+import { createMcpMount } from '../mcp-server/http.js';
 import { createApp } from './app.js';
 import { buildDeps } from './build.js';
 import { DEMO_CLIENTS, DEMO_USERS, demoPolicy } from './config/demo-policy.js';
@@ -100,7 +100,7 @@ export async function startBroker(
     onRotated: (key) => log.info({ kid: key.kid }, 'signing key rotated on schedule'),
     onError: (err) => log.error({ err }, 'signing key refresh failed'),
   });
-  const app = createApp(deps, [mountMcp]);
+  const app = createApp(deps, [createMcpMount({ allowedOrigins: env.mcpAllowedOrigins })]);
   const { server, port } = await new Promise<{ server: ServerType; port: number }>(
     (resolve, reject) => {
       const s = serve(

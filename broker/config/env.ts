@@ -20,6 +20,16 @@ const millis = (fallback: number) =>
     )
     .default(fallback);
 
+/** `scheme://host[:port]` exactly: an http(s) origin as a browser sends it. */
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}
+
 /** A PostgreSQL connection URL with a server: a host, or a socket folder as `?host=`. */
 function isPostgresUrl(value: string): boolean {
   let url: URL;
@@ -70,6 +80,20 @@ const EnvSchema = z.object({
     .transform(Number)
     .pipe(z.number().min(1, 'must be at least 1').max(1000, 'must be at most 1000'))
     .default(10),
+  // Browser origins /mcp serves besides the issuer's own (browser-based MCP clients).
+  BATON_MCP_ALLOWED_ORIGINS: z
+    .string()
+    .transform((v) =>
+      v
+        .split(',')
+        .map((o) => o.trim())
+        .filter((o) => o !== ''),
+    )
+    .refine(
+      (list) => list.every(isOrigin),
+      'must be a comma-separated list of origins like http://localhost:6274 (http or https, no path)',
+    )
+    .default([]),
   // SPEC §10 operations: connection limits (milliseconds) and logging.
   BATON_HEADERS_TIMEOUT_MS: millis(10_000),
   BATON_REQUEST_TIMEOUT_MS: millis(30_000),
@@ -97,6 +121,8 @@ export interface BrokerEnv {
   readonly databaseUrl: string | undefined;
   /** `BATON_DATABASE_POOL`: connections this broker keeps to PostgreSQL at most. */
   readonly databasePool: number;
+  /** `BATON_MCP_ALLOWED_ORIGINS`: browser origins `/mcp` serves besides the issuer's. */
+  readonly mcpAllowedOrigins: readonly string[];
   /** SPEC §10: slow and idle connections are cut, and there are at most so many. */
   readonly server: {
     readonly headersTimeoutMs: number;
@@ -132,6 +158,7 @@ export function parseEnv(env: NodeJS.ProcessEnv = process.env): BrokerEnv {
     synchronous: e.BATON_SYNC,
     databaseUrl: e.BATON_DATABASE_URL,
     databasePool: e.BATON_DATABASE_POOL,
+    mcpAllowedOrigins: Object.freeze(e.BATON_MCP_ALLOWED_ORIGINS),
     server: Object.freeze({
       headersTimeoutMs: e.BATON_HEADERS_TIMEOUT_MS,
       requestTimeoutMs: e.BATON_REQUEST_TIMEOUT_MS,
