@@ -20,7 +20,8 @@ export async function runPrune(): Promise<number> {
     const n = await pruneOnce(store, retention, Math.floor(Date.now() / 1000));
     process.stdout.write(
       `pruned ${n.chains} row(s) of expired chains (tokens, their refusals and approvals), ${n.refusals} old refusal(s), ` +
-        `${n.approvals} expired approval request(s), ${n.assertionJtis} spent assertion jti(s)\n`,
+        `${n.approvals} expired approval request(s), ${n.assertionJtis} spent assertion jti(s), ` +
+        `${n.mcpAuth} row(s) of ended MCP client consents, old codes and idle registrations\n`,
     );
     return 0;
   } finally {

@@ -14,6 +14,10 @@
  *   in the ledger (then they go with its chain).
  * - spent client-assertion jtis: `assertion_jtis_days` after the assertion expired (an
  *   expired assertion is refused for its `exp` anyway, so 0 is safe).
+ * - MCP authorization (SPEC §8): consents (refresh families) `tokens_days` after they
+ *   ended (revoked, or past their consent lifetime) with their refresh tokens, codes
+ *   `tokens_days` after they expired, and registrations idle for longer than
+ *   `REGISTRATION_IDLE_SECONDS` (already refused as unknown) plus `tokens_days`.
  *
  * Each step deletes at most `batch` rows in one short transaction and the pruner yields to
  * the event loop between steps, so token requests interleave with it and never wait for a
@@ -22,6 +26,7 @@
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { z } from 'zod';
+import { REGISTRATION_IDLE_SECONDS } from '../mcp-auth/clients.js';
 import type { Store } from '../store/store.js';
 
 const DAY = 86_400;
@@ -70,6 +75,8 @@ export function retentionCutoffs(retention: Retention, now: number) {
     refusals: now - Math.max(1, retention.refusalsDays) * DAY,
     approvals: now - retention.approvalsDays * DAY,
     assertionJtis: now - retention.assertionJtisDays * DAY,
+    mcpAuth: now - retention.tokensDays * DAY,
+    mcpRegistrations: now - retention.tokensDays * DAY - REGISTRATION_IDLE_SECONDS,
   };
 }
 
@@ -79,6 +86,8 @@ export interface PruneCounts {
   refusals: number;
   approvals: number;
   assertionJtis: number;
+  /** Ended consents with their refresh tokens, old codes and idle registrations. */
+  mcpAuth: number;
 }
 
 export interface PruneOptions {
@@ -108,11 +117,27 @@ export async function pruneOnce(
 ): Promise<PruneCounts> {
   const limit = options.batch ?? 500;
   const cutoffs = retentionCutoffs(retention, now);
-  const counts: PruneCounts = { chains: 0, refusals: 0, approvals: 0, assertionJtis: 0 };
-  for (const [kind, method] of STEPS) {
+  const counts: PruneCounts = {
+    chains: 0,
+    refusals: 0,
+    approvals: 0,
+    assertionJtis: 0,
+    mcpAuth: 0,
+  };
+  const steps: Array<[keyof PruneCounts, () => Promise<number>]> = [
+    ...STEPS.map(
+      ([kind, method]) =>
+        [kind, () => store[method](cutoffs[kind], { limit })] as [
+          keyof PruneCounts,
+          () => Promise<number>,
+        ],
+    ),
+    ['mcpAuth', () => store.pruneMcpAuth(cutoffs.mcpAuth, cutoffs.mcpRegistrations, { limit })],
+  ];
+  for (const [kind, step] of steps) {
     for (;;) {
       if (options.signal?.aborted) return counts;
-      const deleted = await store[method](cutoffs[kind], { limit });
+      const deleted = await step();
       counts[kind] += deleted;
       await nextTurn();
       if (deleted === 0) break;

@@ -109,4 +109,12 @@ export interface McpAuthStore {
   ): Promise<RefreshRotation>;
   /** Revokes the family of this refresh token (if it is `clientId`'s) and its access tokens. */
   revokeRefreshFamily(refreshHash: string, clientId: string, now: number): Promise<boolean>;
+
+  /**
+   * Retention, one bounded step (`ledger/retention.ts`): consents that ended before
+   * `cutoff` (revoked, or past their consent lifetime) with their refresh tokens and
+   * issued-token links, codes that expired before `cutoff`, and registrations last used
+   * before `idleBefore`; at most `batch.limit` of each. Resolves the rows deleted.
+   */
+  pruneMcpAuth(cutoff: number, idleBefore: number, batch: { limit: number }): Promise<number>;
 }

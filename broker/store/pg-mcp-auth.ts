@@ -257,4 +257,41 @@ export class PgMcpAuth implements McpAuthStore {
     await this.tx((c) => revokeFamily(c, row.family_id, now));
     return true;
   }
+
+  pruneMcpAuth(cutoff: number, idleBefore: number, batch: { limit: number }): Promise<number> {
+    return this.tx(async (c) => {
+      // Lock the ended families first, so the three deletes see the same set.
+      const { rows } = await c.query<{ family_id: string }>(
+        `SELECT family_id FROM mcp_refresh_families
+         WHERE consent_expires_at < $1 OR revoked_at < $1
+         ORDER BY family_id LIMIT $2 FOR UPDATE SKIP LOCKED`,
+        [cutoff, batch.limit],
+      );
+      const families = rows.map((r) => r.family_id);
+      let deleted = 0;
+      for (const table of ['mcp_refresh_tokens', 'mcp_family_tokens', 'mcp_refresh_families'])
+        deleted +=
+          (await c.query(`DELETE FROM ${table} WHERE family_id = ANY($1)`, [families])).rowCount ??
+          0;
+      deleted +=
+        (
+          await c.query(
+            `DELETE FROM mcp_auth_codes WHERE code_hash = ANY(ARRAY(
+               SELECT code_hash FROM mcp_auth_codes WHERE expires_at < $1
+               ORDER BY expires_at LIMIT $2))`,
+            [cutoff, batch.limit],
+          )
+        ).rowCount ?? 0;
+      deleted +=
+        (
+          await c.query(
+            `DELETE FROM mcp_registered_clients WHERE client_id = ANY(ARRAY(
+               SELECT client_id FROM mcp_registered_clients WHERE last_used_at < $1
+               ORDER BY last_used_at LIMIT $2))`,
+            [idleBefore, batch.limit],
+          )
+        ).rowCount ?? 0;
+      return deleted;
+    });
+  }
 }

@@ -717,6 +717,10 @@ export class PgStore implements Store {
     return this.#mcpAuth.touchMcpClient(clientId, at);
   }
 
+  pruneMcpAuth(cutoff: number, idleBefore: number, batch: PruneBatch): Promise<number> {
+    return this.#mcpAuth.pruneMcpAuth(cutoff, idleBefore, batch);
+  }
+
   mcpClientHasConsent(clientId: string, now: number): Promise<boolean> {
     return this.#mcpAuth.mcpClientHasConsent(clientId, now);
   }

@@ -712,6 +712,10 @@ export class SqliteStore implements Store {
     return this.#mcpAuth.touchMcpClient(clientId, at);
   }
 
+  pruneMcpAuth(cutoff: number, idleBefore: number, batch: PruneBatch): Promise<number> {
+    return this.#mcpAuth.pruneMcpAuth(cutoff, idleBefore, batch);
+  }
+
   mcpClientHasConsent(clientId: string, now: number) {
     return this.#mcpAuth.mcpClientHasConsent(clientId, now);
   }

@@ -314,7 +314,7 @@ describe('npx baton prune', () => {
     expect(first).toEqual({
       code: 0,
       stdout:
-        'pruned 2 row(s) of expired chains (tokens, their refusals and approvals), 0 old refusal(s), 0 expired approval request(s), 0 spent assertion jti(s)\n',
+        'pruned 2 row(s) of expired chains (tokens, their refusals and approvals), 0 old refusal(s), 0 expired approval request(s), 0 spent assertion jti(s), 0 row(s) of ended MCP client consents, old codes and idle registrations\n',
       stderr: `ledger: ${db}\n`,
     });
     expect(await left()).toEqual([weekOld, live].sort());

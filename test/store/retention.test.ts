@@ -108,6 +108,8 @@ describe('the retention policy', () => {
       refusals: 70 * DAY,
       approvals: 93 * DAY,
       assertionJtis: 100 * DAY,
+      mcpAuth: 70 * DAY,
+      mcpRegistrations: (70 - 90) * DAY,
     });
   });
 
@@ -159,7 +161,13 @@ describe('pruneOnce', () => {
 
     const counts = await pruneOnce(b.store, DEFAULT_RETENTION, now);
 
-    expect(counts).toEqual({ chains: 3 + 2 + 1, refusals: 0, approvals: 0, assertionJtis: 0 });
+    expect(counts).toEqual({
+      chains: 3 + 2 + 1,
+      refusals: 0,
+      approvals: 0,
+      assertionJtis: 0,
+      mcpAuth: 0,
+    });
     expect(await jtis()).toEqual([liveRoot, liveChild, recent].sort());
     expect(await b.store.getApproval(approval)).toBeUndefined();
     expect(
@@ -197,6 +205,7 @@ describe('pruneOnce', () => {
       refusals: 1,
       approvals: 1,
       assertionJtis: 1,
+      mcpAuth: 0,
     });
     expect((await ledgerRefusals(b.store)).map((r) => r.at)).toEqual([now - 29 * DAY]);
     expect(await b.store.getApproval(stale)).toBeUndefined();
@@ -248,7 +257,13 @@ describe('pruneOnce', () => {
         .sign({ sub: 'alice' })
         .then((alice) => b.exchange('planner', { subject_token: alice, audience: API })),
     ]);
-    expect(pruned).toEqual({ chains: 2000, refusals: 0, approvals: 0, assertionJtis: 0 });
+    expect(pruned).toEqual({
+      chains: 2000,
+      refusals: 0,
+      approvals: 0,
+      assertionJtis: 0,
+      mcpAuth: 0,
+    });
     // 20 batches of chain rows, then one empty batch per step: at least one turn each.
     expect(turns).toBeGreaterThanOrEqual(20);
     expect(exchange.status).toBe(200);
@@ -272,6 +287,29 @@ describe('spent client-assertion jtis', () => {
   });
 });
 
+describe('MCP client registrations and consents', () => {
+  it('go once ended longer ago than the policy keeps tokens (registrations after their idle time too)', async () => {
+    const now = b.clock.now;
+    const registration = (clientId: string, lastUsedAt: number) => ({
+      clientId,
+      clientName: null,
+      redirectUris: ['http://127.0.0.1:9/cb'],
+      createdAt: lastUsedAt,
+      lastUsedAt,
+      authMethod: 'none' as const,
+      secretSha256: null,
+      jwks: null,
+    });
+    // Idle 90 + 31 days: past the idle time and the 30 days kept after it.
+    await b.store.registerMcpClient(registration('mcp_gone', now - 121 * DAY), 10, 0);
+    // Idle 90 + 29 days: refused as unknown already, but still kept.
+    await b.store.registerMcpClient(registration('mcp_kept', now - 119 * DAY), 10, 0);
+    expect(await pruneOnce(b.store, DEFAULT_RETENTION, now)).toMatchObject({ mcpAuth: 1 });
+    expect(await b.store.getMcpClient('mcp_gone', 0)).toBeUndefined();
+    expect(await b.store.getMcpClient('mcp_kept', 0)).toBeDefined();
+  });
+});
+
 describe('startRetention', () => {
   it('prunes in the background and stops cleanly', async () => {
     const now = b.clock.now;
@@ -290,7 +328,9 @@ describe('startRetention', () => {
       );
     });
     await firstPass;
-    expect(passes).toEqual([{ chains: 1, refusals: 0, approvals: 0, assertionJtis: 0 }]);
+    expect(passes).toEqual([
+      { chains: 1, refusals: 0, approvals: 0, assertionJtis: 0, mcpAuth: 0 },
+    ]);
     expect(await tokenCount()).toBe(0);
   });
 });

@@ -629,6 +629,38 @@ export function defineStoreContract(name: string, factory: StoreFactory): void {
         expect((await store.getMcpClient('stale', NOW - 500))?.lastUsedAt).toBe(NOW);
       });
 
+      it('prunes ended consents with their refresh tokens, old codes and idle registrations, in batches', async () => {
+        await started('old', NOW + 100); // consent over at NOW + 100
+        await started('gone'); // revoked at NOW + 5 below
+        await started('live', NOW + 100_000);
+        expect(await store.revokeRefreshFamily('rt-gone', 'mcp-client', NOW + 5)).toBe(true);
+        await store.createAuthCode({ ...code('stale'), expiresAt: NOW + 50 });
+        await store.createAuthCode({ ...code('fresh'), expiresAt: NOW + 500 });
+        expect(await store.registerMcpClient(client('idle', NOW - 10), 10, 0)).toBe(true);
+        expect(await store.registerMcpClient(client('used', NOW + 400), 10, 0)).toBe(true);
+
+        // Nothing has ended before NOW: nothing goes.
+        expect(await store.pruneMcpAuth(NOW, NOW - 20, { limit: 10 })).toBe(0);
+        // One family, one code and one registration per call at most.
+        const cutoff = NOW + 200;
+        let deleted = await store.pruneMcpAuth(cutoff, NOW, { limit: 1 });
+        expect(deleted).toBeGreaterThan(0);
+        for (let more = deleted; more > 0; deleted += more)
+          more = await store.pruneMcpAuth(cutoff, NOW, { limit: 1 });
+        // Two families (each with a refresh token and an access-token link), the code
+        // redeemed for each of the three families and the stale one, and 'idle'.
+        expect(deleted).toBe(2 * 3 + 4 + 1);
+        expect((await store.rotateRefreshToken('rt-old', 'mcp-client', 'n1', 'j1', NOW)).kind).toBe(
+          'unknown',
+        );
+        expect(
+          (await store.rotateRefreshToken('rt-live', 'mcp-client', 'n2', 'j2', NOW + 1)).kind,
+        ).toBe('rotated');
+        expect((await store.claimAuthCode('fresh', NOW)).kind).toBe('claimed');
+        expect(await store.getMcpClient('idle', 0)).toBeUndefined();
+        expect(await store.getMcpClient('used', 0)).toBeDefined();
+      });
+
       it('keeps how a registered client authenticates: the secret digest, the public keys', async () => {
         const withSecret: McpRegisteredClient = {
           ...client('s1'),
