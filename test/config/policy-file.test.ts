@@ -792,6 +792,9 @@ describe('parseEnv', () => {
     policyFile: undefined,
     adminToken: undefined,
     synchronous: 'FULL',
+    databaseUrl: undefined,
+    databasePool: 10,
+    mcpAllowedOrigins: [],
     server: {
       headersTimeoutMs: 10_000,
       requestTimeoutMs: 30_000,
@@ -845,6 +848,9 @@ describe('parseEnv', () => {
         BATON_SHUTDOWN_TIMEOUT_MS: '3000',
         BATON_MAX_CONNECTIONS: '64',
         BATON_LOG_LEVEL: 'warn',
+        BATON_DATABASE_URL: 'postgres://baton:pw@db.internal:5432/baton',
+        BATON_DATABASE_POOL: '9',
+        BATON_MCP_ALLOWED_ORIGINS: 'http://localhost:6274',
       }),
     ).toEqual({
       port: 9000,
@@ -854,6 +860,9 @@ describe('parseEnv', () => {
       policyFile: './policy.json',
       adminToken: admin,
       synchronous: 'NORMAL',
+      databaseUrl: 'postgres://baton:pw@db.internal:5432/baton',
+      databasePool: 9,
+      mcpAllowedOrigins: ['http://localhost:6274'],
       server: {
         headersTimeoutMs: 2000,
         requestTimeoutMs: 4000,
