@@ -7,8 +7,10 @@
  * calls the tools. Twice: once with a Client ID Metadata Document the test serves over
  * https (a certificate made with openssl, trusted by the broker through
  * NODE_EXTRA_CA_CERTS; loopback allowed by the development switch), once through dynamic
- * registration. Finally the person revokes the consent on the console's Chains page and
- * the client's next call fails. No Chromium: the test fails, it does not skip.
+ * registration. Then the person revokes the consent on the console's Chains page and
+ * the client's next call fails. Last, a client that registers for a secret uses it at
+ * /token and, once its access token is refused, refreshes on its own and carries on.
+ * No Chromium: the test fails, it does not skip.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -54,6 +56,8 @@ class TestProvider implements OAuthClientProvider {
   constructor(
     readonly redirectUrl: string,
     readonly clientMetadataUrl?: string,
+    /** What it registers for: `none` (a public client) or a secret. */
+    readonly authMethod: 'none' | 'client_secret_basic' | 'client_secret_post' = 'none',
   ) {}
 
   get clientMetadata(): OAuthClientMetadata {
@@ -62,7 +66,7 @@ class TestProvider implements OAuthClientProvider {
       redirect_uris: [this.redirectUrl],
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
-      token_endpoint_auth_method: 'none',
+      token_endpoint_auth_method: this.authMethod,
     };
   }
   clientInformation() {
@@ -266,6 +270,12 @@ async function useTools(client: Client, clientId: string): Promise<string> {
   return issued.jti;
 }
 
+/** The same token with a signature the broker never made: refused at /mcp like an expired one. */
+function forged(accessToken: string): string {
+  const [header, payload] = accessToken.split('.');
+  return `${header}.${payload}.${'A'.repeat(86)}`;
+}
+
 describe('the MCP SDK OAuth client against a broker process', () => {
   it('identifies by a Client ID Metadata Document, gets alice’s consent in Chromium, and uses the tools', async () => {
     const context = await browser.newContext();
@@ -320,6 +330,50 @@ describe('the MCP SDK OAuth client against a broker process', () => {
       });
       expect(token.status).toBe(401);
       await client.close().catch(() => undefined);
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
+  it('registers for a client secret, signs in with it at /token, and refreshes on its own once its access token is refused', async () => {
+    const context = await browser.newContext();
+    try {
+      const provider = new TestProvider(callbackUrl, undefined, 'client_secret_basic');
+      const client = await connectWithConsent(provider, context);
+      const info = provider.clientInformation()!;
+      expect(info.client_id).toMatch(/^mcp_/);
+      expect(info.client_secret).toEqual(expect.any(String));
+      const before = provider.tokens()!;
+
+      // Its refresh token without its secret is refused: the secret is what /token checks.
+      const bare = await fetch(`${broker.url}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: before.refresh_token!,
+          client_id: info.client_id,
+          resource: mcpUrl,
+        }),
+      });
+      expect(bare.status).toBe(401);
+      expect(((await bare.json()) as { error: string }).error).toBe('invalid_client');
+
+      // The broker stops accepting the access token (as when it expires): the SDK's next call
+      // gets 401, refreshes with its secret and `resource`, and retries, with no new consent.
+      provider.saveTokens({ ...before, access_token: forged(before.access_token) });
+      await useTools(client, info.client_id);
+      const after = provider.tokens()!;
+      expect(provider.redirects).toHaveLength(1);
+      expect(provider.invalidated).toEqual([]);
+      expect(after.refresh_token).toMatch(/^brt_/);
+      expect(after.refresh_token).not.toBe(before.refresh_token);
+      expect(after.access_token).not.toBe(before.access_token);
+      expect(decodeJwt(after.access_token)).toMatchObject({
+        sub: 'alice',
+        aud: mcpUrl,
+        act: { sub: info.client_id },
+      });
+      await client.close();
     } finally {
       await context.close();
     }
