@@ -2,7 +2,7 @@
  * Runs the real broker the way a user does (`npm start`) on a free port, for the
  * end-to-end tests: its own process group, so stopping it stops npm and node together.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -74,4 +74,20 @@ export async function startBrokerProcess(
       return code;
     },
   };
+}
+
+/** Runs `npx baton <args>` (the CLI, as an operator does) with `env` added; never rejects. */
+export function runBatonCli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'broker/cli.ts', ...args],
+      { cwd: ROOT, env: { ...process.env, ...env } },
+      (error, stdout, stderr) =>
+        resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr }),
+    );
+  });
 }

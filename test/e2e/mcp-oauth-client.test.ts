@@ -9,10 +9,9 @@
  * NODE_EXTRA_CA_CERTS; loopback allowed by the development switch), once through dynamic
  * registration. Then the person revokes the consent on the console's Chains page and
  * the client's next call fails. Last, a client that registers for a secret uses it at
- * /token and, once its access token is refused, refreshes on its own and carries on.
- * No Chromium: the test fails, it does not skip.
+ * /token and, once its access token is refused, refreshes on its own and carries on; and a
+ * consent outlives a broker restart on the same database. No Chromium: the test fails, it does not skip.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import https from 'node:https';
@@ -30,6 +29,7 @@ import type {
 import { decodeJwt } from 'jose';
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { selfSignedCertificate } from '../support/self-signed.js';
 import { consolePolicy, PASSWORDS, userHashes } from '../console/console-helpers.js';
 import { API, makeIdp, testPolicy } from '../helpers.js';
 import { freePort, startBrokerProcess, type BrokerProcess } from './broker-process.js';
@@ -38,6 +38,9 @@ const CHROMIUM = '/usr/bin/chromium';
 
 let dir: string;
 let broker: BrokerProcess;
+/** How the broker was started, so a test can restart it the same way. */
+let brokerEnv: Record<string, string>;
+let brokerPort: number;
 let mcpUrl: string;
 let browser: Browser;
 let callback: Server;
@@ -114,31 +117,7 @@ beforeAll(async () => {
   callbackUrl = `http://127.0.0.1:${(callback.address() as AddressInfo).port}/callback`;
 
   // The client's metadata document, over https with a certificate made here.
-  const key = path.join(dir, 'key.pem');
-  const cert = path.join(dir, 'cert.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
+  const { key, cert } = selfSignedCertificate(dir);
   metadataServer = https.createServer(
     { key: readFileSync(key), cert: readFileSync(cert) },
     (_req, res) => {
@@ -169,16 +148,14 @@ beforeAll(async () => {
       mcp_clients: { accept: 'all', scopes: ['trips:read', 'trips:book'], audiences: [API] },
     }),
   );
-  const port = await freePort();
-  broker = await startBrokerProcess(
-    {
-      BATON_DB: path.join(dir, 'baton.db'),
-      BATON_POLICY: policyFile,
-      BATON_LOG_LEVEL: 'warn',
-      NODE_EXTRA_CA_CERTS: cert,
-    },
-    port,
-  );
+  brokerPort = await freePort();
+  brokerEnv = {
+    BATON_DB: path.join(dir, 'baton.db'),
+    BATON_POLICY: policyFile,
+    BATON_LOG_LEVEL: 'warn',
+    NODE_EXTRA_CA_CERTS: cert,
+  };
+  broker = await startBrokerProcess(brokerEnv, brokerPort);
   mcpUrl = `${broker.url}/mcp`;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -378,4 +355,25 @@ describe('the MCP SDK OAuth client against a broker process', () => {
       await context.close();
     }
   }, 60_000);
+  it('keeps its consent across a broker restart on the same database: the next call just works', async () => {
+    const context = await browser.newContext();
+    try {
+      const provider = new TestProvider(callbackUrl);
+      const client = await connectWithConsent(provider, context);
+      const clientId = provider.clientInformation()!.client_id;
+      const held = provider.tokens()!;
+
+      await broker.stop();
+      broker = await startBrokerProcess(brokerEnv, brokerPort);
+      // The signing key, the ledger and the registration are in the database: the token it
+      // holds is still good, so it neither refreshes nor asks the person again.
+      await useTools(client, clientId);
+      expect(provider.tokens()!.access_token).toBe(held.access_token);
+      expect(provider.redirects).toHaveLength(1);
+      expect(provider.invalidated).toEqual([]);
+      await client.close();
+    } finally {
+      await context.close();
+    }
+  }, 90_000);
 });

@@ -4,7 +4,6 @@
  * signing with the old one until the new one is `use_after_seconds` old, then signs with
  * the new one, and the old key's token still introspects as active.
  */
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +11,7 @@ import path from 'node:path';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOCK_SKEW_SECONDS } from '../../broker/tokens/key-rules.js';
-import { ROOT, startBrokerProcess, type BrokerProcess } from '../e2e/broker-process.js';
+import { runBatonCli, startBrokerProcess, type BrokerProcess } from '../e2e/broker-process.js';
 
 const SECRET = 'rotate-key-test-secret-0123456789abcdefghij';
 const USE_AFTER = 6;
@@ -59,17 +58,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function rotateKey(): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'broker/cli.ts', 'rotate-key'],
-      { cwd: ROOT, env: { ...process.env, ...env } },
-      (error, stdout, stderr) =>
-        resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr }),
-    );
-  });
-}
+const rotateKey = () => runBatonCli(['rotate-key'], env);
 
 async function jwks(at = broker): Promise<{ keys: JWK[] }> {
   const res = await fetch(`${at.url}/jwks`);

@@ -4,13 +4,13 @@
  * is refused, and the server behind it never receives the request. The certificate is
  * made at test time with openssl.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { selfSignedCertificate } from '../support/self-signed.js';
 import {
   CimdError,
   clearClientMetadataCache,
@@ -24,31 +24,7 @@ let requests = 0;
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'baton-cimd-tls-'));
-  const key = path.join(dir, 'key.pem');
-  const cert = path.join(dir, 'cert.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
+  const { key, cert } = selfSignedCertificate(dir);
   server = https.createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (_req, res) => {
     requests += 1;
     res.writeHead(200, { 'content-type': 'application/json' });

@@ -5,14 +5,13 @@
  * through the CLI published and used by all three; and `kill -9` of one broker under
  * load, after which every token any client received is in the ledger with its parent.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPgStore } from '../../broker/store/pg-store.js';
-import { ROOT, startBrokerProcess, type BrokerProcess } from '../e2e/broker-process.js';
+import { runBatonCli, startBrokerProcess, type BrokerProcess } from '../e2e/broker-process.js';
 import {
   API,
   AT,
@@ -137,15 +136,7 @@ describe('three brokers on one PostgreSQL', () => {
     const [oldKid] = await kids(brokers[0]!);
     for (const b of brokers) expect(await kids(b)).toEqual([oldKid]);
 
-    const rotated = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-      execFile(
-        process.execPath,
-        ['--import', 'tsx', 'broker/cli.ts', 'rotate-key'],
-        { cwd: ROOT, env: { ...process.env, ...env } },
-        (error, stdout, stderr) =>
-          resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr }),
-      ),
-    );
+    const rotated = await runBatonCli(['rotate-key'], env);
     expect(rotated.code, rotated.stderr).toBe(0);
     const newKid = /^kid: (\S+)$/m.exec(rotated.stdout)?.[1];
     expect(newKid).toBeDefined();
