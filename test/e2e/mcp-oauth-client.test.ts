@@ -13,6 +13,7 @@
  * consent outlives a broker restart on the same database. No Chromium: the test fails, it does not skip.
  */
 import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import https from 'node:https';
@@ -92,6 +93,10 @@ class TestProvider implements OAuthClientProvider {
   }
   codeVerifier() {
     return this.#verifier;
+  }
+  /** A fresh `state` for each authorization request, as desktop clients send. */
+  state() {
+    return randomUUID();
   }
   /** The SDK calls this when the broker refuses what it holds (invalid_grant: the tokens). */
   invalidateCredentials(scope: 'all' | 'client' | 'tokens' | 'verifier' | 'discovery') {
@@ -213,6 +218,7 @@ async function consentInBrowser(context: BrowserContext, authorization: URL): Pr
   const landed = new URL(page.url());
   await page.close();
   expect(landed.searchParams.get('iss')).toBe(broker.url);
+  expect(authorization.searchParams.get('state')).toMatch(/^[0-9a-f-]{36}$/);
   expect(landed.searchParams.get('state')).toBe(authorization.searchParams.get('state'));
   const code = landed.searchParams.get('code');
   expect(code).toMatch(/^bac_/);
