@@ -10,9 +10,9 @@
  * registration. Then the person revokes the consent on the console's Chains page and
  * the client's next call fails. Last, a client that registers for a secret uses it at
  * /token and, once its access token is refused, refreshes on its own and carries on; and a
- * consent outlives a broker restart on the same database. No Chromium: the test fails, it does not skip.
+ * consent outlives a broker restart on the same database. No Chromium: the test fails, it
+ * does not skip.
  */
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -31,6 +31,7 @@ import type {
 import { decodeJwt } from 'jose';
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { selfSignedCertificate } from '../support/self-signed.js';
 import { consolePolicy, PASSWORDS, userHashes } from '../console/console-helpers.js';
 import { API, makeIdp, testPolicy } from '../helpers.js';
 import { freePort, startBrokerProcess, type BrokerProcess } from './broker-process.js';
@@ -122,31 +123,7 @@ beforeAll(async () => {
   callbackUrl = `http://127.0.0.1:${(callback.address() as AddressInfo).port}/callback`;
 
   // The client's metadata document, over https with a certificate made here.
-  const key = path.join(dir, 'key.pem');
-  const cert = path.join(dir, 'cert.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
+  const { key, cert } = selfSignedCertificate(dir);
   metadataServer = https.createServer(
     { key: readFileSync(key), cert: readFileSync(cert) },
     (_req, res) => {
