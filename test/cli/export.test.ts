@@ -4,11 +4,11 @@
  * refusal with the chain links, filtered by time; prune removes an expired chain and
  * keeps a live one; `npx baton audit` prints a 12,001-token chain without overflowing.
  */
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runBatonCli } from '../e2e/broker-process.js';
 import {
   API,
   AT,
@@ -20,23 +20,11 @@ import {
   type TestBroker,
 } from '../helpers.js';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
 const DAY = 86_400;
 
-function baton(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'broker/cli.ts', ...args],
-      { cwd: ROOT, env: { ...process.env, BATON_POLICY: '', ...env }, maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) =>
-        resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr }),
-    ).stdin!.end();
-  });
-}
+/** The CLI without the caller's BATON_POLICY (the demo policy's retention unless a test sets one). */
+const baton = (args: string[], env: Record<string, string>) =>
+  runBatonCli(args, { BATON_POLICY: '', ...env });
 
 let b: TestBroker;
 let db: string;

@@ -85,9 +85,10 @@ export function runBatonCli(
     execFile(
       process.execPath,
       ['--import', 'tsx', 'broker/cli.ts', ...args],
-      { cwd: ROOT, env: { ...process.env, ...env } },
+      // Exports can be large; stdin is closed at once, as in a script.
+      { cwd: ROOT, env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) =>
         resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr }),
-    );
+    ).stdin!.end();
   });
 }
