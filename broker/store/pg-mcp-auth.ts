@@ -268,29 +268,28 @@ export class PgMcpAuth implements McpAuthStore {
         [cutoff, batch.limit],
       );
       const families = rows.map((r) => r.family_id);
+      const deletes: Array<[string, unknown[]]> = [
+        ...['mcp_refresh_tokens', 'mcp_family_tokens', 'mcp_refresh_families'].map(
+          (table): [string, unknown[]] => [
+            `DELETE FROM ${table} WHERE family_id = ANY($1)`,
+            [families],
+          ],
+        ),
+        [
+          `DELETE FROM mcp_auth_codes WHERE code_hash = ANY(ARRAY(
+             SELECT code_hash FROM mcp_auth_codes WHERE expires_at < $1
+             ORDER BY expires_at LIMIT $2))`,
+          [cutoff, batch.limit],
+        ],
+        [
+          `DELETE FROM mcp_registered_clients WHERE client_id = ANY(ARRAY(
+             SELECT client_id FROM mcp_registered_clients WHERE last_used_at < $1
+             ORDER BY last_used_at LIMIT $2))`,
+          [idleBefore, batch.limit],
+        ],
+      ];
       let deleted = 0;
-      for (const table of ['mcp_refresh_tokens', 'mcp_family_tokens', 'mcp_refresh_families'])
-        deleted +=
-          (await c.query(`DELETE FROM ${table} WHERE family_id = ANY($1)`, [families])).rowCount ??
-          0;
-      deleted +=
-        (
-          await c.query(
-            `DELETE FROM mcp_auth_codes WHERE code_hash = ANY(ARRAY(
-               SELECT code_hash FROM mcp_auth_codes WHERE expires_at < $1
-               ORDER BY expires_at LIMIT $2))`,
-            [cutoff, batch.limit],
-          )
-        ).rowCount ?? 0;
-      deleted +=
-        (
-          await c.query(
-            `DELETE FROM mcp_registered_clients WHERE client_id = ANY(ARRAY(
-               SELECT client_id FROM mcp_registered_clients WHERE last_used_at < $1
-               ORDER BY last_used_at LIMIT $2))`,
-            [idleBefore, batch.limit],
-          )
-        ).rowCount ?? 0;
+      for (const [sql, params] of deletes) deleted += (await c.query(sql, params)).rowCount ?? 0;
       return deleted;
     });
   }
