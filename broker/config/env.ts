@@ -6,6 +6,15 @@
 import { z } from 'zod';
 import { ConfigError, formatIssues, issueSentence } from './format-issues.js';
 
+/** A count of connections, 1 to `max`. */
+const connections = (max: number, fallback: number) =>
+  z
+    .string()
+    .regex(/^\d{1,7}$/, `must be a whole number of connections (1-${max})`)
+    .transform(Number)
+    .pipe(z.number().min(1, 'must be at least 1').max(max, `must be at most ${max}`))
+    .default(fallback);
+
 /** A duration in milliseconds, 1 ms to 1 hour. */
 const millis = (fallback: number) =>
   z
@@ -74,12 +83,7 @@ const EnvSchema = z.object({
     .optional(),
   // Each broker holds at most this many; brokers × pool must stay under the server's
   // max_connections (100 by default), so ten brokers want 9 or fewer.
-  BATON_DATABASE_POOL: z
-    .string()
-    .regex(/^\d{1,4}$/, 'must be a whole number of connections (1-1000)')
-    .transform(Number)
-    .pipe(z.number().min(1, 'must be at least 1').max(1000, 'must be at most 1000'))
-    .default(10),
+  BATON_DATABASE_POOL: connections(1000, 10),
   // Browser origins /mcp serves besides the issuer's own (browser-based MCP clients).
   BATON_MCP_ALLOWED_ORIGINS: z
     .string()
@@ -99,12 +103,7 @@ const EnvSchema = z.object({
   BATON_REQUEST_TIMEOUT_MS: millis(30_000),
   BATON_IDLE_TIMEOUT_MS: millis(5_000),
   BATON_SHUTDOWN_TIMEOUT_MS: millis(10_000),
-  BATON_MAX_CONNECTIONS: z
-    .string()
-    .regex(/^\d{1,6}$/, 'must be a whole number of connections (1-100000)')
-    .transform(Number)
-    .pipe(z.number().min(1, 'must be at least 1').max(100_000, 'must be at most 100000'))
-    .default(512),
+  BATON_MAX_CONNECTIONS: connections(100_000, 512),
   BATON_LOG_LEVEL: z.enum(['silent', 'fatal', 'error', 'warn', 'info', 'debug']).default('info'),
 });
 

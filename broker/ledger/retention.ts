@@ -124,25 +124,21 @@ export async function pruneOnce(
     assertionJtis: 0,
     mcpAuth: 0,
   };
-  const steps: Array<[keyof PruneCounts, () => Promise<number>]> = [
-    ...STEPS.map(
-      ([kind, method]) =>
-        [kind, () => store[method](cutoffs[kind], { limit })] as [
-          keyof PruneCounts,
-          () => Promise<number>,
-        ],
-    ),
-    ['mcpAuth', () => store.pruneMcpAuth(cutoffs.mcpAuth, cutoffs.mcpRegistrations, { limit })],
-  ];
-  for (const [kind, step] of steps) {
+  /** Repeats one step until it deletes nothing; false when the pass was stopped. */
+  const drain = async (kind: keyof PruneCounts, step: () => Promise<number>) => {
     for (;;) {
-      if (options.signal?.aborted) return counts;
+      if (options.signal?.aborted) return false;
       const deleted = await step();
       counts[kind] += deleted;
       await nextTurn();
-      if (deleted === 0) break;
+      if (deleted === 0) return true;
     }
-  }
+  };
+  for (const [kind, method] of STEPS)
+    if (!(await drain(kind, () => store[method](cutoffs[kind], { limit })))) return counts;
+  await drain('mcpAuth', () =>
+    store.pruneMcpAuth(cutoffs.mcpAuth, cutoffs.mcpRegistrations, { limit }),
+  );
   return counts;
 }
 

@@ -167,7 +167,6 @@ export class McpClientDirectory {
    * revocation endpoint to authenticate like a policy client. Undefined for anything else.
    */
   async confidentialClient(clientId: string): Promise<ClientPolicy | undefined> {
-    if (!clientId.startsWith(REGISTERED_PREFIX)) return undefined;
     const registration = (await this.#accepted(clientId, false))?.registration;
     if (registration === undefined || registration.authMethod === 'none') return undefined;
     return this.#derive(clientId, [GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN], registration);

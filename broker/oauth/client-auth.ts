@@ -131,13 +131,14 @@ export class ClientAuthenticator {
   }
 
   /**
-   * The client `clientId` names for authentication with credentials: a policy client, else
-   * (at the endpoints public clients use) an MCP client registered with a secret or keys.
+   * The client `clientId` names for authentication with credentials: a policy client (a
+   * map lookup, no await: the token endpoint's hot path), else, at the endpoints public
+   * clients use, an MCP client registered with a secret or keys.
    */
-  async #credentialed(
+  #credentialed(
     clientId: string | undefined,
     endpoint: string,
-  ): Promise<ClientPolicy | undefined> {
+  ): ClientPolicy | Promise<ClientPolicy | undefined> | undefined {
     if (clientId === undefined) return undefined;
     const client = this.options.policy.clients.get(clientId);
     if (client !== undefined) return client;
@@ -146,7 +147,7 @@ export class ClientAuthenticator {
     return publicClients.confidentialClient(clientId);
   }
 
-  #basic(header: string, form: Form, endpoint: string): Promise<ClientPolicy> {
+  #basic(header: string, form: Form, endpoint: string): ClientPolicy | Promise<ClientPolicy> {
     const credentials = parseBasic(header);
     if (credentials === undefined) throw new InvalidClient('malformed Basic credentials', true);
     const bodyId = single(form, 'client_id');
@@ -156,23 +157,27 @@ export class ClientAuthenticator {
     return this.#secret(credentials.id, credentials.secret, 'client_secret_basic', true, endpoint);
   }
 
-  async #secret(
+  /** Synchronous for a policy client, as before MCP registrations could hold secrets. */
+  #secret(
     clientId: string | undefined,
     secret: string,
     method: 'client_secret_basic' | 'client_secret_post',
     basic: boolean,
     endpoint: string,
-  ): Promise<ClientPolicy> {
-    const client = await this.#credentialed(clientId, endpoint);
-    // Same work for an unknown client as for a known one: no timing oracle on client ids.
-    const expected = client?.secretSha256 ?? DUMMY_DIGEST;
-    const matches = timingSafeEqual(sha256(secret), expected);
-    if (client === undefined || client.secretSha256 === undefined || !matches) {
-      throw new InvalidClient(client === undefined ? 'unknown client' : 'wrong secret', basic);
-    }
-    if (client.authMethod !== method)
-      throw new InvalidClient(`client is registered for ${client.authMethod}`, basic);
-    return client;
+  ): ClientPolicy | Promise<ClientPolicy> {
+    const found = this.#credentialed(clientId, endpoint);
+    const check = (client: ClientPolicy | undefined): ClientPolicy => {
+      // Same work for an unknown client as for a known one: no timing oracle on client ids.
+      const expected = client?.secretSha256 ?? DUMMY_DIGEST;
+      const matches = timingSafeEqual(sha256(secret), expected);
+      if (client === undefined || client.secretSha256 === undefined || !matches) {
+        throw new InvalidClient(client === undefined ? 'unknown client' : 'wrong secret', basic);
+      }
+      if (client.authMethod !== method)
+        throw new InvalidClient(`client is registered for ${client.authMethod}`, basic);
+      return client;
+    };
+    return found instanceof Promise ? found.then(check) : check(found);
   }
 
   async #assertion(

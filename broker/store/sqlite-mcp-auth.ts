@@ -35,6 +35,7 @@ export class SqliteMcpAuth implements McpAuthStore {
     refreshHash: string,
     jti: string,
   ) => boolean;
+  readonly #prune: (cutoff: number, idleBefore: number, limit: number) => number;
   readonly #rotate: (
     refreshHash: string,
     clientId: string,
@@ -197,6 +198,37 @@ export class SqliteMcpAuth implements McpAuthStore {
        JOIN mcp_refresh_families f ON f.family_id = r.family_id
        WHERE r.token_hash = ? AND f.client_id = ?`,
     );
+
+    // Retention: the same ended families, in the same order, for each of the first three
+    // deletes; registrations take their own (idle) cutoff.
+    const ended = `SELECT family_id FROM mcp_refresh_families
+                   WHERE consent_expires_at < :before OR revoked_at < :before
+                   ORDER BY family_id LIMIT :limit`;
+    const pruneSteps = (
+      [
+        ['cutoff', `DELETE FROM mcp_refresh_tokens WHERE family_id IN (${ended})`],
+        ['cutoff', `DELETE FROM mcp_family_tokens WHERE family_id IN (${ended})`],
+        ['cutoff', `DELETE FROM mcp_refresh_families WHERE family_id IN (${ended})`],
+        [
+          'cutoff',
+          `DELETE FROM mcp_auth_codes WHERE code_hash IN (
+             SELECT code_hash FROM mcp_auth_codes WHERE expires_at < :before
+             ORDER BY expires_at LIMIT :limit)`,
+        ],
+        [
+          'idle',
+          `DELETE FROM mcp_registered_clients WHERE client_id IN (
+             SELECT client_id FROM mcp_registered_clients WHERE last_used_at < :before
+             ORDER BY last_used_at LIMIT :limit)`,
+        ],
+      ] as const
+    ).map(([which, sql]) => [which, sqlite.prepare(sql)] as const);
+    this.#prune = sqlite.transaction((cutoff: number, idleBefore: number, limit: number) => {
+      let deleted = 0;
+      for (const [which, statement] of pruneSteps)
+        deleted += statement.run({ before: which === 'idle' ? idleBefore : cutoff, limit }).changes;
+      return deleted;
+    });
   }
 
   readonly #registerUnderCap;
@@ -288,37 +320,6 @@ export class SqliteMcpAuth implements McpAuthStore {
   }
 
   async pruneMcpAuth(cutoff: number, idleBefore: number, batch: { limit: number }) {
-    this.#prune ??= this.#preparePrune();
     return this.#prune(cutoff, idleBefore, batch.limit);
-  }
-
-  #prune: ((cutoff: number, idleBefore: number, limit: number) => number) | undefined;
-
-  /** Prepared on first use: retention runs long after start, if ever. */
-  #preparePrune() {
-    // The same ended families, in the same order, for each of the three deletes.
-    const ended = `SELECT family_id FROM mcp_refresh_families
-                   WHERE consent_expires_at < :cutoff OR revoked_at < :cutoff
-                   ORDER BY family_id LIMIT :limit`;
-    const statements = [
-      `DELETE FROM mcp_refresh_tokens WHERE family_id IN (${ended})`,
-      `DELETE FROM mcp_family_tokens WHERE family_id IN (${ended})`,
-      `DELETE FROM mcp_refresh_families WHERE family_id IN (${ended})`,
-      `DELETE FROM mcp_auth_codes WHERE code_hash IN (
-         SELECT code_hash FROM mcp_auth_codes WHERE expires_at < :cutoff
-         ORDER BY expires_at LIMIT :limit)`,
-      `DELETE FROM mcp_registered_clients WHERE client_id IN (
-         SELECT client_id FROM mcp_registered_clients WHERE last_used_at < :idleBefore
-         ORDER BY last_used_at LIMIT :limit)`,
-    ].map((sql) => this.sqlite.prepare(sql));
-    return this.sqlite.transaction((cutoff: number, idleBefore: number, limit: number) =>
-      statements.reduce(
-        (sum, st) =>
-          sum +
-          st.run(st.source.includes(':idleBefore') ? { idleBefore, limit } : { cutoff, limit })
-            .changes,
-        0,
-      ),
-    );
   }
 }
