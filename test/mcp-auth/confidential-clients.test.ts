@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registrableKeys } from '../../broker/mcp-auth/register.js';
 import { Browser } from '../console/console-helpers.js';
 import { ISSUER, basic } from '../helpers.js';
 import {
@@ -199,5 +200,39 @@ describe('registered MCP clients with credentials', () => {
     const id = String(reg.body.client_id);
     const r = await consentFlow(browser, id);
     expect((await tokenRequest(b, { ...codeForm(r), client_id: id })).status).toBe(200);
+  });
+});
+
+describe('registrableKeys: the jwks a private_key_jwt registration may keep', () => {
+  const refusal = (jwks: unknown) => {
+    try {
+      registrableKeys(jwks);
+    } catch (error) {
+      expect(error).toMatchObject({ code: 'invalid_client_metadata', status: 400 });
+      return (error as Error).message;
+    }
+    return 'kept';
+  };
+
+  it('keeps public EC, RSA and OKP keys as a JWK Set, and nothing else', async () => {
+    const keys = await Promise.all(
+      (['ES256', 'RS256', 'EdDSA'] as const).map(async (alg) => ({
+        ...(await exportJWK((await generateKeyPair(alg)).publicKey)),
+        kid: alg,
+      })),
+    );
+    expect(JSON.parse(registrableKeys({ keys, extra: 'dropped' }))).toEqual({ keys });
+  });
+
+  it('refuses what is not a set of usable public keys, saying which way', async () => {
+    const ec = await exportJWK((await generateKeyPair('ES256')).publicKey);
+    expect(refusal('x')).toMatch(/must be a JWK Set/);
+    expect(refusal({ keys: 'x' })).toMatch(/must be a JWK Set/);
+    expect(refusal({ keys: [1] })).toMatch(/must be a JWK object/);
+    expect(refusal({ keys: [[ec]] })).toMatch(/must be a JWK object/);
+    expect(refusal({ keys: Array.from({ length: 11 }, () => ec) })).toMatch(/1 to 10 keys/);
+    expect(refusal({ keys: [{ ...ec, x: 'AAAA' }] })).toMatch(/not a usable public key/);
+    expect(refusal({ keys: [{ ...ec, kid: 'k'.repeat(20_000) }] })).toMatch(/too large/);
+    expect(refusal({ keys: [ec] })).toBe('kept');
   });
 });
